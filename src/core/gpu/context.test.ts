@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { createNodeGpuContext } from '../../node/gpu';
+import { createGpuContext, describeAdapter, WebGpuUnavailableError } from './context';
+
+describe('GPU context', () => {
+  it('reports a clear error when there is no WebGPU at all', async () => {
+    await expect(createGpuContext(undefined)).rejects.toThrow(WebGpuUnavailableError);
+    await expect(createGpuContext(undefined)).rejects.toThrow(/Chrome .*113/);
+  });
+
+  it('reports a clear error when no adapter is found', async () => {
+    const noAdapter = { requestAdapter: async () => null } as unknown as GPU;
+    await expect(createGpuContext(noAdapter)).rejects.toThrow(/No GPU adapter was found/);
+  });
+
+  it('requests the adapter limits and can lower them for tests', async () => {
+    const ctx = await createNodeGpuContext({ testLimits: { maxStorageBufferBindingSize: 1 << 20 } });
+    try {
+      expect(ctx.limits.maxStorageBufferBindingSize).toBe(1 << 20);
+      expect(ctx.device.limits.maxStorageBufferBindingSize).toBeGreaterThan(1 << 20);
+      // The device gets the adapter's limits, not WebGPU's defaults (128 MiB binding, 16 KiB workgroup storage).
+      expect(ctx.limits.maxBufferSize).toBe(ctx.device.limits.maxBufferSize);
+      expect(ctx.adapter.name.length).toBeGreaterThan(0);
+    } finally {
+      ctx.destroy();
+    }
+  });
+
+  it('names software adapters plainly', () => {
+    const info = {
+      vendor: 'google',
+      architecture: 'swiftshader',
+      device: '',
+      description: '',
+    } as GPUAdapterInfo;
+    expect(describeAdapter(info, false)).toMatchObject({ isSoftware: true });
+    expect(describeAdapter(info, false).name).toMatch(/software adapter/);
+    const nvidia = {
+      vendor: 'nvidia',
+      architecture: 'hopper',
+      device: '',
+      description: '',
+    } as GPUAdapterInfo;
+    expect(describeAdapter(nvidia, false)).toMatchObject({ isSoftware: false, name: 'nvidia hopper' });
+  });
+});
