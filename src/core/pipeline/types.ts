@@ -1,0 +1,155 @@
+/**
+ * What a whole-model pruning run takes, reports while it runs, and returns. Shared by the worker (and through it
+ * the UI) and the CLI: both render the same events.
+ */
+
+export type PruneMethod = 'sparsegpt' | 'wanda' | 'magnitude';
+
+/** Unstructured, or N zeros in every group of M consecutive weights of a row (2:4, 4:8, …). */
+export type SparsityPattern = 'unstructured' | { n: number; m: number };
+
+export interface PruneSettings {
+  method: PruneMethod;
+  /** Fraction of weights set to zero in each pruned linear (unstructured); ignored for N:M (n/m). */
+  sparsity: number;
+  pattern: SparsityPattern;
+  /** Calibration: `nsamples` random windows of `seqlen` tokens. */
+  nsamples: number;
+  seqlen: number;
+  /** SparseGPT's lazy-batch block size (columns). */
+  blockSize: number;
+  /** Dampening as a fraction of the mean Hessian diagonal. */
+  percdamp: number;
+  seed: number;
+  /**
+   * Linears left dense: each entry matches a tensor name exactly, by suffix ("mlp.down_proj"), or by block
+   * ("layers.0.").
+   */
+  skipLayers: string[];
+  /** Limit on evaluation windows scored (undefined: the whole text). */
+  evalMaxWindows?: number;
+}
+
+export const DEFAULT_SETTINGS: PruneSettings = {
+  method: 'sparsegpt',
+  sparsity: 0.5,
+  pattern: 'unstructured',
+  nsamples: 128,
+  seqlen: 512,
+  blockSize: 128,
+  percdamp: 0.01,
+  seed: 0,
+  skipLayers: [],
+};
+
+export function patternLabel(pattern: SparsityPattern, sparsity: number): string {
+  return pattern === 'unstructured' ? `${Math.round(sparsity * 1000) / 10}%` : `${pattern.n}:${pattern.m}`;
+}
+
+/** One prunable linear of the model, as the UI lists it before a run. */
+export interface PrunableLinear {
+  block: number;
+  /** Short name within the block, e.g. "self_attn.q_proj". */
+  name: string;
+  /** Checkpoint tensor name, e.g. "model.layers.0.self_attn.q_proj.weight". */
+  tensor: string;
+  rows: number;
+  cols: number;
+}
+
+export interface ModelSummary {
+  /** Folder or file name the user gave. */
+  name: string;
+  modelType: string;
+  family: string;
+  layers: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  heads: number;
+  kvHeads: number;
+  vocabSize: number;
+  maxPositions: number;
+  parameters: number;
+  /** Weight dtypes present, e.g. ["F32"] or ["BF16", "F32"]. */
+  dtypes: string[];
+  sizeBytes: number;
+  files: string[];
+  shards: number;
+  tokenizer: string;
+  prunable: PrunableLinear[];
+  warnings: string[];
+}
+
+/** A coarse picture of a layer's mask: density of kept weights per cell, 0..255, row-major [height, width]. */
+export interface MaskPreview {
+  width: number;
+  height: number;
+  kept: Uint8Array;
+}
+
+export interface LayerResult {
+  block: number;
+  name: string;
+  tensor: string;
+  rows: number;
+  cols: number;
+  method: PruneMethod;
+  /** Achieved fraction of zeros. */
+  sparsity: number;
+  /** ‖(W−Ŵ)X‖² / ‖WX‖² on the calibration inputs. */
+  relativeError: number;
+  ms: number;
+  /** Dampening actually used (after retries on a non-positive pivot). */
+  damping?: number;
+  /** Set when the layer was left dense, with the reason shown to the user. */
+  skipped?: string;
+  mask?: MaskPreview;
+}
+
+export type RunStage =
+  | 'loading'
+  | 'tokenizing'
+  | 'calibrating'
+  | 'pruning'
+  | 'evaluating'
+  | 'writing'
+  | 'verifying'
+  | 'done';
+
+export type PruneEvent =
+  | { type: 'stage'; stage: RunStage; message: string }
+  | { type: 'calibration'; nsamples: number; seqlen: number; textTokens: number; notes: string[] }
+  | { type: 'block'; block: number; blocks: number }
+  | { type: 'layer'; layer: LayerResult }
+  | { type: 'warning'; message: string }
+  /** Work done so far out of the total (arbitrary units proportional to time), with an estimate of what is left. */
+  | { type: 'progress'; done: number; total: number; etaSeconds?: number }
+  | { type: 'perplexity'; which: 'dense' | 'pruned'; perplexity: number; meanNll: number; tokens: number };
+
+export interface PerplexityResult {
+  perplexity: number;
+  meanNll: number;
+  tokens: number;
+  windows: number;
+  seqlen: number;
+}
+
+export interface RunResult {
+  settings: PruneSettings;
+  layers: LayerResult[];
+  dense?: PerplexityResult;
+  pruned?: PerplexityResult;
+  /** Zeros over weights across all pruned linears. */
+  overallSparsity: number;
+  totalMs: number;
+  /** Files written, relative to the output folder. */
+  outputFiles: string[];
+  notes: string[];
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('The run was cancelled.');
+    this.name = 'CancelledError';
+  }
+}
