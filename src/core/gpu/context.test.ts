@@ -26,6 +26,25 @@ describe('GPU context', () => {
     }
   });
 
+  it('counts live and peak GPU buffer bytes', async () => {
+    const ctx = await createNodeGpuContext();
+    try {
+      const before = ctx.memory.current;
+      const a = ctx.device.createBuffer({ size: 4096, usage: 0x80 });
+      const b = ctx.device.createBuffer({ size: 1024, usage: 0x80 });
+      expect(ctx.memory.current - before).toBe(5120);
+      a.destroy();
+      a.destroy();
+      expect(ctx.memory.current - before).toBe(1024);
+      expect(ctx.memory.peak - before).toBeGreaterThanOrEqual(5120);
+      b.destroy();
+      ctx.memory.resetPeak();
+      expect(ctx.memory.peak).toBe(ctx.memory.current);
+    } finally {
+      ctx.destroy();
+    }
+  });
+
   it('names software adapters plainly', () => {
     const info = {
       vendor: 'google',

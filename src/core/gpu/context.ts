@@ -40,7 +40,15 @@ export interface GpuContext {
   features: GpuFeatures;
   /** Resolves when the device is lost (destroyed, driver reset, out of memory). */
   lost: Promise<GPUDeviceLostInfo>;
+  /** Bytes of GPU buffers alive now and at most so far (all buffers created through this device). */
+  memory: GpuMemoryCounter;
   destroy(): void;
+}
+
+export interface GpuMemoryCounter {
+  current: number;
+  peak: number;
+  resetPeak(): void;
 }
 
 export interface GpuContextOptions {
@@ -138,6 +146,37 @@ export async function createGpuContext(
     limits,
     features,
     lost: device.lost,
+    memory: countBufferMemory(device),
     destroy: () => device.destroy(),
   };
+}
+
+/**
+ * Counts buffer bytes by wrapping createBuffer and each buffer's destroy, so that peak GPU memory can be reported
+ * (bench:scale) whatever code allocated the buffers. Buffers never destroyed count until the device goes.
+ */
+function countBufferMemory(device: GPUDevice): GpuMemoryCounter {
+  const counter = {
+    current: 0,
+    peak: 0,
+    resetPeak() {
+      counter.peak = counter.current;
+    },
+  };
+  const create = device.createBuffer.bind(device);
+  device.createBuffer = (descriptor: GPUBufferDescriptor) => {
+    const buffer = create(descriptor);
+    const size = descriptor.size;
+    counter.current += size;
+    counter.peak = Math.max(counter.peak, counter.current);
+    const destroy = buffer.destroy.bind(buffer);
+    let destroyed = false;
+    buffer.destroy = () => {
+      if (!destroyed) counter.current -= size;
+      destroyed = true;
+      destroy();
+    };
+    return buffer;
+  };
+  return counter;
 }
