@@ -1,0 +1,106 @@
+// attention_causal.wgsl — causal multi-head attention with grouped K/V heads, flash style: keys and values are
+// streamed through workgroup memory in tiles of KEY_TILE and folded into an online softmax, so no seq×seq score
+// matrix is ever stored.
+//
+// Input is the fused projection buffer qkv [tokens, rowStride] holding per token the query heads (from column 0),
+// the key heads (from keyColumn) and the value heads (from valueColumn), each head headDim wide; tokens are
+// `sequences` independent sequences of seqLen. Query head h reads key/value head h / groupSize (transformers'
+// repeat_kv). For query position i: out = Σ_{j ≤ i} softmax_j(scale · q_i·k_j) v_j, written to
+// out[token, h·HEAD_DIM ...] (row stride outStride).
+//
+// One workgroup of QUERY_TILE threads per (query tile, head, sequence), one query row per thread: the thread keeps
+// its query and its output accumulator in registers, the workgroup loads each key/value tile cooperatively.
+// Key tiles past the tile's last query are skipped (causality), which halves the work on average.
+// HEAD_DIM and KEY_TILE are constants that the host specialises per model (registers are sized by them; the
+// two tiles take 2·KEY_TILE·HEAD_DIM·4 bytes of workgroup memory, chosen within the device's limit).
+//
+// Bindings: 0 qkv (read), 1 out [tokens, outStride], 2 params.
+// Dispatch: (ceil(seqLen / QUERY_TILE), heads, sequences) workgroups of QUERY_TILE.
+
+const HEAD_DIM: u32 = 64u;
+const KEY_TILE: u32 = 16u;
+const QUERY_TILE: u32 = 32u;
+const NEG_LARGE: f32 = -3.0e38;
+
+struct Params {
+  seqLen: u32,
+  rowStride: u32,
+  keyColumn: u32,
+  valueColumn: u32,
+  outStride: u32,
+  groupSize: u32,
+  scale: f32,
+  _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> qkv: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+var<workgroup> keys: array<f32, KEY_TILE * HEAD_DIM>;
+var<workgroup> values: array<f32, KEY_TILE * HEAD_DIM>;
+
+@compute @workgroup_size(QUERY_TILE)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let head = wid.y;
+  let sequenceStart = wid.z * params.seqLen;
+  let keyHeadColumn = (head / params.groupSize) * HEAD_DIM;
+  let firstQuery = wid.x * QUERY_TILE;
+  let query = firstQuery + lane;
+  let inSequence = query < params.seqLen;
+  let queryRow = sequenceStart + min(query, params.seqLen - 1u);
+
+  var q: array<f32, HEAD_DIM>;
+  var acc: array<f32, HEAD_DIM>;
+  for (var d = 0u; d < HEAD_DIM; d++) {
+    q[d] = qkv[queryRow * params.rowStride + head * HEAD_DIM + d] * params.scale;
+    acc[d] = 0.0;
+  }
+  var runningMax = NEG_LARGE;
+  var runningSum = 0.0;
+
+  // Keys up to the tile's last query; the same for the whole workgroup, so the barriers stay uniform.
+  let keyEnd = min(firstQuery + QUERY_TILE, params.seqLen);
+  let tiles = (keyEnd + KEY_TILE - 1u) / KEY_TILE;
+  for (var tile = 0u; tile < tiles; tile++) {
+    let firstKey = tile * KEY_TILE;
+    for (var e = lane; e < KEY_TILE * HEAD_DIM; e += QUERY_TILE) {
+      let key = firstKey + e / HEAD_DIM;
+      let row = sequenceStart + min(key, params.seqLen - 1u);
+      let column = keyHeadColumn + e % HEAD_DIM;
+      keys[e] = qkv[row * params.rowStride + params.keyColumn + column];
+      values[e] = qkv[row * params.rowStride + params.valueColumn + column];
+    }
+    workgroupBarrier();
+    // Keys past the query (which includes keys past the sequence) are masked out; the first key of a sequence is
+    // never masked, so every row with a query has a finite maximum after its first tile.
+    let visible = min(KEY_TILE, select(0u, query + 1u - min(firstKey, query + 1u), inSequence));
+    if (visible > 0u) {
+      var scores: array<f32, KEY_TILE>;
+      var tileMax = NEG_LARGE;
+      for (var j = 0u; j < visible; j++) {
+        var s = 0.0;
+        for (var d = 0u; d < HEAD_DIM; d++) { s += q[d] * keys[j * HEAD_DIM + d]; }
+        scores[j] = s;
+        tileMax = max(tileMax, s);
+      }
+      let newMax = max(runningMax, tileMax);
+      let correction = exp(runningMax - newMax);
+      runningSum *= correction;
+      for (var d = 0u; d < HEAD_DIM; d++) { acc[d] *= correction; }
+      for (var j = 0u; j < visible; j++) {
+        let p = exp(scores[j] - newMax);
+        runningSum += p;
+        for (var d = 0u; d < HEAD_DIM; d++) { acc[d] += p * values[j * HEAD_DIM + d]; }
+      }
+      runningMax = newMax;
+    }
+    workgroupBarrier();
+  }
+  if (inSequence) {
+    let inverse = 1.0 / runningSum;
+    for (var d = 0u; d < HEAD_DIM; d++) {
+      out[(sequenceStart + query) * params.outStride + head * HEAD_DIM + d] = acc[d] * inverse;
+    }
+  }
+}

@@ -1,0 +1,458 @@
+/**
+ * What a transformer block and the model's two ends consist of, as data computed from a ModelConfig: tensor names
+ * as Hugging Face checkpoints spell them, linear shapes in the pruner's [rows = out, cols = in] orientation, which
+ * linears read the same input (and so share one Hessian), and the norm, activation and position kinds. The GPU
+ * forward, the pipeline and the UI all read this; no family-specific code elsewhere.
+ */
+import type { Activation, ModelConfig, ModelFamily } from '../model/types';
+import { type RopeSpec, SUPPORTED_ROPE_TYPES, UnsupportedRopeError } from './rope';
+
+export class UnsupportedModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedModelError';
+  }
+}
+
+export interface LinearSpec {
+  /** Name within the block, e.g. "self_attn.q_proj", "attn.c_attn", "fc1". */
+  name: string;
+  /** Checkpoint tensor of the weight, e.g. "model.layers.0.self_attn.q_proj.weight". */
+  tensor: string;
+  bias?: string;
+  /** Output features (the pruner's rows). */
+  rows: number;
+  /** Input features (the pruner's columns). */
+  cols: number;
+  /**
+   * True when the checkpoint stores the weight as [in, out] (GPT-2's Conv1D): the pruner works on the transpose,
+   * so the pipeline transposes on load (toOutIn) and back on store (fromOutIn).
+   */
+  transposed: boolean;
+}
+
+export interface NormSpec {
+  weight: string;
+  bias?: string;
+}
+
+/** attention: q/k/v (or fused c_attn); attention_output: o_proj; mlp: gate/up or fc1; mlp_output: down or fc2. */
+export type InputGroupRole = 'attention' | 'attention_output' | 'mlp' | 'mlp_output';
+
+/** Linears that read the same input; they run as one fused matmul and share one Hessian. */
+export interface InputGroup {
+  role: InputGroupRole;
+  /** In features of every linear of the group. */
+  features: number;
+  /** In fused order (q, k, v; gate, up). */
+  linears: LinearSpec[];
+  /** Sum of the linears' rows: the width of the fused output. */
+  rows: number;
+}
+
+export interface BlockSpec {
+  index: number;
+  /** Before attention when norms come first (all supported models but OPT-350m), after it otherwise. */
+  attentionNorm: NormSpec;
+  mlpNorm: NormSpec;
+  /** In execution order: attention, attention_output, mlp, mlp_output. */
+  groups: InputGroup[];
+  /** The block's prunable linears, in execution order. */
+  linears: LinearSpec[];
+}
+
+export interface MatrixSpec {
+  tensor: string;
+  rows: number;
+  cols: number;
+}
+
+export interface Architecture {
+  config: ModelConfig;
+  family: ModelFamily;
+  hiddenSize: number;
+  intermediateSize: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  numBlocks: number;
+  norm: { kind: 'rmsnorm' | 'layernorm'; eps: number };
+  /** Pre-norm (norm → sublayer → residual) or post-norm (sublayer → residual → norm; OPT-350m). */
+  normFirst: boolean;
+  /** gated: activation(gate) · up (SwiGLU); plain: activation(fc1). */
+  mlp: { kind: 'gated' | 'plain'; activation: Activation };
+  attentionScale: number;
+  rope?: RopeSpec;
+  /** Token embeddings [vocab, embedDim]. */
+  embedding: MatrixSpec;
+  /** Learned positions: table row = position + offset (OPT's offset 2). */
+  positions?: MatrixSpec & { offset: number };
+  /** OPT with word_embed_proj_dim ≠ hidden_size: embedDim → hidden before the blocks, and back after. */
+  projectIn?: LinearSpec;
+  projectOut?: LinearSpec;
+  finalNorm?: NormSpec;
+  /** [vocab, embedDim]; the embedding tensor itself when tied. */
+  lmHead: MatrixSpec & { tied: boolean };
+  block(index: number): BlockSpec;
+  /** Every prunable linear of every block, in execution order; the same as listPrunableLinears(this). */
+  prunableLinears(): PrunableLinearSpec[];
+}
+
+/** A prunable linear with where it sits in the model. */
+export interface PrunableLinearSpec extends LinearSpec {
+  block: number;
+  /** The input group it belongs to: its linears share one Hessian (one calibration capture). */
+  group: InputGroupRole;
+  /** The checkpoint tensor's shape as stored: [rows, cols], or [cols, rows] when `transposed`. */
+  storedShape: [number, number];
+}
+
+/** Checkpoint name prefixes each family is saved with, most common first (facebook/opt-* omit "model."). */
+const PREFIXES: Record<ModelFamily, string[]> = {
+  llama: ['model.', ''],
+  opt: ['model.decoder.', 'decoder.'],
+  gpt2: ['transformer.', ''],
+};
+
+const EMBEDDING: Record<ModelFamily, string> = {
+  llama: 'embed_tokens.weight',
+  opt: 'embed_tokens.weight',
+  gpt2: 'wte.weight',
+};
+
+/**
+ * The architecture of `config`. With the checkpoint's tensor names, the name prefix is matched against them
+ * (and optional tensors such as OPT's final norm are looked up); without, the transformers defaults are assumed.
+ */
+export function describeArchitecture(config: ModelConfig, tensorNames?: Iterable<string>): Architecture {
+  validateConfig(config);
+  const names = tensorNames ? new Set(tensorNames) : undefined;
+  const prefix = resolvePrefix(config.family, names);
+  switch (config.family) {
+    case 'llama':
+      return llamaArchitecture(config, prefix, names);
+    case 'opt':
+      return optArchitecture(config, prefix, names);
+    case 'gpt2':
+      return gpt2Architecture(config, prefix, names);
+    default:
+      throw new UnsupportedModelError(`model family "${config.family}" is not supported`);
+  }
+}
+
+function resolvePrefix(family: ModelFamily, names: Set<string> | undefined): string {
+  const candidates = PREFIXES[family];
+  if (!names) return candidates[0];
+  const found = candidates.find((prefix) => names.has(prefix + EMBEDDING[family]));
+  if (found === undefined) {
+    const expected = candidates.map((p) => `"${p}${EMBEDDING[family]}"`).join(' or ');
+    throw new UnsupportedModelError(
+      `this ${family} checkpoint has no token embedding tensor (looked for ${expected}); ` +
+        'is it a complete causal language model?',
+    );
+  }
+  return found;
+}
+
+function validateConfig(config: ModelConfig): void {
+  const sizes: Array<[string, number]> = [
+    ['hidden_size', config.hiddenSize],
+    ['intermediate_size', config.intermediateSize],
+    ['num_hidden_layers', config.numLayers],
+    ['num_attention_heads', config.numHeads],
+    ['num_key_value_heads', config.numKvHeads],
+    ['head_dim', config.headDim],
+    ['vocab_size', config.vocabSize],
+  ];
+  for (const [name, value] of sizes) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new UnsupportedModelError(`config ${name} must be a positive integer, got ${value}`);
+    }
+  }
+  if (config.numHeads % config.numKvHeads !== 0) {
+    throw new UnsupportedModelError(
+      `num_attention_heads (${config.numHeads}) must be a multiple of num_key_value_heads (${config.numKvHeads})`,
+    );
+  }
+  if (config.family !== 'llama' && config.numHeads * config.headDim !== config.hiddenSize) {
+    throw new UnsupportedModelError(
+      `hidden_size ${config.hiddenSize} is not num_attention_heads ${config.numHeads} × head dim ${config.headDim}`,
+    );
+  }
+}
+
+function linear(
+  name: string,
+  tensorBase: string,
+  rows: number,
+  cols: number,
+  bias: boolean,
+  transposed = false,
+): LinearSpec {
+  return {
+    name,
+    tensor: `${tensorBase}.weight`,
+    ...(bias ? { bias: `${tensorBase}.bias` } : {}),
+    rows,
+    cols,
+    transposed,
+  };
+}
+
+function group(role: InputGroupRole, linears: LinearSpec[]): InputGroup {
+  return { role, features: linears[0].cols, linears, rows: linears.reduce((sum, l) => sum + l.rows, 0) };
+}
+
+function norm(base: string, withBias: boolean): NormSpec {
+  return { weight: `${base}.weight`, ...(withBias ? { bias: `${base}.bias` } : {}) };
+}
+
+function finish(
+  base: Omit<Architecture, 'block' | 'prunableLinears'>,
+  block: (index: number) => BlockSpec,
+): Architecture {
+  return {
+    ...base,
+    block(index: number) {
+      if (!Number.isInteger(index) || index < 0 || index >= base.numBlocks) {
+        throw new RangeError(`block ${index} does not exist (the model has ${base.numBlocks})`);
+      }
+      return block(index);
+    },
+    prunableLinears() {
+      const all: PrunableLinearSpec[] = [];
+      for (let i = 0; i < base.numBlocks; i++) {
+        for (const g of block(i).groups) {
+          for (const l of g.linears) all.push({ ...l, block: i, group: g.role, storedShape: storedShape(l) });
+        }
+      }
+      return all;
+    },
+  };
+}
+
+function common(config: ModelConfig) {
+  return {
+    config,
+    family: config.family,
+    hiddenSize: config.hiddenSize,
+    intermediateSize: config.intermediateSize,
+    heads: config.numHeads,
+    kvHeads: config.numKvHeads,
+    headDim: config.headDim,
+    vocabSize: config.vocabSize,
+    numBlocks: config.numLayers,
+    norm: { kind: config.norm.kind, eps: config.norm.eps },
+    attentionScale: 1 / Math.sqrt(config.headDim),
+  };
+}
+
+function lmHead(config: ModelConfig, embedding: MatrixSpec, names: Set<string> | undefined) {
+  if (config.tiedEmbeddings) return { ...embedding, tied: true };
+  const tensor = 'lm_head.weight';
+  if (names && !names.has(tensor)) {
+    throw new UnsupportedModelError(
+      'config.json says the LM head is not tied to the embeddings (tie_word_embeddings: false), ' +
+        'but the checkpoint has no "lm_head.weight"',
+    );
+  }
+  return { tensor, rows: config.vocabSize, cols: embedding.cols, tied: false };
+}
+
+function llamaArchitecture(
+  config: ModelConfig,
+  prefix: string,
+  names: Set<string> | undefined,
+): Architecture {
+  const positional = config.positional;
+  if (positional.kind !== 'rope') {
+    throw new UnsupportedModelError(`${config.modelType}: the Llama family needs rotary positions`);
+  }
+  const rotaryDim = Math.floor(config.headDim * positional.partialRotaryFactor);
+  if (rotaryDim % 2 !== 0 || rotaryDim < 2) {
+    throw new UnsupportedModelError(`rotary dimension ${rotaryDim} must be even and at least 2`);
+  }
+  const ropeType = positional.scaling?.type ?? 'default';
+  if (!SUPPORTED_ROPE_TYPES.includes(ropeType)) throw new UnsupportedRopeError(ropeType);
+  const { hiddenSize: H, intermediateSize: I, numHeads, numKvHeads, headDim } = config;
+  const q = numHeads * headDim;
+  const kv = numKvHeads * headDim;
+  const embedding = { tensor: `${prefix}embed_tokens.weight`, rows: config.vocabSize, cols: H };
+  const b = config.biases;
+  return finish(
+    {
+      ...common(config),
+      normFirst: true,
+      mlp: { kind: 'gated', activation: config.activation },
+      rope: {
+        theta: positional.theta,
+        rotaryDim,
+        scaling: positional.scaling,
+        maxPositions: config.maxPositions,
+      },
+      embedding,
+      finalNorm: norm(`${prefix}norm`, false),
+      lmHead: lmHead(config, embedding, names),
+    },
+    (index) => {
+      const layer = `${prefix}layers.${index}`;
+      const groups = [
+        group('attention', [
+          linear('self_attn.q_proj', `${layer}.self_attn.q_proj`, q, H, b.qkv),
+          linear('self_attn.k_proj', `${layer}.self_attn.k_proj`, kv, H, b.qkv),
+          linear('self_attn.v_proj', `${layer}.self_attn.v_proj`, kv, H, b.qkv),
+        ]),
+        group('attention_output', [linear('self_attn.o_proj', `${layer}.self_attn.o_proj`, H, q, b.o)]),
+        group('mlp', [
+          linear('mlp.gate_proj', `${layer}.mlp.gate_proj`, I, H, b.mlp),
+          linear('mlp.up_proj', `${layer}.mlp.up_proj`, I, H, b.mlp),
+        ]),
+        group('mlp_output', [linear('mlp.down_proj', `${layer}.mlp.down_proj`, H, I, b.mlp)]),
+      ];
+      return {
+        index,
+        attentionNorm: norm(`${layer}.input_layernorm`, false),
+        mlpNorm: norm(`${layer}.post_attention_layernorm`, false),
+        groups,
+        linears: groups.flatMap((g) => g.linears),
+      };
+    },
+  );
+}
+
+function learnedOffset(config: ModelConfig): number {
+  if (config.positional.kind !== 'learned') {
+    throw new UnsupportedModelError(`${config.modelType}: expected learned position embeddings`);
+  }
+  return config.positional.offset;
+}
+
+function optArchitecture(config: ModelConfig, prefix: string, names: Set<string> | undefined): Architecture {
+  const offset = learnedOffset(config);
+  const { hiddenSize: H, intermediateSize: F } = config;
+  const embedDim = config.wordEmbedProjDim ?? H;
+  const projected = embedDim !== H;
+  const embedding = { tensor: `${prefix}embed_tokens.weight`, rows: config.vocabSize, cols: embedDim };
+  const finalNormPresent = names ? names.has(`${prefix}final_layer_norm.weight`) : config.doLayerNormBefore;
+  const b = config.biases;
+  return finish(
+    {
+      ...common(config),
+      normFirst: config.doLayerNormBefore,
+      mlp: { kind: 'plain', activation: config.activation },
+      embedding,
+      positions: {
+        tensor: `${prefix}embed_positions.weight`,
+        rows: config.maxPositions + offset,
+        cols: H,
+        offset,
+      },
+      ...(projected
+        ? {
+            projectIn: linear('project_in', `${prefix}project_in`, H, embedDim, false),
+            projectOut: linear('project_out', `${prefix}project_out`, embedDim, H, false),
+          }
+        : {}),
+      ...(finalNormPresent ? { finalNorm: norm(`${prefix}final_layer_norm`, true) } : {}),
+      lmHead: lmHead(config, embedding, names),
+    },
+    (index) => {
+      const layer = `${prefix}layers.${index}`;
+      const groups = [
+        group('attention', [
+          linear('self_attn.q_proj', `${layer}.self_attn.q_proj`, H, H, b.qkv),
+          linear('self_attn.k_proj', `${layer}.self_attn.k_proj`, H, H, b.qkv),
+          linear('self_attn.v_proj', `${layer}.self_attn.v_proj`, H, H, b.qkv),
+        ]),
+        group('attention_output', [linear('self_attn.out_proj', `${layer}.self_attn.out_proj`, H, H, b.o)]),
+        group('mlp', [linear('fc1', `${layer}.fc1`, F, H, b.mlp)]),
+        group('mlp_output', [linear('fc2', `${layer}.fc2`, H, F, b.mlp)]),
+      ];
+      return {
+        index,
+        attentionNorm: norm(`${layer}.self_attn_layer_norm`, true),
+        mlpNorm: norm(`${layer}.final_layer_norm`, true),
+        groups,
+        linears: groups.flatMap((g) => g.linears),
+      };
+    },
+  );
+}
+
+function gpt2Architecture(config: ModelConfig, prefix: string, names: Set<string> | undefined): Architecture {
+  const offset = learnedOffset(config);
+  const { hiddenSize: H, intermediateSize: F } = config;
+  const embedding = { tensor: `${prefix}wte.weight`, rows: config.vocabSize, cols: H };
+  return finish(
+    {
+      ...common(config),
+      normFirst: true,
+      mlp: { kind: 'plain', activation: config.activation },
+      embedding,
+      positions: { tensor: `${prefix}wpe.weight`, rows: config.maxPositions + offset, cols: H, offset },
+      finalNorm: norm(`${prefix}ln_f`, true),
+      lmHead: lmHead(config, embedding, names),
+    },
+    (index) => {
+      const layer = `${prefix}h.${index}`;
+      // Conv1D stores [in, out]; c_attn's out is q|k|v, pruned as one [3·hidden, hidden] linear.
+      const groups = [
+        group('attention', [linear('attn.c_attn', `${layer}.attn.c_attn`, 3 * H, H, true, true)]),
+        group('attention_output', [linear('attn.c_proj', `${layer}.attn.c_proj`, H, H, true, true)]),
+        group('mlp', [linear('mlp.c_fc', `${layer}.mlp.c_fc`, F, H, true, true)]),
+        group('mlp_output', [linear('mlp.c_proj', `${layer}.mlp.c_proj`, H, F, true, true)]),
+      ];
+      return {
+        index,
+        attentionNorm: norm(`${layer}.ln_1`, true),
+        mlpNorm: norm(`${layer}.ln_2`, true),
+        groups,
+        linears: groups.flatMap((g) => g.linears),
+      };
+    },
+  );
+}
+
+/**
+ * Every linear the pruner may prune, block by block in execution order, with its checkpoint tensor (and bias)
+ * name, its [rows = out, cols = in] shape, the stored shape, whether it is stored transposed (GPT-2 Conv1D: load
+ * with toOutIn, store with fromOutIn) and its input group. Embeddings, OPT's project_in/out and the LM head are
+ * never listed. Linears of the same block and group share one calibration input (one Hessian).
+ */
+export function listPrunableLinears(arch: Architecture): PrunableLinearSpec[] {
+  return arch.prunableLinears();
+}
+
+/** The stored shape of a linear's weight tensor, as the checkpoint holds it. */
+export function storedShape(spec: LinearSpec): [number, number] {
+  return spec.transposed ? [spec.cols, spec.rows] : [spec.rows, spec.cols];
+}
+
+/** The checkpoint tensor of a linear in the pruner's [rows = out, cols = in] orientation (a copy if transposed). */
+export function toOutIn(spec: LinearSpec, stored: Float32Array): Float32Array {
+  checkLength(spec, stored.length);
+  return spec.transposed ? transpose(stored, spec.cols, spec.rows) : stored;
+}
+
+/** The inverse of toOutIn: a [rows, cols] weight back in the checkpoint's layout. */
+export function fromOutIn(spec: LinearSpec, W: Float32Array): Float32Array {
+  checkLength(spec, W.length);
+  return spec.transposed ? transpose(W, spec.rows, spec.cols) : W;
+}
+
+function checkLength(spec: LinearSpec, length: number): void {
+  if (length !== spec.rows * spec.cols) {
+    const [r, c] = storedShape(spec);
+    throw new RangeError(`${spec.tensor}: expected ${r}×${c} = ${r * c} values, got ${length}`);
+  }
+}
+
+/** [rows, cols] row-major → [cols, rows] row-major. */
+export function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
+  }
+  return out;
+}

@@ -1,0 +1,152 @@
+/**
+ * One transformer block's weights on the GPU. The linears of each input group are fused into one row-sharded
+ * matrix (q|k|v, gate|up) so that a group is one matmul; a pruned linear is written over its rows in place.
+ */
+import { uploadFloat32 } from '../gpu/buffers';
+import type { GpuContext } from '../gpu/context';
+import {
+  type Architecture,
+  type BlockSpec,
+  type InputGroup,
+  type InputGroupRole,
+  toOutIn,
+} from './architecture';
+import { GpuMatrix } from './gpu-matrix';
+import type { NormWeights } from './kernels/norm';
+
+/** Returns a checkpoint tensor as f32, whatever its stored dtype. */
+export type TensorSource = (name: string) => Promise<Float32Array>;
+
+export interface GroupWeights {
+  group: InputGroup;
+  /** [group.rows, group.features], the linears' rows stacked in group order. */
+  W: GpuMatrix;
+  /** [group.rows] when any linear of the group has a bias (zeros for those without). */
+  bias?: GPUBuffer;
+}
+
+export interface BlockWeights {
+  readonly spec: BlockSpec;
+  readonly groups: Record<InputGroupRole, GroupWeights>;
+  readonly attentionNorm: NormWeights;
+  readonly mlpNorm: NormWeights;
+  /**
+   * Swaps in a new weight for one linear (by its block name, e.g. "self_attn.q_proj", or its tensor name), given
+   * in the pruner's [rows = out, cols = in] orientation, from the host or a GPU buffer; the rest stays as it is.
+   */
+  replaceLinear(name: string, W: GPUBuffer | Float32Array): void;
+  destroy(): void;
+}
+
+export class TensorShapeError extends RangeError {
+  constructor(tensor: string, expected: number, got: number) {
+    super(`tensor "${tensor}" has ${got} values where the model config implies ${expected}`);
+    this.name = 'TensorShapeError';
+  }
+}
+
+/** Reads a tensor and checks its size against what the architecture expects. */
+export async function readTensor(
+  source: TensorSource,
+  name: string,
+  expected: number,
+): Promise<Float32Array> {
+  const data = await source(name);
+  if (data.length !== expected) throw new TensorShapeError(name, expected, data.length);
+  return data;
+}
+
+export async function uploadNorm(
+  ctx: GpuContext,
+  source: TensorSource,
+  spec: { weight: string; bias?: string },
+  features: number,
+): Promise<NormWeights> {
+  const weight = uploadFloat32(ctx, await readTensor(source, spec.weight, features), spec.weight);
+  if (!spec.bias) return { weight };
+  return { weight, bias: uploadFloat32(ctx, await readTensor(source, spec.bias, features), spec.bias) };
+}
+
+async function uploadGroup(ctx: GpuContext, source: TensorSource, group: InputGroup): Promise<GroupWeights> {
+  const W = GpuMatrix.allocate(ctx, group.rows, group.features, `${group.linears[0].tensor} (${group.role})`);
+  const withBias = group.linears.some((l) => l.bias);
+  const bias = withBias ? new Float32Array(group.rows) : undefined;
+  let row = 0;
+  try {
+    for (const spec of group.linears) {
+      W.write(row, toOutIn(spec, await readTensor(source, spec.tensor, spec.rows * spec.cols)));
+      if (spec.bias && bias) bias.set(await readTensor(source, spec.bias, spec.rows), row);
+      row += spec.rows;
+    }
+  } catch (error) {
+    W.destroy();
+    throw error;
+  }
+  return { group, W, ...(bias ? { bias: uploadFloat32(ctx, bias, `${group.role} bias`) } : {}) };
+}
+
+/** Uploads block `index`, reading each tensor once through `source` (the pipeline streams the checkpoint). */
+export async function uploadBlock(
+  ctx: GpuContext,
+  arch: Architecture,
+  index: number,
+  source: TensorSource,
+): Promise<BlockWeights> {
+  const spec = arch.block(index);
+  const uploaded: GroupWeights[] = [];
+  const norms: NormWeights[] = [];
+  const destroy = () => {
+    for (const g of uploaded) {
+      g.W.destroy();
+      g.bias?.destroy();
+    }
+    for (const n of norms) {
+      n.weight.destroy();
+      n.bias?.destroy();
+    }
+  };
+  try {
+    for (const group of spec.groups) uploaded.push(await uploadGroup(ctx, source, group));
+    norms.push(await uploadNorm(ctx, source, spec.attentionNorm, arch.hiddenSize));
+    norms.push(await uploadNorm(ctx, source, spec.mlpNorm, arch.hiddenSize));
+  } catch (error) {
+    destroy();
+    throw error;
+  }
+  const groups = Object.fromEntries(uploaded.map((g) => [g.group.role, g])) as Record<
+    InputGroupRole,
+    GroupWeights
+  >;
+  return {
+    spec,
+    groups,
+    attentionNorm: norms[0],
+    mlpNorm: norms[1],
+    replaceLinear(name, W) {
+      const { weights, rowStart, linear } = locateLinear(uploaded, name);
+      if (W instanceof Float32Array) {
+        if (W.length !== linear.rows * linear.cols) {
+          throw new TensorShapeError(linear.tensor, linear.rows * linear.cols, W.length);
+        }
+        weights.W.write(rowStart, W);
+        return;
+      }
+      const encoder = ctx.device.createCommandEncoder();
+      weights.W.copyFrom(encoder, rowStart, W, linear.rows);
+      ctx.device.queue.submit([encoder.finish()]);
+    },
+    destroy,
+  };
+}
+
+function locateLinear(groups: GroupWeights[], name: string) {
+  for (const weights of groups) {
+    let rowStart = 0;
+    for (const linear of weights.group.linears) {
+      if (linear.name === name || linear.tensor === name) return { weights, rowStart, linear };
+      rowStart += linear.rows;
+    }
+  }
+  const known = groups.flatMap((g) => g.group.linears.map((l) => l.name)).join(', ');
+  throw new RangeError(`this block has no linear "${name}" (it has ${known})`);
+}

@@ -1,0 +1,117 @@
+/**
+ * A row-major f32 matrix on the GPU, split by rows into buffers that each fit one storage binding. Weight
+ * matrices (an LM head of 150k × 4096 is 2.4 GB) and fused projections can exceed the binding limit (128 MiB by
+ * default on real GPUs); every kernel that reads weights works shard by shard, so nothing here assumes one buffer.
+ */
+import { createStorageBuffer } from '../gpu/buffers';
+import type { GpuContext } from '../gpu/context';
+import { bindingLimit, ForwardMemoryError, mebibytes } from './limits';
+
+export interface MatrixShard {
+  buffer: GPUBuffer;
+  /** First matrix row held by this shard. */
+  rowStart: number;
+  rows: number;
+}
+
+export class GpuMatrix {
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly rows: number,
+    readonly cols: number,
+    readonly label: string,
+    readonly shards: MatrixShard[],
+  ) {}
+
+  static allocate(ctx: GpuContext, rows: number, cols: number, label: string): GpuMatrix {
+    const perShard = rowsPerShard(ctx, cols, label);
+    const shards: MatrixShard[] = [];
+    for (let rowStart = 0; rowStart < rows; rowStart += perShard) {
+      const count = Math.min(perShard, rows - rowStart);
+      const buffer = createStorageBuffer(ctx, count * cols * 4, `${label}[${rowStart}..${rowStart + count})`);
+      shards.push({ buffer, rowStart, rows: count });
+    }
+    return new GpuMatrix(ctx, rows, cols, label, shards);
+  }
+
+  static upload(ctx: GpuContext, data: Float32Array, rows: number, cols: number, label: string): GpuMatrix {
+    if (data.length !== rows * cols) {
+      throw new RangeError(`${label}: expected ${rows}×${cols} = ${rows * cols} values, got ${data.length}`);
+    }
+    const matrix = GpuMatrix.allocate(ctx, rows, cols, label);
+    matrix.write(0, data);
+    return matrix;
+  }
+
+  /** Overwrites rows [rowStart, rowStart + data.length / cols) from host memory. */
+  write(rowStart: number, data: Float32Array): void {
+    const count = this.checkRows(rowStart, data.length);
+    for (const [shard, from, to] of this.overlaps(rowStart, count)) {
+      const source = data.subarray((from - rowStart) * this.cols, (to - rowStart) * this.cols);
+      this.ctx.device.queue.writeBuffer(
+        shard.buffer,
+        (from - shard.rowStart) * this.cols * 4,
+        source.buffer,
+        source.byteOffset,
+        source.byteLength,
+      );
+    }
+  }
+
+  /** Encodes copies of `rows` rows of a row-major GPU buffer (same width) into rows [rowStart, …). */
+  copyFrom(encoder: GPUCommandEncoder, rowStart: number, source: GPUBuffer, rows: number): void {
+    this.checkRows(rowStart, rows * this.cols);
+    const rowBytes = this.cols * 4;
+    if (source.size < rows * rowBytes) {
+      throw new RangeError(
+        `${this.label}: the source buffer holds ${source.size} bytes, ${rows} rows need ${rows * rowBytes}`,
+      );
+    }
+    for (const [shard, from, to] of this.overlaps(rowStart, rows)) {
+      encoder.copyBufferToBuffer(
+        source,
+        (from - rowStart) * rowBytes,
+        shard.buffer,
+        (from - shard.rowStart) * rowBytes,
+        (to - from) * rowBytes,
+      );
+    }
+  }
+
+  /** The shards' parts that cover rows [rowStart, rowStart + count): [shard, firstRow, endRow) in matrix rows. */
+  overlaps(rowStart: number, count: number): Array<[MatrixShard, number, number]> {
+    const parts: Array<[MatrixShard, number, number]> = [];
+    for (const shard of this.shards) {
+      const from = Math.max(rowStart, shard.rowStart);
+      const to = Math.min(rowStart + count, shard.rowStart + shard.rows);
+      if (from < to) parts.push([shard, from, to]);
+    }
+    return parts;
+  }
+
+  destroy(): void {
+    for (const shard of this.shards) shard.buffer.destroy();
+  }
+
+  private checkRows(rowStart: number, values: number): number {
+    const count = values / this.cols;
+    if (!Number.isInteger(count) || rowStart < 0 || rowStart + count > this.rows) {
+      throw new RangeError(
+        `${this.label}: cannot write ${values} values at row ${rowStart} of a ${this.rows}×${this.cols} matrix`,
+      );
+    }
+    return count;
+  }
+}
+
+export function rowsPerShard(ctx: GpuContext, cols: number, label: string): number {
+  const rowBytes = cols * 4;
+  const rows = Math.floor(bindingLimit(ctx) / rowBytes);
+  if (rows < 1) {
+    throw new ForwardMemoryError(
+      `${label}: one row of ${cols} floats (${mebibytes(rowBytes)}) exceeds this GPU's storage binding limit of ` +
+        `${mebibytes(bindingLimit(ctx))}`,
+    );
+  }
+  return rows;
+}

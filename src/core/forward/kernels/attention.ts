@@ -1,0 +1,85 @@
+/** Host for shaders/attention_causal.wgsl: causal multi-head (grouped-query) attention over a fused q|k|v buffer. */
+import shader from '../../../../shaders/attention_causal.wgsl?raw';
+import type { GpuContext } from '../../gpu/context';
+import { computePipeline } from '../../gpu/pipelines';
+import type { CommandBatch } from '../command-batch';
+import { groupsAlong } from '../command-batch';
+
+export interface AttentionArgs {
+  qkv: GPUBuffer;
+  sequences: number;
+  seqLen: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  rowStride: number;
+  keyColumn: number;
+  valueColumn: number;
+  scale: number;
+  out: GPUBuffer;
+  outStride: number;
+}
+
+const QUERY_TILE = 32;
+const MAX_KEY_TILE = 32;
+
+/**
+ * Private arrays must have a constant size in WGSL, and the per-thread query and accumulator are sized by the head
+ * dimension; so the host writes the head dimension and key tile into the shader's `const` lines.
+ */
+export function specialize(code: string, constants: Record<string, number>): string {
+  let result = code;
+  for (const [name, value] of Object.entries(constants)) {
+    const pattern = new RegExp(`const ${name}: u32 = \\d+u;`);
+    if (!pattern.test(result)) throw new Error(`shader has no "const ${name}: u32 = …u;" line to specialise`);
+    result = result.replace(pattern, `const ${name}: u32 = ${value}u;`);
+  }
+  return result;
+}
+
+/** Keys per tile: as many as the K and V tiles fit in workgroup memory, up to 32. */
+export function keyTile(ctx: GpuContext, headDim: number): number {
+  const fit = Math.floor(ctx.limits.maxComputeWorkgroupStorageSize / (2 * headDim * 4));
+  if (fit < 1) {
+    throw new RangeError(
+      `attention: a head dimension of ${headDim} needs ${2 * headDim * 4} bytes of workgroup memory per key, ` +
+        `more than this GPU's ${ctx.limits.maxComputeWorkgroupStorageSize}`,
+    );
+  }
+  return Math.min(MAX_KEY_TILE, fit);
+}
+
+export function encodeAttention(ctx: GpuContext, batch: CommandBatch, args: AttentionArgs): void {
+  if (args.sequences === 0 || args.seqLen === 0) return;
+  if (args.heads % args.kvHeads !== 0) {
+    throw new RangeError(
+      `attention: ${args.heads} heads cannot share ${args.kvHeads} key/value heads evenly`,
+    );
+  }
+  const code = specialize(shader, {
+    HEAD_DIM: args.headDim,
+    KEY_TILE: keyTile(ctx, args.headDim),
+    QUERY_TILE,
+  });
+  const params = batch.uniform(
+    'attention',
+    [
+      args.seqLen,
+      args.rowStride,
+      args.keyColumn,
+      args.valueColumn,
+      args.outStride,
+      args.heads / args.kvHeads,
+    ],
+    [args.scale],
+  );
+  batch.run(
+    computePipeline(ctx, code),
+    [args.qkv, args.out, params],
+    [
+      groupsAlong(args.seqLen, QUERY_TILE, 'attention: sequence length'),
+      groupsAlong(args.heads, 1, 'attention: heads'),
+      groupsAlong(args.sequences, 1, 'attention: sequences per chunk'),
+    ],
+  );
+}

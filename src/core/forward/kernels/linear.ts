@@ -1,0 +1,73 @@
+/**
+ * Host for shaders/linear.wgsl (vec4, `in` % 4 == 0) and shaders/linear_unaligned.wgsl (any `in`):
+ * Y[t, outColumnStart + r] = activation(X[t]·W[rowStart + r] + bias[rowStart + r]) + residual, for the rows
+ * [rowStart, rowStart + rows) of a row-sharded weight matrix, one dispatch per shard.
+ */
+import activations from '../../../../shaders/activations.wgsl?raw';
+import vec4Shader from '../../../../shaders/linear.wgsl?raw';
+import unalignedShader from '../../../../shaders/linear_unaligned.wgsl?raw';
+import type { GpuContext } from '../../gpu/context';
+import { computePipeline } from '../../gpu/pipelines';
+import { type CommandBatch, groupsAlong, placeholderBuffer } from '../command-batch';
+import type { GpuMatrix } from '../gpu-matrix';
+import { ACTIVATION_CODE, type ActivationName } from './activation-codes';
+
+export interface LinearArgs {
+  /** Row-major [*, W.cols]; tokens are read from row xRowStart on. */
+  X: GPUBuffer;
+  xRowStart?: number;
+  tokens: number;
+  W: GpuMatrix;
+  /** The weight rows to apply (default: all), e.g. one vocabulary chunk of an LM head. */
+  rowStart?: number;
+  rows?: number;
+  /** Indexed by weight row. */
+  bias?: GPUBuffer;
+  activation?: ActivationName;
+  /** Added after the activation; same layout as Y. Must not be Y itself. */
+  residual?: GPUBuffer;
+  Y: GPUBuffer;
+  /** Row stride of Y (default: the number of rows applied). */
+  outStride?: number;
+  /** Column of Y that receives weight row rowStart (default 0). */
+  outColumnStart?: number;
+}
+
+const TILE = 32;
+
+export function encodeLinear(ctx: GpuContext, batch: CommandBatch, args: LinearArgs): void {
+  const { W, tokens } = args;
+  const rowStart = args.rowStart ?? 0;
+  const rows = args.rows ?? W.rows - rowStart;
+  const outStride = args.outStride ?? rows;
+  const outColumnStart = args.outColumnStart ?? 0;
+  if (tokens === 0 || rows === 0) return;
+  if (args.residual && args.residual === args.Y) {
+    throw new Error(`linear ${W.label}: the residual input and the output must be different buffers`);
+  }
+  const aligned = W.cols % 4 === 0;
+  const pipeline = computePipeline(ctx, activations + (aligned ? vec4Shader : unalignedShader), 'main', {
+    HAS_BIAS: args.bias ? 1 : 0,
+    HAS_RESIDUAL: args.residual ? 1 : 0,
+    ACTIVATION: ACTIVATION_CODE[args.activation ?? 'identity'],
+  });
+  const placeholder = placeholderBuffer(ctx);
+  const tokenGroups = groupsAlong(tokens, TILE, `linear ${W.label}: tokens`);
+  for (const [shard, from, to] of W.overlaps(rowStart, rows)) {
+    const params = batch.uniform(`linear ${W.label}`, [
+      tokens,
+      aligned ? W.cols / 4 : W.cols,
+      to - from,
+      from - shard.rowStart,
+      outStride,
+      outColumnStart + (from - rowStart),
+      args.xRowStart ?? 0,
+      from,
+    ]);
+    batch.run(
+      pipeline,
+      [args.X, shard.buffer, args.bias ?? placeholder, args.residual ?? placeholder, args.Y, params],
+      [groupsAlong(to - from, TILE, `linear ${W.label}: rows`), tokenGroups, 1],
+    );
+  }
+}

@@ -1,0 +1,39 @@
+/** Host for shaders/rms_norm.wgsl and shaders/layer_norm.wgsl: one normalised row per token. */
+import layerNormShader from '../../../../shaders/layer_norm.wgsl?raw';
+import rmsNormShader from '../../../../shaders/rms_norm.wgsl?raw';
+import type { GpuContext } from '../../gpu/context';
+import { computePipeline } from '../../gpu/pipelines';
+import { type CommandBatch, grid } from '../command-batch';
+
+export type NormKind = 'rmsnorm' | 'layernorm';
+
+export interface NormWeights {
+  weight: GPUBuffer;
+  /** LayerNorm only. */
+  bias?: GPUBuffer;
+}
+
+export interface NormArgs {
+  kind: NormKind;
+  /** Rows are read from xRowStart on. */
+  X: GPUBuffer;
+  xRowStart?: number;
+  rows: number;
+  features: number;
+  eps: number;
+  weights: NormWeights;
+  Y: GPUBuffer;
+}
+
+export function encodeNorm(ctx: GpuContext, batch: CommandBatch, args: NormArgs): void {
+  if (args.rows === 0) return;
+  const params = batch.uniform(`${args.kind}`, [args.rows, args.features, args.xRowStart ?? 0], [args.eps]);
+  if (args.kind === 'rmsnorm') {
+    const pipeline = computePipeline(ctx, rmsNormShader);
+    batch.run(pipeline, [args.X, args.weights.weight, args.Y, params], grid(args.rows));
+    return;
+  }
+  if (!args.weights.bias) throw new Error('layer norm needs a bias buffer');
+  const pipeline = computePipeline(ctx, layerNormShader);
+  batch.run(pipeline, [args.X, args.weights.weight, args.weights.bias, args.Y, params], grid(args.rows));
+}

@@ -1,0 +1,413 @@
+/**
+ * The two ends of the model around the blocks: token (+ learned position) embeddings in, and final norm, LM head
+ * and log-softmax out. The LM head works through the vocabulary in chunks and folds each into a running
+ * log-sum-exp, so a [tokens, vocab] logits buffer never exists (vocabularies reach 150k on real models).
+ *
+ * How the pipeline calls them (see block-runner.ts for the blocks in between):
+ *
+ *   const embedding = await uploadEmbedding(ctx, arch, source);   // tokens, learned positions, OPT project_in
+ *   for (const chunk of chunks) {                                  // chunk: `count` sequences of seqLen ids
+ *     chunk.hidden = createStorageBuffer(ctx, perChunk * seqLen * arch.hiddenSize * 4, 'hidden states');
+ *     await embed(ctx, arch, embedding, chunkIds, { sequences: chunk.count, seqLen, out: chunk.hidden });
+ *   }
+ *   embedding.destroy();                                           // not needed while blocks run
+ *   … every block through BlockRunner.run …
+ *   const head = await uploadHead(ctx, arch, source);             // final norm, OPT project_out, LM head (tied ok)
+ *   for (const chunk of chunks) {
+ *     // targets: one per hidden row, the next token id, or −1 where there is none (each sequence's last row);
+ *     // nextTokenTargets(ids, seqLen) in src/core/eval builds them. −1 rows come back as NaN.
+ *     const perToken: Float64Array = await nll(ctx, arch, head, chunk.hidden, targets.subarray(from, to));
+ *   }
+ *   head.destroy();
+ *
+ * nll works through `tokenChunk` rows at a time and the vocabulary in pieces whose logits stay under
+ * `logitsBytes` (default 64 MiB, never above the binding limit), with one readback per call. Bad token ids and
+ * targets throw TokenIdError; positions past OPT/GPT-2's learned table say what seqLen fits.
+ */
+import { createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
+import type { GpuContext } from '../gpu/context';
+import { withErrorScope } from '../gpu/pipelines';
+import { type Architecture, toOutIn } from './architecture';
+import { readTensor, type TensorSource, uploadNorm } from './block-weights';
+import { CommandBatch } from './command-batch';
+import { GpuMatrix } from './gpu-matrix';
+import { encodeGather } from './kernels/embedding';
+import { encodeLinear } from './kernels/linear';
+import { encodeLogSumExp, initialLogSumExpState } from './kernels/logsumexp';
+import { encodeNorm, type NormWeights } from './kernels/norm';
+import { bindingLimit, mebibytes, requireBindable } from './limits';
+
+export interface EmbeddingWeights {
+  tokens: GpuMatrix;
+  positions?: GpuMatrix;
+  projectIn?: GpuMatrix;
+  destroy(): void;
+}
+
+export interface HeadWeights {
+  finalNorm?: NormWeights;
+  projectOut?: GpuMatrix;
+  lmHead: GpuMatrix;
+  destroy(): void;
+}
+
+export class TokenIdError extends RangeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TokenIdError';
+  }
+}
+
+async function uploadMatrix(
+  ctx: GpuContext,
+  source: TensorSource,
+  spec: { tensor: string; rows: number; cols: number },
+): Promise<GpuMatrix> {
+  const data = await readTensor(source, spec.tensor, spec.rows * spec.cols);
+  return GpuMatrix.upload(ctx, data, spec.rows, spec.cols, spec.tensor);
+}
+
+export async function uploadEmbedding(
+  ctx: GpuContext,
+  arch: Architecture,
+  source: TensorSource,
+): Promise<EmbeddingWeights> {
+  const tokens = await uploadMatrix(ctx, source, arch.embedding);
+  const positions = arch.positions ? await uploadMatrix(ctx, source, arch.positions) : undefined;
+  const spec = arch.projectIn;
+  const projectIn = spec
+    ? GpuMatrix.upload(ctx, toOutIn(spec, await source(spec.tensor)), spec.rows, spec.cols, spec.tensor)
+    : undefined;
+  return {
+    tokens,
+    positions,
+    projectIn,
+    destroy() {
+      tokens.destroy();
+      positions?.destroy();
+      projectIn?.destroy();
+    },
+  };
+}
+
+export async function uploadHead(
+  ctx: GpuContext,
+  arch: Architecture,
+  source: TensorSource,
+): Promise<HeadWeights> {
+  const finalNorm = arch.finalNorm
+    ? await uploadNorm(ctx, source, arch.finalNorm, arch.hiddenSize)
+    : undefined;
+  const spec = arch.projectOut;
+  const projectOut = spec
+    ? GpuMatrix.upload(ctx, toOutIn(spec, await source(spec.tensor)), spec.rows, spec.cols, spec.tensor)
+    : undefined;
+  const lmHead = await uploadMatrix(ctx, source, arch.lmHead);
+  return {
+    finalNorm,
+    projectOut,
+    lmHead,
+    destroy() {
+      finalNorm?.weight.destroy();
+      finalNorm?.bias?.destroy();
+      projectOut?.destroy();
+      lmHead.destroy();
+    },
+  };
+}
+
+export interface EmbedOptions {
+  sequences: number;
+  seqLen: number;
+  positionOffset?: number;
+  /** Written if given (at least sequences·seqLen·hidden floats), else a new buffer the caller owns. */
+  out?: GPUBuffer;
+}
+
+/**
+ * Hidden states [sequences·seqLen, hidden] for token ids laid out the same way: token embeddings, OPT's
+ * project_in, plus learned positions (each sequence starts at positionOffset).
+ */
+export async function embed(
+  ctx: GpuContext,
+  arch: Architecture,
+  weights: EmbeddingWeights,
+  ids: ArrayLike<number>,
+  options: EmbedOptions,
+): Promise<GPUBuffer> {
+  const { sequences, seqLen } = options;
+  const tokens = sequences * seqLen;
+  const offset = options.positionOffset ?? 0;
+  if (ids.length !== tokens) {
+    throw new TokenIdError(
+      `embed: got ${ids.length} token ids for ${sequences} sequences × ${seqLen} tokens`,
+    );
+  }
+  const idData = checkedIds(ids, arch.vocabSize);
+  const H = arch.hiddenSize;
+  requireBindable(
+    ctx,
+    tokens * H * 4,
+    `the hidden states of ${tokens} tokens`,
+    'embed fewer sequences at a time',
+  );
+  const out = options.out ?? createStorageBuffer(ctx, tokens * H * 4, 'hidden states');
+  if (out.size < tokens * H * 4)
+    throw new RangeError(`embed: the output buffer is too small for ${tokens} tokens`);
+  await withErrorScope(ctx, 'embedding', () => {
+    const batch = new CommandBatch(ctx);
+    const idBuffer = batch.scratch(uploadU32(ctx, idData, 'token ids'));
+    const projectIn = weights.projectIn;
+    const gathered = projectIn
+      ? batch.scratch(createStorageBuffer(ctx, tokens * projectIn.cols * 4, 'token embeddings'))
+      : out;
+    encodeGather(ctx, batch, {
+      table: weights.tokens,
+      ids: idBuffer,
+      tokens,
+      Y: gathered,
+      accumulate: false,
+    });
+    let positionsAdded: GPUBuffer | undefined;
+    if (weights.positions && arch.positions) {
+      const positionIds = positionIdsFor(arch, sequences, seqLen, offset);
+      const positionBuffer = batch.scratch(uploadU32(ctx, positionIds, 'position ids'));
+      // With project_in the positions are added to its output: gather them into their own buffer first.
+      positionsAdded = projectIn
+        ? batch.scratch(createStorageBuffer(ctx, tokens * H * 4, 'position embeddings'))
+        : out;
+      encodeGather(ctx, batch, {
+        table: weights.positions,
+        ids: positionBuffer,
+        tokens,
+        Y: positionsAdded,
+        accumulate: !projectIn,
+      });
+    }
+    if (projectIn) {
+      encodeLinear(ctx, batch, { X: gathered, tokens, W: projectIn, residual: positionsAdded, Y: out });
+    }
+    batch.submit();
+  });
+  return out;
+}
+
+function positionIdsFor(arch: Architecture, sequences: number, seqLen: number, offset: number): Uint32Array {
+  const positions = arch.positions!;
+  const last = offset + seqLen - 1 + positions.offset;
+  if (last >= positions.rows) {
+    throw new TokenIdError(
+      `position ${offset + seqLen - 1} is past this model's ${positions.rows - positions.offset} learned positions: ` +
+        `lower seqLen to ${positions.rows - positions.offset - offset} or fewer`,
+    );
+  }
+  const ids = new Uint32Array(sequences * seqLen);
+  for (let t = 0; t < ids.length; t++) ids[t] = offset + (t % seqLen) + positions.offset;
+  return ids;
+}
+
+function checkedIds(ids: ArrayLike<number>, vocab: number): Uint32Array {
+  const out = new Uint32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) {
+      throw new TokenIdError(`token id ${id} at position ${i} is outside the vocabulary [0, ${vocab})`);
+    }
+    out[i] = id;
+  }
+  return out;
+}
+
+function uploadU32(ctx: GpuContext, data: Uint32Array | Int32Array, label: string): GPUBuffer {
+  const buffer = createStorageBuffer(ctx, data.byteLength, label);
+  ctx.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  return buffer;
+}
+
+export interface NllOptions {
+  /** Tokens normalised and projected per step (default 256). */
+  tokenChunk?: number;
+  /** Upper bound on one [tokens, vocab chunk] logits buffer (default min(64 MiB, binding limit)). */
+  logitsBytes?: number;
+}
+
+/**
+ * Per-token negative log-likelihood of `targets` (one per hidden row; −1 = no target, NaN in the result):
+ * final norm, LM head (tied or not), log-softmax, target pick, in token × vocabulary chunks.
+ */
+export async function nll(
+  ctx: GpuContext,
+  arch: Architecture,
+  head: HeadWeights,
+  hidden: GPUBuffer,
+  targets: Int32Array,
+  options: NllOptions = {},
+): Promise<Float64Array> {
+  const tokens = targets.length;
+  for (let i = 0; i < tokens; i++) {
+    if (!Number.isInteger(targets[i]) || targets[i] < -1 || targets[i] >= arch.vocabSize) {
+      throw new TokenIdError(
+        `target ${targets[i]} at position ${i} is outside the vocabulary [0, ${arch.vocabSize})`,
+      );
+    }
+  }
+  if (hidden.size < tokens * arch.hiddenSize * 4) {
+    throw new RangeError(`nll: the hidden buffer holds fewer than ${tokens} tokens`);
+  }
+  const plan = planHead(ctx, arch, head, tokens, options);
+  const buffers = new HeadBuffers(ctx, arch, head, plan.tokenChunk);
+  const logits = createStorageBuffer(ctx, plan.tokenChunk * plan.vocabChunk * 4, 'logits chunk');
+  const state = uploadFloat32(ctx, initialLogSumExpState(tokens), 'nll state');
+  const targetBuffer = uploadU32(ctx, targets, 'nll targets');
+  try {
+    await withErrorScope(ctx, 'LM head', () => {
+      for (let t0 = 0; t0 < tokens; t0 += plan.tokenChunk) {
+        const batch = new CommandBatch(ctx);
+        const count = Math.min(plan.tokenChunk, tokens - t0);
+        const x = buffers.encode(batch, hidden, t0, count);
+        for (let v0 = 0; v0 < arch.vocabSize; v0 += plan.vocabChunk) {
+          const columns = Math.min(plan.vocabChunk, arch.vocabSize - v0);
+          encodeLinear(ctx, batch, {
+            X: x,
+            tokens: count,
+            W: head.lmHead,
+            rowStart: v0,
+            rows: columns,
+            Y: logits,
+          });
+          encodeLogSumExp(ctx, batch, {
+            logits,
+            tokens: count,
+            columns,
+            chunkStart: v0,
+            targets: targetBuffer,
+            state,
+            stateRowStart: t0,
+          });
+        }
+        batch.submit();
+      }
+    });
+    const folded = await readFloat32(ctx, state, tokens * 4);
+    const result = new Float64Array(tokens);
+    for (let t = 0; t < tokens; t++) {
+      const [max, sum, target] = [folded[t * 4], folded[t * 4 + 1], folded[t * 4 + 2]];
+      result[t] = targets[t] < 0 ? Number.NaN : max + Math.log(sum) - target;
+    }
+    return result;
+  } finally {
+    for (const buffer of [logits, state, targetBuffer]) buffer.destroy();
+    buffers.destroy();
+  }
+}
+
+/** Full logits [rows.length, vocab] at the given hidden rows (e.g. the last prompt position), read back. */
+export async function logitsAt(
+  ctx: GpuContext,
+  arch: Architecture,
+  head: HeadWeights,
+  hidden: GPUBuffer,
+  rows: number[],
+): Promise<Float32Array> {
+  const count = rows.length;
+  const H = arch.hiddenSize;
+  requireBindable(ctx, count * arch.vocabSize * 4, `logits of ${count} rows`, 'ask for fewer rows at a time');
+  const logits = createStorageBuffer(ctx, count * arch.vocabSize * 4, 'logits');
+  const buffers = new HeadBuffers(ctx, arch, head, count);
+  try {
+    await withErrorScope(ctx, 'LM head', () => {
+      const batch = new CommandBatch(ctx);
+      const picked = batch.scratch(createStorageBuffer(ctx, count * H * 4, 'picked hidden rows'));
+      rows.forEach((row, i) => {
+        if (!Number.isInteger(row) || row < 0 || (row + 1) * H * 4 > hidden.size) {
+          throw new RangeError(`logitsAt: row ${row} is not in the hidden buffer`);
+        }
+        batch.commands.copyBufferToBuffer(hidden, row * H * 4, picked, i * H * 4, H * 4);
+      });
+      const x = buffers.encode(batch, picked, 0, count);
+      encodeLinear(ctx, batch, { X: x, tokens: count, W: head.lmHead, Y: logits, outStride: arch.vocabSize });
+      batch.submit();
+    });
+    return await readFloat32(ctx, logits, count * arch.vocabSize);
+  } finally {
+    logits.destroy();
+    buffers.destroy();
+  }
+}
+
+interface HeadPlan {
+  tokenChunk: number;
+  vocabChunk: number;
+}
+
+function planHead(
+  ctx: GpuContext,
+  arch: Architecture,
+  head: HeadWeights,
+  tokens: number,
+  options: NllOptions,
+): HeadPlan {
+  const limit = bindingLimit(ctx);
+  const widest = Math.max(arch.hiddenSize, head.lmHead.cols);
+  let tokenChunk = Math.max(1, Math.min(options.tokenChunk ?? 256, tokens, Math.floor(limit / (widest * 4))));
+  const logitsBytes = Math.min(options.logitsBytes ?? 64 * 2 ** 20, limit);
+  let vocabChunk = Math.min(arch.vocabSize, Math.floor(logitsBytes / (tokenChunk * 4)));
+  // Tiny budgets: trade tokens per step for vocabulary chunks of a useful width.
+  while (vocabChunk < Math.min(32, arch.vocabSize) && tokenChunk > 1) {
+    tokenChunk = Math.ceil(tokenChunk / 2);
+    vocabChunk = Math.min(arch.vocabSize, Math.floor(logitsBytes / (tokenChunk * 4)));
+  }
+  if (vocabChunk < 1) {
+    throw new RangeError(`nll: a logits budget of ${mebibytes(logitsBytes)} cannot hold even one row`);
+  }
+  return { tokenChunk, vocabChunk };
+}
+
+/** The LM head's input for a chunk of tokens: final norm, then OPT's project_out. */
+class HeadBuffers {
+  private readonly normed: GPUBuffer;
+  private readonly projected?: GPUBuffer;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly arch: Architecture,
+    private readonly head: HeadWeights,
+    capacity: number,
+  ) {
+    this.normed = createStorageBuffer(ctx, capacity * arch.hiddenSize * 4, 'head input');
+    if (head.projectOut) {
+      this.projected = createStorageBuffer(ctx, capacity * head.projectOut.rows * 4, 'projected head input');
+    }
+  }
+
+  /**
+   * Encodes the head input for hidden rows [rowStart, rowStart + count) and returns the buffer the LM head reads
+   * (from row 0). Without a final norm the rows are copied, since the LM head reads its input from row 0.
+   */
+  encode(batch: CommandBatch, hidden: GPUBuffer, rowStart: number, count: number): GPUBuffer {
+    const { ctx, arch, head } = this;
+    const H = arch.hiddenSize;
+    if (head.finalNorm) {
+      encodeNorm(ctx, batch, {
+        kind: arch.norm.kind,
+        X: hidden,
+        xRowStart: rowStart,
+        rows: count,
+        features: H,
+        eps: arch.norm.eps,
+        weights: head.finalNorm,
+        Y: this.normed,
+      });
+    } else {
+      batch.commands.copyBufferToBuffer(hidden, rowStart * H * 4, this.normed, 0, count * H * 4);
+    }
+    if (!head.projectOut || !this.projected) return this.normed;
+    encodeLinear(ctx, batch, { X: this.normed, tokens: count, W: head.projectOut, Y: this.projected });
+    return this.projected;
+  }
+
+  destroy(): void {
+    this.normed.destroy();
+    this.projected?.destroy();
+  }
+}
