@@ -1,0 +1,142 @@
+/**
+ * Host for shaders/hessian_accumulate.wgsl: the running H = 2/N · Σ xxᵀ of one linear layer's inputs, fed straight
+ * from the GPU buffers the forward pass captures (no readback), in any number of token batches.
+ */
+import shader from '../../../shaders/hessian_accumulate.wgsl?raw';
+import { createStorageBuffer } from '../gpu/buffers';
+import type { GpuContext } from '../gpu/context';
+import { computePipeline } from '../gpu/pipelines';
+import {
+  bindingLimit,
+  type ChunkedMatrix,
+  createChunkedMatrix,
+  destroyChunkedMatrix,
+  ROW_ALIGN,
+} from './chunked-matrix';
+import { InvalidSettingError, InvalidTensorError } from './errors';
+import { bindResources, dispatchIn, f32, ParamArena } from './gpu-run';
+
+export class HessianAccumulator {
+  /** H, upper triangle (the lower one is not maintained), row chunks each bindable on their own. */
+  readonly H: ChunkedMatrix;
+  private seen = 0;
+  private destroyed = false;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly columns: number,
+  ) {
+    if (!Number.isInteger(columns) || columns < 1) {
+      throw new InvalidSettingError('Hessian columns', columns, 'a positive whole number');
+    }
+    this.H = createChunkedMatrix(ctx, columns, columns, 'hessian');
+    // Fresh buffers are zero-filled by WebGPU, so the first add's α = 0 · H is exact.
+  }
+
+  /** Calibration tokens accumulated so far (N). */
+  get tokens(): number {
+    return this.seen;
+  }
+
+  /**
+   * Adds `tokens` rows of X (row-major f32 [tokens, columns], starting xOffsetFloats into the buffer). Only
+   * records and submits GPU work; the buffer may be reused once the queue has run it.
+   */
+  add(X: GPUBuffer, tokens: number, xOffsetFloats = 0): void {
+    this.checkAlive();
+    if (!Number.isInteger(tokens) || tokens < 0) {
+      throw new InvalidSettingError('token count', tokens, 'a whole number ≥ 0');
+    }
+    if (!Number.isInteger(xOffsetFloats) || xOffsetFloats < 0) {
+      throw new InvalidSettingError('X offset', xOffsetFloats, 'a whole number of floats ≥ 0');
+    }
+    const needed = (xOffsetFloats + tokens * this.columns) * 4;
+    if (X.size < needed) {
+      throw new InvalidTensorError(
+        `X buffer holds ${X.size} bytes but ${tokens} tokens × ${this.columns} columns from float ` +
+          `${xOffsetFloats} need ${needed}`,
+      );
+    }
+    if (tokens === 0) return;
+    const total = this.seen + tokens;
+    const alpha = this.seen / total;
+    const beta = 2 / total;
+    const params = new ParamArena(this.ctx, 'hessian');
+    const pipeline = computePipeline(this.ctx, shader);
+    const encoder = this.ctx.device.createCommandEncoder({ label: 'hessian' });
+    const pass = encoder.beginComputePass({ label: 'hessian' });
+    const align = this.ctx.device.limits.minStorageBufferOffsetAlignment;
+    const rowBytes = this.columns * 4;
+    const perWindow = Math.floor((bindingLimit(this.ctx) - align) / rowBytes);
+    if (perWindow < 1)
+      throw new RangeError(`one token of ${this.columns} floats exceeds the GPU binding limit`);
+    let first = true;
+    for (let token0 = 0; token0 < tokens; token0 += perWindow) {
+      const count = Math.min(perWindow, tokens - token0);
+      const byteStart = (xOffsetFloats + token0 * this.columns) * 4;
+      const offset = Math.floor(byteStart / align) * align;
+      const size = Math.min(X.size - offset, Math.ceil((byteStart - offset + count * rowBytes) / 4) * 4);
+      const window: GPUBufferBinding = { buffer: X, offset, size };
+      for (const chunk of this.H.chunks) {
+        const slot = params.slot([
+          this.columns,
+          count,
+          (byteStart - offset) / 4,
+          chunk.firstRow,
+          chunk.rows,
+          f32(first ? alpha : 1),
+          f32(beta),
+        ]);
+        const group = bindResources(this.ctx, pipeline, [window, chunk.buffer, slot]);
+        dispatchIn(
+          pass,
+          pipeline,
+          group,
+          Math.ceil(this.columns / ROW_ALIGN),
+          Math.ceil(chunk.rows / ROW_ALIGN),
+        );
+      }
+      first = false;
+    }
+    pass.end();
+    params.flush();
+    this.ctx.device.queue.submit([encoder.finish()]);
+    params.destroy();
+    this.seen = total;
+  }
+
+  /** Convenience for tests and the CLI: uploads X (row-major [tokens, columns]) in bindable pieces and adds it. */
+  addFromArray(X: Float32Array, tokens: number): void {
+    this.checkAlive();
+    if (X.length < tokens * this.columns) {
+      throw new InvalidTensorError(
+        `X has ${X.length} values but ${tokens} tokens × ${this.columns} columns need ${tokens * this.columns}`,
+      );
+    }
+    for (let i = 0; i < tokens * this.columns; i++) {
+      if (!Number.isFinite(X[i])) {
+        const token = Math.floor(i / this.columns);
+        throw new InvalidTensorError(`X[${token}, ${i % this.columns}] is ${X[i]}: inputs must be finite`);
+      }
+    }
+    const perPiece = Math.max(1, Math.floor(bindingLimit(this.ctx) / (this.columns * 4)));
+    for (let token0 = 0; token0 < tokens; token0 += perPiece) {
+      const count = Math.min(perPiece, tokens - token0);
+      const piece = X.subarray(token0 * this.columns, (token0 + count) * this.columns);
+      const buffer = createStorageBuffer(this.ctx, piece.byteLength, 'hessian.X');
+      this.ctx.device.queue.writeBuffer(buffer, 0, piece.buffer, piece.byteOffset, piece.byteLength);
+      this.add(buffer, count);
+      buffer.destroy();
+    }
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    destroyChunkedMatrix(this.H);
+  }
+
+  private checkAlive(): void {
+    if (this.destroyed) throw new Error('HessianAccumulator used after destroy()');
+  }
+}

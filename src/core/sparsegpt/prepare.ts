@@ -1,0 +1,229 @@
+/**
+ * Prepare once, prune many: everything SparseGPT derives from a layer's Hessian (dead inputs, dampening, the
+ * Cholesky factor U of H⁻¹, Wanda's input norms) computed once on the GPU and kept there, so that re-pruning the
+ * layer at another sparsity, pattern or method (the app's sliders) costs only the pruning itself.
+ */
+import dampCopyShader from '../../../shaders/hessian_damp_copy.wgsl?raw';
+import dampingShader from '../../../shaders/hessian_damping.wgsl?raw';
+import diagonalShader from '../../../shaders/hessian_diagonal.wgsl?raw';
+import { createStorageBuffer } from '../gpu/buffers';
+import type { GpuContext } from '../gpu/context';
+import { computePipeline } from '../gpu/pipelines';
+import { createFactorScratch, encodeReverseCholesky, encodeUpperTriangularInverse } from './cholesky';
+import {
+  type ChunkedMatrix,
+  copyChunkedMatrix,
+  createChunkedMatrix,
+  destroyChunkedMatrix,
+  uploadChunkedMatrix,
+} from './chunked-matrix';
+import { CholeskyFailedError, InvalidSettingError, InvalidTensorError } from './errors';
+import { bindResources, dispatchIn, f32, GpuRun, readUint32, withGpuErrors, workgroupGrid } from './gpu-run';
+import { HessianAccumulator } from './hessian';
+import { encodeMatrixStats } from './matrix-stats';
+
+export interface PrepareOptions {
+  /** Dampening as a fraction of mean(diag H) (the paper's percdamp). Default 0.01. */
+  percdamp?: number;
+  /** Times the dampening is multiplied by 10 after a failed factorization before giving up. Default 6. */
+  maxRetries?: number;
+  /** Calibration token count behind a Float32Array H (scales Wanda's norms only). Default 2. */
+  tokens?: number;
+}
+
+export interface PreparedLayer {
+  readonly columns: number;
+  /** Calibration tokens behind H. */
+  readonly tokens: number;
+  /** Upper Cholesky factor of the damped H⁻¹ (H⁻¹ = Uᵀ·U), zero below the diagonal. */
+  readonly U: ChunkedMatrix;
+  /** The undamped H (upper triangle), for the reconstruction error. */
+  readonly H: ChunkedMatrix;
+  /** u32 per input column: 1 where H_jj = 0. */
+  readonly deadColumns: GPUBuffer;
+  readonly deadCount: number;
+  /** f32 per input column: ‖X_j‖₂ = sqrt(H_jj · N / 2), Wanda's input norms. */
+  readonly columnNorms: GPUBuffer;
+  /** Dampening finally used, as a fraction of mean(diag H), and as the absolute λ added to the diagonal. */
+  readonly percdamp: number;
+  readonly damping: number;
+  /** How many times the dampening had to be raised ×10 because a pivot was not positive. */
+  readonly retries: number;
+  /** Milliseconds per step: diagonal, dampCopy, cholesky, inverse, check, total. */
+  readonly timings: Record<string, number>;
+  destroy(): void;
+}
+
+const STATUS_WORDS = 8;
+
+export async function prepareLayer(
+  ctx: GpuContext,
+  H: HessianAccumulator | Float32Array,
+  columns: number,
+  options: PrepareOptions = {},
+): Promise<PreparedLayer> {
+  const started = performance.now();
+  const percdamp = options.percdamp ?? 0.01;
+  const maxRetries = options.maxRetries ?? 6;
+  if (!Number.isFinite(percdamp) || percdamp < 0) {
+    throw new InvalidSettingError('percdamp', percdamp, 'a finite fraction ≥ 0 of mean(diag H), e.g. 0.01');
+  }
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+    throw new InvalidSettingError('maxRetries', maxRetries, 'a whole number ≥ 0');
+  }
+  const { hessian, tokens } = hessianOnGpu(ctx, H, columns, options.tokens);
+  const A = createChunkedMatrix(ctx, columns, columns, 'U');
+  const deadColumns = createStorageBuffer(ctx, columns * 4, 'deadColumns');
+  const columnNorms = createStorageBuffer(ctx, columns * 4, 'columnNorms');
+  const owned = { hessian, A, deadColumns, columnNorms };
+  const run = new GpuRun(ctx, 'prepare');
+  try {
+    return await withGpuErrors(ctx, `preparing a ${columns}-column layer`, async () => {
+      const diagonal = run.buffer(columns * 4, 'diagonal');
+      const status = run.buffer(STATUS_WORDS * 4, 'status');
+      const counters = run.buffer(8, 'counters');
+      const scratch = createFactorScratch(ctx, run, columns);
+      await run.pass('diagonal', (pass) => {
+        const pipeline = computePipeline(ctx, diagonalShader);
+        for (const chunk of hessian.chunks) {
+          const slot = run.params.slot([columns, chunk.firstRow, chunk.rows]);
+          dispatchIn(
+            pass,
+            pipeline,
+            bindResources(ctx, pipeline, [chunk.buffer, diagonal, slot]),
+            Math.ceil(chunk.rows / 256),
+          );
+        }
+        const damping = computePipeline(ctx, dampingShader);
+        const slot = run.params.slot([columns, f32(tokens), f32(percdamp)]);
+        dispatchIn(
+          pass,
+          damping,
+          bindResources(ctx, damping, [diagonal, deadColumns, columnNorms, status, slot]),
+          1,
+        );
+      });
+
+      const timings: Record<string, number> = {};
+      let attemptPercdamp = percdamp;
+      for (let retries = 0; ; retries++) {
+        run.commands((encoder) => {
+          encoder.clearBuffer(status, 8, 8);
+          encoder.clearBuffer(counters);
+        });
+        await run.pass('dampCopy', (pass) =>
+          encodeDampCopy(ctx, run, pass, hessian, A, deadColumns, status, attemptPercdamp),
+        );
+        await run.pass('cholesky', (pass) => encodeReverseCholesky(ctx, run, pass, A, status, scratch));
+        await run.pass('inverse', (pass) => encodeUpperTriangularInverse(ctx, run, pass, A, scratch));
+        await run.pass('check', (pass) => encodeMatrixStats(ctx, run, pass, A, counters));
+        for (const [step, ms] of Object.entries(await run.finish()))
+          timings[step] = (timings[step] ?? 0) + ms;
+        const words = await readUint32(ctx, status, STATUS_WORDS);
+        const [, nonFiniteU] = await readUint32(ctx, counters, 2);
+        if (words[3] > 0) {
+          throw new InvalidTensorError(
+            `the Hessian holds ${words[3]} NaN or infinite values in its upper triangle`,
+          );
+        }
+        const failed = words[2] > 0 || nonFiniteU > 0;
+        if (!failed) {
+          const mean = new Float32Array(words.buffer, 16, 1)[0];
+          timings.total = performance.now() - started;
+          return {
+            columns,
+            tokens,
+            U: A,
+            H: hessian,
+            deadColumns,
+            deadCount: words[1],
+            columnNorms,
+            percdamp: attemptPercdamp,
+            damping: attemptPercdamp * mean,
+            retries,
+            timings,
+            destroy: () => destroyAll(owned),
+          };
+        }
+        if (retries === maxRetries) throw new CholeskyFailedError(attemptPercdamp, retries);
+        attemptPercdamp = attemptPercdamp > 0 ? attemptPercdamp * 10 : 0.01;
+      }
+    });
+  } catch (error) {
+    destroyAll(owned);
+    throw error;
+  } finally {
+    run.destroy();
+  }
+}
+
+function destroyAll(owned: {
+  hessian: ChunkedMatrix;
+  A: ChunkedMatrix;
+  deadColumns: GPUBuffer;
+  columnNorms: GPUBuffer;
+}): void {
+  destroyChunkedMatrix(owned.hessian);
+  destroyChunkedMatrix(owned.A);
+  owned.deadColumns.destroy();
+  owned.columnNorms.destroy();
+}
+
+/** A private copy of H on the GPU, so the accumulator can go on (or be destroyed) independently. */
+function hessianOnGpu(
+  ctx: GpuContext,
+  H: HessianAccumulator | Float32Array,
+  columns: number,
+  tokensOption: number | undefined,
+): { hessian: ChunkedMatrix; tokens: number } {
+  if (!Number.isInteger(columns) || columns < 1) {
+    throw new InvalidSettingError('columns', columns, 'a positive whole number');
+  }
+  if (H instanceof HessianAccumulator) {
+    if (H.columns !== columns) {
+      throw new InvalidTensorError(`the Hessian has ${H.columns} columns but the layer has ${columns}`);
+    }
+    if (H.tokens === 0) throw new InvalidTensorError('the Hessian has seen no calibration tokens yet');
+    const hessian = createChunkedMatrix(ctx, columns, columns, 'H');
+    const encoder = ctx.device.createCommandEncoder({ label: 'copy H' });
+    copyChunkedMatrix(encoder, H.H, hessian);
+    ctx.device.queue.submit([encoder.finish()]);
+    return { hessian, tokens: H.tokens };
+  }
+  const tokens = tokensOption ?? 2;
+  if (!Number.isFinite(tokens) || tokens <= 0) {
+    throw new InvalidSettingError('tokens', tokens, 'the positive number of calibration tokens behind H');
+  }
+  if (H.length !== columns * columns) {
+    throw new InvalidTensorError(
+      `H has ${H.length} values but a ${columns}×${columns} Hessian needs ${columns ** 2}`,
+    );
+  }
+  for (let i = 0; i < H.length; i++) {
+    if (!Number.isFinite(H[i])) {
+      throw new InvalidTensorError(
+        `H[${Math.floor(i / columns)}, ${i % columns}] is ${H[i]}: H must be finite`,
+      );
+    }
+  }
+  return { hessian: uploadChunkedMatrix(ctx, H, columns, columns, 'H'), tokens };
+}
+
+function encodeDampCopy(
+  ctx: GpuContext,
+  run: GpuRun,
+  pass: GPUComputePassEncoder,
+  hessian: ChunkedMatrix,
+  A: ChunkedMatrix,
+  deadColumns: GPUBuffer,
+  status: GPUBuffer,
+  percdamp: number,
+): void {
+  const pipeline = computePipeline(ctx, dampCopyShader);
+  hessian.chunks.forEach((chunk, i) => {
+    const slot = run.params.slot([hessian.cols, chunk.firstRow, chunk.rows, f32(percdamp)]);
+    const group = bindResources(ctx, pipeline, [chunk.buffer, A.chunks[i].buffer, deadColumns, status, slot]);
+    const [x, y] = workgroupGrid(ctx, Math.ceil((chunk.rows * hessian.cols) / 256));
+    dispatchIn(pass, pipeline, group, x, y);
+  });
+}

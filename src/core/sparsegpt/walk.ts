@@ -1,0 +1,50 @@
+/** Host for shaders/prune_block_walk.wgsl: SparseGPT's column walk over one block, per W chunk. */
+import shader from '../../../shaders/prune_block_walk.wgsl?raw';
+import type { GpuContext } from '../gpu/context';
+import { computePipeline } from '../gpu/pipelines';
+import type { MatrixChunk } from './chunked-matrix';
+import { bindResources, dispatchIn, type GpuRun } from './gpu-run';
+import type { ResolvedLayerPrune } from './settings';
+
+/** Rows (invocations) per workgroup of the walk. */
+const WALK_ROWS = 64;
+
+export interface WalkBlock {
+  columns: number;
+  blockStart: number;
+  blockCount: number;
+  errStride: number;
+  /** U rows [blockStart, blockStart + blockCount), full width. */
+  uPanel: GPUBuffer;
+  /** Radix-select state holding the block's threshold (unstructured); bound but unused for N:M. */
+  selectState: GPUBuffer;
+}
+
+export function encodePruneBlockWalk(
+  ctx: GpuContext,
+  run: GpuRun,
+  pass: GPUComputePassEncoder,
+  chunk: MatrixChunk,
+  err: GPUBuffer,
+  block: WalkBlock,
+  settings: ResolvedLayerPrune,
+): void {
+  if (chunk.rows === 0) return;
+  const nm = settings.pattern === 'unstructured' ? undefined : settings.pattern;
+  const pipeline = computePipeline(ctx, shader, 'main', {
+    ROWS: WALK_ROWS,
+    SUB: settings.subBlock,
+    PATTERN: nm ? 1 : 0,
+    PRUNE_N: nm?.n ?? 2,
+    PRUNE_M: nm?.m ?? 4,
+  });
+  const slot = run.params.slot([
+    block.columns,
+    chunk.rows,
+    block.blockStart,
+    block.blockCount,
+    block.errStride,
+  ]);
+  const group = bindResources(ctx, pipeline, [chunk.buffer, block.uPanel, err, block.selectState, slot]);
+  dispatchIn(pass, pipeline, group, Math.ceil(chunk.rows / WALK_ROWS));
+}
