@@ -1,4 +1,8 @@
+import { evaluate } from './eval';
 import { gpuInfo } from './gpu-info';
+import { inspect } from './inspect';
+import { prune } from './prune';
+import { pruneLayerCommand } from './prune-layer';
 
 export interface Command {
   name: string;
@@ -7,7 +11,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const COMMANDS: Command[] = [gpuInfo];
+const COMMANDS: Command[] = [gpuInfo, inspect, prune, evaluate, pruneLayerCommand];
 
 function help(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);
@@ -34,8 +38,25 @@ export async function runCommand(argv: string[]): Promise<number> {
     return await command.run(args);
   } catch (error) {
     console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    return error instanceof UsageError ? 2 : 1;
+    return isInputError(error) ? 2 : 1;
   }
 }
 
 export class UsageError extends Error {}
+
+/** Errors about what the user gave (files, texts, settings), as opposed to failures while running. */
+const INPUT_ERRORS = new Set([
+  'ModelFileError',
+  'SettingsError',
+  'CalibrationError',
+  'OutputFolderError',
+  'TextFileError',
+  'EvaluationTextError',
+  'InvalidSettingError',
+  'UnsupportedModelError',
+  'UnsupportedRopeError',
+]);
+
+function isInputError(error: unknown): boolean {
+  return error instanceof UsageError || (error instanceof Error && INPUT_ERRORS.has(error.name));
+}

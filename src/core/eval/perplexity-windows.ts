@@ -14,6 +14,13 @@ export interface EvaluationWindows {
   notes: string[];
 }
 
+export class EvaluationTextError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EvaluationTextError';
+  }
+}
+
 export function evaluationWindows(
   tokens: ArrayLike<number>,
   seqlen: number,
@@ -22,7 +29,7 @@ export function evaluationWindows(
   const notes: string[] = [];
   let length = seqlen;
   if (tokens.length < 2) {
-    throw new Error(
+    throw new EvaluationTextError(
       `The evaluation text is too short to measure perplexity: it has ${tokens.length} token(s), at least 2 are needed.`,
     );
   }

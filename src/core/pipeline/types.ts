@@ -145,6 +145,8 @@ export interface RunResult {
   /** Files written, relative to the output folder. */
   outputFiles: string[];
   notes: string[];
+  /** Most GPU buffer bytes alive at once during the run. */
+  peakGpuBytes?: number;
 }
 
 export class CancelledError extends Error {

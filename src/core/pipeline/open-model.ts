@@ -1,0 +1,134 @@
+/**
+ * Opening a model folder for pruning: its config, architecture, tokenizer and checkpoint headers (never its
+ * weights), checked against each other so that a run cannot fail halfway on a tensor that was never there.
+ */
+import { type Architecture, describeArchitecture, storedShape } from '../forward/architecture';
+import type { Checkpoint } from '../io/checkpoint';
+import { openCheckpoint } from '../io/checkpoint';
+import { ModelFileError } from '../io/errors';
+import type { ModelFolder } from '../io/folder';
+import { elementCount } from '../io/safetensors-header';
+import { loadModelConfig } from '../model/config';
+import type { ModelConfig } from '../model/types';
+import { loadTokenizer } from '../tokenizer/load-tokenizer';
+import type { TextTokenizer } from '../tokenizer/text-tokenizer';
+import { type CalibrationSet, DEFAULT_SEED, drawCalibrationWindows } from './calibration';
+import type { ModelSummary, PrunableLinear } from './types';
+
+export interface OpenedModel {
+  folder: ModelFolder;
+  config: ModelConfig;
+  arch: Architecture;
+  checkpoint: Checkpoint;
+  tokenizer: TextTokenizer;
+  summary: ModelSummary;
+}
+
+const WEIGHT_DTYPES = new Set(['F32', 'F16', 'BF16']);
+
+export async function openModel(folder: ModelFolder): Promise<{ summary: ModelSummary; model: OpenedModel }> {
+  const config = await loadModelConfig(folder);
+  const checkpoint = await openCheckpoint(folder);
+  const arch = describeArchitecture(
+    config,
+    checkpoint.tensors.map((t) => t.name),
+  );
+  const tokenizer = await loadTokenizer(folder, config);
+  checkTensors(arch, checkpoint);
+  const summary = summarize(folder, config, arch, checkpoint, tokenizer);
+  const model: OpenedModel = { folder, config, arch, checkpoint, tokenizer, summary };
+  return { summary, model };
+}
+
+/** Every tensor the forward pass reads exists with the shape the config implies and a float dtype. */
+function checkTensors(arch: Architecture, checkpoint: Checkpoint): void {
+  const expected = new Map<string, number[]>();
+  expected.set(arch.embedding.tensor, [arch.embedding.rows, arch.embedding.cols]);
+  if (arch.positions) expected.set(arch.positions.tensor, [arch.positions.rows, arch.positions.cols]);
+  if (!arch.lmHead.tied) expected.set(arch.lmHead.tensor, [arch.lmHead.rows, arch.lmHead.cols]);
+  for (const linear of arch.prunableLinears()) expected.set(linear.tensor, storedShape(linear));
+  for (const [name, shape] of expected) {
+    if (!checkpoint.has(name)) {
+      throw new ModelFileError(
+        'tensor-not-found',
+        `The checkpoint has no tensor "${name}", which a ${arch.config.modelType} model with this config.json ` +
+          'needs. Is config.json from the same model as the safetensors files?',
+        { tensor: name },
+      );
+    }
+    const info = checkpoint.tensor(name);
+    if (!WEIGHT_DTYPES.has(info.dtype)) {
+      throw new ModelFileError(
+        'unsupported-dtype',
+        `Tensor "${name}" is stored as ${info.dtype}; weights must be F32, F16 or BF16 to be pruned ` +
+          '(quantized checkpoints cannot be pruned: use the original model).',
+        { tensor: name, file: info.file },
+      );
+    }
+    const size = elementCount(info.shape);
+    if (size !== elementCount(shape)) {
+      throw new ModelFileError(
+        'bad-shape',
+        `Tensor "${name}" has shape [${info.shape.join(', ')}] but config.json implies ` +
+          `[${shape.join(', ')}]: the config and the weights do not belong together.`,
+        { tensor: name, file: info.file },
+      );
+    }
+  }
+}
+
+function summarize(
+  folder: ModelFolder,
+  config: ModelConfig,
+  arch: Architecture,
+  checkpoint: Checkpoint,
+  tokenizer: TextTokenizer,
+): ModelSummary {
+  const prunable: PrunableLinear[] = arch.prunableLinears().map((l) => ({
+    block: l.block,
+    name: l.name,
+    tensor: l.tensor,
+    rows: l.rows,
+    cols: l.cols,
+  }));
+  const dtypes = [...new Set(checkpoint.tensors.map((t) => t.dtype))].sort();
+  return {
+    name: folder.name,
+    modelType: config.modelType,
+    family: config.family,
+    layers: arch.numBlocks,
+    hiddenSize: arch.hiddenSize,
+    intermediateSize: arch.intermediateSize,
+    heads: arch.heads,
+    kvHeads: arch.kvHeads,
+    vocabSize: arch.vocabSize,
+    maxPositions: config.maxPositions,
+    parameters: checkpoint.tensors.reduce((sum, t) => sum + elementCount(t.shape), 0),
+    dtypes,
+    sizeBytes: [...folder.files.values()].reduce((sum, f) => sum + f.size, 0),
+    files: [...folder.files.keys()],
+    shards: checkpoint.files.length,
+    tokenizer: tokenizer.source,
+    prunable,
+    warnings: [...checkpoint.warnings],
+  };
+}
+
+export interface MeasuredCalibration extends CalibrationSet {
+  textTokens: number;
+}
+
+/** Tokenizes a calibration text and draws the seeded windows a run with these settings would use. */
+export function measureCalibration(
+  model: OpenedModel,
+  text: string,
+  request: { nsamples: number; seqlen: number; seed?: number },
+): MeasuredCalibration {
+  const tokens = model.tokenizer.encode(text);
+  const set = drawCalibrationWindows(
+    tokens,
+    { nsamples: request.nsamples, seqlen: request.seqlen, seed: request.seed ?? DEFAULT_SEED },
+    model.config.maxPositions,
+  );
+  return { ...set, textTokens: tokens.length };
+}

@@ -1,0 +1,187 @@
+/**
+ * The whole pipeline on the real stories260K checkpoint, on the GPU, against the float64 CPU version of the same
+ * sequential pipeline: perplexities within 1%, every pruned linear at the requested sparsity, the written model
+ * re-read with untouched tensors byte-identical, N:M exact per group, layers that N:M cannot divide left dense
+ * with a warning, skip lists honoured, cancellation within a layer.
+ */
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { useGpu } from '../../../test/gpu';
+import { openFolder } from '../../node/files';
+import { evaluationWindows } from '../eval/perplexity-windows';
+import { memoryByteSink, memoryByteSource } from '../io/bytes';
+import { createModelFolder } from '../io/folder';
+import { measureCalibration, type OpenedModel, openModel } from './open-model';
+import { pruneModel } from './prune-model';
+import { referenceSequentialPrune } from './sequential.reference';
+import { CancelledError, DEFAULT_SETTINGS, type PruneEvent, type PruneSettings } from './types';
+import { verifyPrunedOutput } from './verify-output';
+
+const demo = new URL('../../../public/demo/stories260K/', import.meta.url);
+const calibrationText = readFileSync(new URL('calibration.txt', demo), 'utf8');
+const evaluationText = readFileSync(new URL('evaluation.txt', demo), 'utf8');
+const SMALL: PruneSettings = { ...DEFAULT_SETTINGS, nsamples: 8, seqlen: 64, evalMaxWindows: 6 };
+
+async function opened(): Promise<OpenedModel> {
+  return (await openModel(await openFolder(new URL('.', demo).pathname))).model;
+}
+
+async function allTensors(model: OpenedModel): Promise<Map<string, Float32Array>> {
+  const tensors = new Map<string, Float32Array>();
+  for (const t of model.checkpoint.tensors) tensors.set(t.name, await model.checkpoint.readFloat32(t.name));
+  return tensors;
+}
+
+function memoryOutput() {
+  const sinks = new Map<string, ReturnType<typeof memoryByteSink>>();
+  return {
+    sinkFor: async (path: string) => {
+      const sink = memoryByteSink();
+      sinks.set(path, sink);
+      return sink;
+    },
+    folder: () =>
+      createModelFolder(
+        'out',
+        [...sinks].map(([path, sink]) => [path, memoryByteSource(sink.bytes(), path)] as const),
+      ),
+  };
+}
+
+describe('pruneModel on stories260K', () => {
+  const gpu = useGpu();
+
+  for (const settings of [
+    { ...SMALL, method: 'sparsegpt' as const, sparsity: 0.5 },
+    { ...SMALL, method: 'sparsegpt' as const, pattern: { n: 2, m: 4 } },
+    { ...SMALL, method: 'wanda' as const, sparsity: 0.6 },
+    { ...SMALL, method: 'magnitude' as const, sparsity: 0.5 },
+  ]) {
+    const label = `${settings.method} ${settings.pattern === 'unstructured' ? settings.sparsity : '2:4'}`;
+    it(`${label}: perplexities agree with the float64 sequential pipeline within 1%`, async () => {
+      const ctx = await gpu();
+      const model = await opened();
+      const { result } = await pruneModel(ctx, model, settings, {
+        calibration: calibrationText,
+        evaluation: evaluationText,
+      });
+      const calibration = measureCalibration(model, calibrationText, settings);
+      const windows = evaluationWindows(model.tokenizer.encode(evaluationText), settings.seqlen, 6);
+      const reference = referenceSequentialPrune(
+        model.arch,
+        await allTensors(model),
+        { ids: calibration.ids, seqLen: calibration.seqlen },
+        { ids: windows.ids, seqLen: windows.seqlen },
+        settings,
+      );
+      expect(result.dense?.perplexity).toBeCloseTo(reference.dense, 3);
+      const pruned = result.pruned?.perplexity ?? Number.NaN;
+      expect(Math.abs(pruned / reference.pruned - 1)).toBeLessThan(0.01);
+      expect(pruned).toBeGreaterThan(reference.dense);
+      expect(result.layers).toHaveLength(model.summary.prunable.length);
+      const target = settings.pattern === 'unstructured' ? settings.sparsity : 0.5;
+      for (const layer of result.layers) {
+        expect(layer.skipped).toBeUndefined();
+        // Unstructured: within one weight per block of 128 columns (and the threshold's ties).
+        expect(Math.abs(layer.sparsity - target)).toBeLessThan(0.01);
+        expect(layer.relativeError).toBeGreaterThan(0);
+        expect(layer.relativeError).toBeLessThan(1);
+      }
+    }, 120_000);
+  }
+
+  it('writes a model that re-reads with the reported sparsity and untouched tensors identical', async () => {
+    const ctx = await gpu();
+    const model = await opened();
+    const output = memoryOutput();
+    const events: PruneEvent[] = [];
+    const settings: PruneSettings = {
+      ...SMALL,
+      pattern: { n: 4, m: 8 },
+      skipLayers: ['layers.0.self_attn.q_proj'],
+    };
+    const { result } = await pruneModel(
+      ctx,
+      model,
+      settings,
+      { calibration: calibrationText },
+      { output, onEvent: (e) => events.push(e) },
+    );
+    const folder = output.folder();
+    await verifyPrunedOutput(model.checkpoint, folder, result.layers);
+    expect(result.outputFiles).toEqual(
+      expect.arrayContaining(['model.safetensors', 'config.json', 'tokenizer.json']),
+    );
+    const written = (await openModel(folder)).model.checkpoint;
+    expect(written.metadata['sparsegpt.pattern']).toBe('4:8');
+    expect(written.metadata['sparsegpt.method']).toBe('sparsegpt');
+    for (const layer of result.layers) {
+      const values = await written.readFloat32(layer.tensor);
+      const original = await model.checkpoint.readFloat32(layer.tensor);
+      if (layer.skipped) {
+        expect(values).toEqual(original);
+        continue;
+      }
+      // 4:8 exactly: 4 zeros in every group of 8 consecutive weights of a row.
+      for (let g = 0; g < values.length; g += 8) {
+        const zeros = values.subarray(g, g + 8).filter((v) => v === 0).length;
+        expect(zeros).toBe(4);
+      }
+    }
+    const skipped = result.layers.filter((l) => l.skipped).map((l) => l.tensor);
+    // down_proj reads 172 columns, not a multiple of 8: dense, with a warning.
+    expect(skipped).toContain('model.layers.0.self_attn.q_proj.weight');
+    expect(skipped).toContain('model.layers.3.mlp.down_proj.weight');
+    expect(skipped).toHaveLength(1 + model.arch.numBlocks);
+    const warnings = events
+      .filter((e) => e.type === 'warning')
+      .map((e) => (e as { message: string }).message);
+    expect(warnings.some((w) => w.includes('mlp.down_proj') && w.includes('172'))).toBe(true);
+    // Layer events arrive while the run goes, before the final stage.
+    const firstLayer = events.findIndex((e) => e.type === 'layer');
+    const done = events.findIndex((e) => e.type === 'stage' && e.stage === 'done');
+    expect(firstLayer).toBeGreaterThan(-1);
+    expect(firstLayer).toBeLessThan(done);
+  }, 120_000);
+
+  it('stops within one layer when cancelled and writes nothing', async () => {
+    const ctx = await gpu();
+    const model = await opened();
+    const output = memoryOutput();
+    const controller = new AbortController();
+    let layers = 0;
+    const run = pruneModel(
+      ctx,
+      model,
+      SMALL,
+      { calibration: calibrationText },
+      {
+        output,
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'layer' && ++layers === 2) controller.abort();
+        },
+      },
+    );
+    await expect(run).rejects.toBeInstanceOf(CancelledError);
+    expect(layers).toBe(2);
+    const before = ctx.memory.current;
+    expect(before).toBeLessThan(1024 * 1024);
+  }, 60_000);
+
+  it('rejects impossible settings before doing any work', async () => {
+    const ctx = await gpu();
+    const model = await opened();
+    const texts = { calibration: calibrationText };
+    await expect(pruneModel(ctx, model, { ...SMALL, sparsity: 1 }, texts)).rejects.toThrow(/below 1/);
+    await expect(pruneModel(ctx, model, { ...SMALL, pattern: { n: 4, m: 4 } }, texts)).rejects.toThrow(
+      /1 ≤ N < M/,
+    );
+    await expect(pruneModel(ctx, model, { ...SMALL, seqlen: 4096 }, texts)).rejects.toThrow(/512 positions/);
+    await expect(pruneModel(ctx, model, { ...SMALL, skipLayers: ['nothing.here'] }, texts)).rejects.toThrow(
+      /matches no prunable linear/,
+    );
+    await expect(pruneModel(ctx, model, SMALL, { calibration: '' })).rejects.toThrow(/too short/);
+  });
+});

@@ -1,0 +1,407 @@
+/**
+ * Whole-model SparseGPT, block by block as the paper's reference does: the calibration batch runs through block i
+ * with its dense weights while the inputs of every linear are folded into one Hessian per input group; the block's
+ * linears are pruned; the pruned block then runs again to produce block i+1's inputs. Evaluation windows move
+ * through the dense and the pruned model in the same pass, so one run reports both perplexities. Only one block's
+ * weights, its Hessians and the activations are on the GPU at a time; pruned tensors stream to the writer as soon
+ * as they exist.
+ */
+import { evaluationWindows, perplexityFromNll } from '../eval/perplexity-windows';
+import { fromOutIn, type InputGroup, type LinearSpec, toOutIn } from '../forward/architecture';
+import { BlockRunner, maxSequencesPerChunk } from '../forward/block-runner';
+import { type TensorSource, uploadBlock } from '../forward/block-weights';
+import { uploadEmbedding, uploadHead } from '../forward/model-ends';
+import type { GpuContext } from '../gpu/context';
+import type { SinkFactory } from '../io/bytes';
+import { type CheckpointWriter, createCheckpointWriter, pruningMetadata } from '../io/checkpoint-writer';
+import { HessianAccumulator } from '../sparsegpt/hessian';
+import { type PreparedLayer, prepareLayer } from '../sparsegpt/prepare';
+import { pruneLayer } from '../sparsegpt/prune';
+import { TOOL_VERSION } from '../version';
+import { LayerExplorer } from './explorer';
+import { maskPreview, zeroFraction } from './mask-preview';
+import { measureCalibration, type OpenedModel } from './open-model';
+import { type LinearPlan, planLinears } from './plan';
+import { RunProgress } from './run-progress';
+import { SequenceStates } from './sequence-states';
+import { checkPruneSettings } from './settings-check';
+import {
+  CancelledError,
+  type LayerResult,
+  type PerplexityResult,
+  type PruneEvent,
+  type PruneSettings,
+  type RunResult,
+  type RunStage,
+} from './types';
+
+export { LayerExplorer } from './explorer';
+
+export interface PruneTexts {
+  calibration: string;
+  evaluation?: string;
+}
+
+export interface PruneModelOptions {
+  /** Where the pruned model goes; without it the run only measures (errors, perplexities). */
+  output?: { sinkFor: SinkFactory };
+  onEvent?: (event: PruneEvent) => void;
+  signal?: AbortSignal;
+  /** Keep each layer's prepared Hessian factor for the layer explorer (within explorerBudgetBytes). */
+  keepForExplorer?: boolean;
+  explorerBudgetBytes?: number;
+  /** Sequences per block call (default: what the binding limit allows, at most 8). */
+  sequencesPerChunk?: number;
+}
+
+export interface PruneModelResult {
+  result: RunResult;
+  explorer?: LayerExplorer;
+}
+
+const DEFAULT_EXPLORER_BUDGET = 512 * 1024 * 1024;
+
+export async function pruneModel(
+  ctx: GpuContext,
+  model: OpenedModel,
+  settings: PruneSettings,
+  texts: PruneTexts,
+  options: PruneModelOptions = {},
+): Promise<PruneModelResult> {
+  ctx.memory.resetPeak();
+  const run = new PruneRun(ctx, model, settings, options);
+  return run.execute(texts);
+}
+
+class PruneRun {
+  private readonly started = performance.now();
+  private readonly emit: (event: PruneEvent) => void;
+  private readonly layers: LayerResult[] = [];
+  private readonly notes: string[] = [];
+  private readonly plans: Map<string, LinearPlan>;
+  private explorer?: LayerExplorer;
+  private explorerBytes = 0;
+  private progress!: RunProgress;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly model: OpenedModel,
+    private readonly settings: PruneSettings,
+    private readonly options: PruneModelOptions,
+  ) {
+    this.emit = options.onEvent ?? (() => undefined);
+    checkPruneSettings(settings, model.arch);
+    this.plans = planLinears(model.arch, settings);
+  }
+
+  async execute(texts: PruneTexts): Promise<PruneModelResult> {
+    const { ctx, model, settings } = this;
+    const { arch } = model;
+    this.stage('tokenizing', 'Tokenizing the calibration text');
+    const calibration = measureCalibration(model, texts.calibration, settings);
+    this.notes.push(...calibration.notes);
+    this.emit({ type: 'calibration', ...calibration, notes: calibration.notes });
+    const evaluation = texts.evaluation
+      ? evaluationWindows(model.tokenizer.encode(texts.evaluation), settings.seqlen, settings.evalMaxWindows)
+      : undefined;
+    for (const note of evaluation?.notes ?? []) this.warn(note);
+    for (const plan of this.plans.values()) {
+      if (plan.warning) this.emit({ type: 'warning', message: plan.warning });
+    }
+    const passes = 2 + (evaluation ? 2 : 0);
+    this.progress = new RunProgress(arch.numBlocks, arch.block(0).linears.length + passes, this.emit);
+
+    const writer = await this.openWriter(calibration.nsamples, calibration.seqlen);
+    if (this.options.keepForExplorer) this.explorer = new LayerExplorer(ctx, settings.blockSize);
+    const seqLen = Math.max(calibration.seqlen, evaluation?.seqlen ?? 0);
+    const perChunk = Math.max(
+      1,
+      this.options.sequencesPerChunk ?? Math.min(8, maxSequencesPerChunk(ctx, arch, seqLen)),
+    );
+    const states: SequenceStates[] = [];
+    let runner: BlockRunner | undefined;
+    try {
+      this.stage('calibrating', 'Embedding the calibration samples');
+      const source: TensorSource = (name) => model.checkpoint.readFloat32(name);
+      const embedding = await uploadEmbedding(ctx, arch, source);
+      let calib: SequenceStates;
+      let dense: SequenceStates | undefined;
+      let pruned: SequenceStates | undefined;
+      try {
+        const embedInto = async (ids: Int32Array, length: number, label: string) => {
+          const s = await SequenceStates.embed(ctx, arch, embedding, ids, length, perChunk, label);
+          states.push(s);
+          return s;
+        };
+        calib = await embedInto(calibration.ids, calibration.seqlen, 'calibration');
+        if (evaluation) {
+          dense = await embedInto(evaluation.ids, evaluation.seqlen, 'dense evaluation');
+          pruned = await embedInto(evaluation.ids, evaluation.seqlen, 'pruned evaluation');
+        }
+      } finally {
+        embedding.destroy();
+      }
+      runner = new BlockRunner(ctx, arch, { sequences: perChunk, seqLen });
+      this.stage('pruning', `Pruning ${arch.numBlocks} blocks`);
+      for (let block = 0; block < arch.numBlocks; block++) {
+        this.checkCancelled();
+        this.emit({ type: 'block', block, blocks: arch.numBlocks });
+        await this.pruneBlock(block, runner, calib, dense, pruned, writer);
+      }
+      const result = await this.finish(dense, pruned, evaluation?.windows ?? 0, writer);
+      return { result, explorer: this.explorer };
+    } catch (error) {
+      await writer?.abort(error).catch(() => undefined);
+      this.explorer?.destroy();
+      throw error;
+    } finally {
+      runner?.destroy();
+      for (const s of states) s.destroy();
+    }
+  }
+
+  private async pruneBlock(
+    block: number,
+    runner: BlockRunner,
+    calib: SequenceStates,
+    dense: SequenceStates | undefined,
+    pruned: SequenceStates | undefined,
+    writer: CheckpointWriter | undefined,
+  ): Promise<void> {
+    const { ctx, model } = this;
+    const { arch, checkpoint } = model;
+    // Each tensor of the block is read once: the upload and the solver share it.
+    const cache = new Map<string, Promise<Float32Array>>();
+    const source: TensorSource = (name) => {
+      let tensor = cache.get(name);
+      if (!tensor) {
+        tensor = checkpoint.readFloat32(name);
+        cache.set(name, tensor);
+      }
+      return tensor;
+    };
+    const weights = await uploadBlock(ctx, arch, block, source);
+    const hessians = new Map<string, HessianAccumulator>();
+    try {
+      if (dense) {
+        await dense.run(runner, weights);
+        this.progress.step();
+      }
+      await calib.capture(runner, weights, (group, X, tokens) => {
+        let H = hessians.get(group.role);
+        if (!H) {
+          H = new HessianAccumulator(ctx, group.features);
+          hessians.set(group.role, H);
+        }
+        H.add(X, tokens);
+      });
+      this.progress.step();
+      for (const group of weights.spec.groups) {
+        this.checkCancelled();
+        const H = hessians.get(group.role);
+        if (!H) throw new Error(`block ${block}: the forward pass captured no input for ${group.role}`);
+        await this.pruneGroup(
+          block,
+          group,
+          H,
+          source,
+          (linear, W) => weights.replaceLinear(linear.name, W),
+          writer,
+        );
+        H.destroy();
+        hessians.delete(group.role);
+      }
+      await calib.run(runner, weights);
+      this.progress.step();
+      if (pruned) {
+        await pruned.run(runner, weights);
+        this.progress.step();
+      }
+    } finally {
+      for (const H of hessians.values()) H.destroy();
+      weights.destroy();
+    }
+  }
+
+  private async pruneGroup(
+    block: number,
+    group: InputGroup,
+    H: HessianAccumulator,
+    source: TensorSource,
+    replace: (linear: LinearSpec, W: Float32Array) => void,
+    writer: CheckpointWriter | undefined,
+  ): Promise<void> {
+    const { ctx, settings } = this;
+    const toPrune = group.linears.filter((l) => this.plans.get(l.tensor)?.prune);
+    let prepared: PreparedLayer | undefined;
+    let prepareMs = 0;
+    if (toPrune.length) {
+      prepared = await prepareLayer(ctx, H, group.features, { percdamp: settings.percdamp });
+      prepareMs = prepared.timings.total ?? 0;
+      if (prepared.retries > 0) {
+        this.warn(
+          `Block ${block} ${group.role}: the Hessian was not positive definite; dampening was raised to ` +
+            `${prepared.percdamp} of its mean diagonal (${prepared.retries} retr${prepared.retries === 1 ? 'y' : 'ies'}).`,
+        );
+      }
+    }
+    let kept = false;
+    try {
+      for (const linear of group.linears) {
+        this.checkCancelled();
+        const plan = this.plans.get(linear.tensor);
+        const W = toOutIn(linear, await source(linear.tensor));
+        const base = {
+          block,
+          name: linear.name,
+          tensor: linear.tensor,
+          rows: linear.rows,
+          cols: linear.cols,
+        };
+        if (!plan?.prune || !prepared) {
+          this.layerDone({
+            ...base,
+            method: settings.method,
+            sparsity: zeroFraction(W),
+            relativeError: 0,
+            ms: 0,
+            skipped: plan?.reason ?? 'left dense',
+          });
+          continue;
+        }
+        const result = await pruneLayer(ctx, W, linear.rows, linear.cols, prepared, {
+          method: settings.method,
+          sparsity: settings.sparsity,
+          pattern: settings.pattern,
+          blockSize: settings.blockSize,
+        });
+        replace(linear, result.W);
+        await writer?.writeTensor(linear.tensor, fromOutIn(linear, result.W));
+        kept = this.keepForExplorer(base, W, prepared) || kept;
+        this.layerDone({
+          ...base,
+          method: settings.method,
+          sparsity: result.sparsity,
+          relativeError: result.relativeError,
+          ms: (result.timings.total ?? 0) + prepareMs / toPrune.length,
+          damping: prepared.percdamp,
+          mask: maskPreview(result.W, linear.rows, linear.cols),
+        });
+      }
+    } finally {
+      if (prepared && !kept) prepared.destroy();
+    }
+  }
+
+  private keepForExplorer(
+    linear: { block: number; name: string; tensor: string; rows: number; cols: number },
+    W: Float32Array,
+    prepared: PreparedLayer,
+  ): boolean {
+    if (!this.explorer) return false;
+    const factorBytes = 2 * prepared.columns * prepared.columns * 4;
+    const bytes = W.byteLength + factorBytes;
+    const budget = this.options.explorerBudgetBytes ?? DEFAULT_EXPLORER_BUDGET;
+    if (this.explorerBytes + bytes > budget) return false;
+    this.explorerBytes += bytes;
+    // The dense W is copied so the block's read cache can go; the factor is shared by the group.
+    this.explorer.keep(linear, W.slice(), prepared);
+    return true;
+  }
+
+  private async finish(
+    dense: SequenceStates | undefined,
+    pruned: SequenceStates | undefined,
+    windows: number,
+    writer: CheckpointWriter | undefined,
+  ): Promise<RunResult> {
+    const { ctx, model, settings } = this;
+    let densePerplexity: PerplexityResult | undefined;
+    let prunedPerplexity: PerplexityResult | undefined;
+    if (dense && pruned) {
+      this.checkCancelled();
+      this.stage('evaluating', 'Scoring the evaluation text');
+      const source: TensorSource = (name) => model.checkpoint.readFloat32(name);
+      const head = await uploadHead(ctx, model.arch, source);
+      try {
+        densePerplexity = await this.perplexity('dense', dense, head, windows);
+        prunedPerplexity = await this.perplexity('pruned', pruned, head, windows);
+      } finally {
+        head.destroy();
+      }
+    }
+    this.checkCancelled();
+    let outputFiles: string[] = [];
+    if (writer) {
+      this.stage('writing', 'Writing the pruned model');
+      const written = await writer.finish();
+      outputFiles = written.files.map((f) => f.path);
+    }
+    this.progress.finish();
+    const prunedLayers = this.layers.filter((l) => !l.skipped);
+    const weights = prunedLayers.reduce((sum, l) => sum + l.rows * l.cols, 0);
+    const zeros = prunedLayers.reduce((sum, l) => sum + l.sparsity * l.rows * l.cols, 0);
+    this.stage('done', 'Done');
+    return {
+      settings,
+      layers: this.layers,
+      dense: densePerplexity,
+      pruned: prunedPerplexity,
+      overallSparsity: weights ? zeros / weights : 0,
+      totalMs: performance.now() - this.started,
+      outputFiles,
+      notes: this.notes,
+      peakGpuBytes: ctx.memory.peak,
+    };
+  }
+
+  private async perplexity(
+    which: 'dense' | 'pruned',
+    states: SequenceStates,
+    head: Parameters<SequenceStates['nll']>[0],
+    windows: number,
+  ): Promise<PerplexityResult> {
+    const { nll, targets } = await states.nll(head);
+    const { meanNll, perplexity } = perplexityFromNll(nll, targets);
+    const tokens = targets.reduce((count, t) => count + (t >= 0 ? 1 : 0), 0);
+    this.emit({ type: 'perplexity', which, perplexity, meanNll, tokens });
+    return { perplexity, meanNll, tokens, windows, seqlen: states.seqLen };
+  }
+
+  private async openWriter(nsamples: number, seqlen: number): Promise<CheckpointWriter | undefined> {
+    const { output } = this.options;
+    if (!output) return undefined;
+    const { settings } = this;
+    const metadata = pruningMetadata({
+      method: settings.method,
+      sparsity:
+        settings.pattern === 'unstructured' ? settings.sparsity : settings.pattern.n / settings.pattern.m,
+      pattern:
+        settings.pattern === 'unstructured' ? 'unstructured' : `${settings.pattern.n}:${settings.pattern.m}`,
+      calibration: `${nsamples}x${seqlen} tokens, seed ${settings.seed}`,
+      toolVersion: TOOL_VERSION,
+      extra: { block_size: settings.blockSize, percdamp: settings.percdamp },
+    });
+    const replacing = [...this.plans.values()].filter((p) => p.prune).map((p) => p.tensor);
+    return createCheckpointWriter(this.model.checkpoint, output.sinkFor, { metadata, replacing });
+  }
+
+  private layerDone(layer: LayerResult): void {
+    this.layers.push(layer);
+    this.emit({ type: 'layer', layer });
+    this.progress.step();
+  }
+
+  private warn(message: string): void {
+    this.notes.push(message);
+    this.emit({ type: 'warning', message });
+  }
+
+  private stage(stage: RunStage, message: string): void {
+    this.emit({ type: 'stage', stage, message });
+  }
+
+  private checkCancelled(): void {
+    if (this.options.signal?.aborted) throw new CancelledError();
+  }
+}

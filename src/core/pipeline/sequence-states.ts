@@ -1,0 +1,102 @@
+/**
+ * The hidden states of a set of equal-length sequences (calibration samples or evaluation windows) as they move
+ * through the model block by block, held on the GPU in chunks that one BlockRunner call takes.
+ */
+import { nextTokenTargets } from '../eval/perplexity-windows';
+import type { Architecture } from '../forward/architecture';
+import type { BlockRunner, CaptureInput } from '../forward/block-runner';
+import type { BlockWeights } from '../forward/block-weights';
+import { type EmbeddingWeights, embed, type HeadWeights, nll } from '../forward/model-ends';
+import { createStorageBuffer } from '../gpu/buffers';
+import type { GpuContext } from '../gpu/context';
+
+interface Chunk {
+  start: number;
+  count: number;
+  hidden: GPUBuffer;
+}
+
+export class SequenceStates {
+  private readonly chunks: Chunk[] = [];
+  private spare?: GPUBuffer;
+
+  private constructor(
+    private readonly ctx: GpuContext,
+    private readonly arch: Architecture,
+    readonly ids: Int32Array,
+    readonly seqLen: number,
+    private readonly perChunk: number,
+  ) {}
+
+  /** Embeds `ids` (row-major [sequences, seqLen]) into chunks of at most `perChunk` sequences. */
+  static async embed(
+    ctx: GpuContext,
+    arch: Architecture,
+    embedding: EmbeddingWeights,
+    ids: Int32Array,
+    seqLen: number,
+    perChunk: number,
+    label: string,
+  ): Promise<SequenceStates> {
+    const sequences = ids.length / seqLen;
+    const states = new SequenceStates(ctx, arch, ids, seqLen, Math.min(perChunk, sequences));
+    const bytes = states.perChunk * seqLen * arch.hiddenSize * 4;
+    try {
+      for (let start = 0; start < sequences; start += states.perChunk) {
+        const count = Math.min(states.perChunk, sequences - start);
+        const hidden = createStorageBuffer(ctx, bytes, `${label} hidden states`);
+        states.chunks.push({ start, count, hidden });
+        const chunkIds = ids.subarray(start * seqLen, (start + count) * seqLen);
+        await embed(ctx, arch, embedding, chunkIds, { sequences: count, seqLen, out: hidden });
+      }
+      states.spare = createStorageBuffer(ctx, bytes, `${label} hidden states`);
+    } catch (error) {
+      states.destroy();
+      throw error;
+    }
+    return states;
+  }
+
+  get sequences(): number {
+    return this.ids.length / this.seqLen;
+  }
+
+  /** Runs every chunk through one block; the block's output becomes these states. */
+  async run(runner: BlockRunner, weights: BlockWeights): Promise<void> {
+    for (const chunk of this.chunks) {
+      const out = this.spare as GPUBuffer;
+      await runner.run(weights, chunk.hidden, out, { sequences: chunk.count, seqLen: this.seqLen });
+      this.spare = chunk.hidden;
+      chunk.hidden = out;
+    }
+  }
+
+  /**
+   * Runs every chunk through one block only to capture its linears' inputs: the states stay as they were, since
+   * the next block must see the output of the block after pruning, not before.
+   */
+  async capture(runner: BlockRunner, weights: BlockWeights, capture: CaptureInput): Promise<void> {
+    for (const chunk of this.chunks) {
+      const out = this.spare as GPUBuffer;
+      await runner.run(weights, chunk.hidden, out, { sequences: chunk.count, seqLen: this.seqLen, capture });
+    }
+  }
+
+  /** Next-token NLL at every position (NaN at each sequence's last position), through the model's head. */
+  async nll(head: HeadWeights): Promise<{ nll: Float64Array; targets: Int32Array }> {
+    const targets = nextTokenTargets(this.ids, this.seqLen);
+    const result = new Float64Array(this.ids.length);
+    for (const chunk of this.chunks) {
+      const [from, to] = [chunk.start * this.seqLen, (chunk.start + chunk.count) * this.seqLen];
+      result.set(await nll(this.ctx, this.arch, head, chunk.hidden, targets.subarray(from, to)), from);
+    }
+    return { nll: result, targets };
+  }
+
+  destroy(): void {
+    for (const chunk of this.chunks) chunk.hidden.destroy();
+    this.chunks.length = 0;
+    this.spare?.destroy();
+    this.spare = undefined;
+  }
+}
