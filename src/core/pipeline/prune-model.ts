@@ -7,9 +7,9 @@
  * as they exist.
  */
 import { evaluationWindows, perplexityFromNll } from '../eval/perplexity-windows';
-import { fromOutIn, type InputGroup, type LinearSpec, toOutIn } from '../forward/architecture';
+import { fromOutIn, type InputGroup, toOutIn } from '../forward/architecture';
 import { BlockRunner, maxSequencesPerChunk } from '../forward/block-runner';
-import { type TensorSource, uploadBlock } from '../forward/block-weights';
+import { type BlockWeights, type TensorSource, uploadBlock } from '../forward/block-weights';
 import { uploadEmbedding, uploadHead } from '../forward/model-ends';
 import type { GpuContext } from '../gpu/context';
 import type { SinkFactory } from '../io/bytes';
@@ -22,6 +22,7 @@ import { LayerExplorer } from './explorer';
 import { maskPreview, zeroFraction } from './mask-preview';
 import { measureCalibration, type OpenedModel } from './open-model';
 import { type LinearPlan, planLinears } from './plan';
+import type { ProgressStore, SavedBlock } from './progress-store';
 import { RunProgress } from './run-progress';
 import { SequenceStates } from './sequence-states';
 import { checkPruneSettings } from './settings-check';
@@ -52,6 +53,23 @@ export interface PruneModelOptions {
   explorerBudgetBytes?: number;
   /** Sequences per block call (default: what the binding limit allows, at most 8). */
   sequencesPerChunk?: number;
+  /** Saves each finished block and replays saved ones, so an interrupted run resumes where it stopped. */
+  progress?: ProgressStore;
+}
+
+/** The GPU device went away mid-run (driver reset, out of memory, destroyed): resume on a new one. */
+export class DeviceLostError extends Error {
+  constructor(
+    readonly reason: string,
+    /** Blocks finished (and saved, when the run had a progress store) before the loss. */
+    readonly completedBlocks: number,
+  ) {
+    super(
+      `The GPU device was lost (${reason || 'no reason given'}) after ${completedBlocks} finished block` +
+        `${completedBlocks === 1 ? '' : 's'}.`,
+    );
+    this.name = 'DeviceLostError';
+  }
 }
 
 export interface PruneModelResult {
@@ -80,6 +98,8 @@ class PruneRun {
   private readonly notes: string[] = [];
   private readonly plans: Map<string, LinearPlan>;
   private explorer?: LayerExplorer;
+  private completedBlocks = 0;
+  private lost?: GPUDeviceLostInfo;
   private explorerBytes = 0;
   private progress!: RunProgress;
 
@@ -90,6 +110,9 @@ class PruneRun {
     private readonly options: PruneModelOptions,
   ) {
     this.emit = options.onEvent ?? (() => undefined);
+    ctx.lost.then((info) => {
+      this.lost = info;
+    });
     checkPruneSettings(settings, model.arch);
     this.plans = planLinears(model.arch, settings);
   }
@@ -146,13 +169,19 @@ class PruneRun {
       for (let block = 0; block < arch.numBlocks; block++) {
         this.checkCancelled();
         this.emit({ type: 'block', block, blocks: arch.numBlocks });
-        await this.pruneBlock(block, runner, calib, dense, pruned, writer);
+        const saved = await this.options.progress?.load(block);
+        if (saved) await this.replayBlock(block, saved, runner, calib, dense, pruned, writer);
+        else await this.pruneBlock(block, runner, calib, dense, pruned, writer);
+        this.completedBlocks = block + 1;
       }
       const result = await this.finish(dense, pruned, evaluation?.windows ?? 0, writer);
       return { result, explorer: this.explorer };
     } catch (error) {
       await writer?.abort(error).catch(() => undefined);
       this.explorer?.destroy();
+      // Give a pending loss notification the chance to arrive before deciding what failed.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (this.lost) throw new DeviceLostError(this.lost.message, this.completedBlocks);
       throw error;
     } finally {
       runner?.destroy();
@@ -182,6 +211,8 @@ class PruneRun {
     };
     const weights = await uploadBlock(ctx, arch, block, source);
     const hessians = new Map<string, HessianAccumulator>();
+    const saved: SavedBlock = { layers: [], tensors: new Map() };
+    const firstLayer = this.layers.length;
     try {
       if (dense) {
         await dense.run(runner, weights);
@@ -200,25 +231,68 @@ class PruneRun {
         this.checkCancelled();
         const H = hessians.get(group.role);
         if (!H) throw new Error(`block ${block}: the forward pass captured no input for ${group.role}`);
-        await this.pruneGroup(
-          block,
-          group,
-          H,
-          source,
-          (linear, W) => weights.replaceLinear(linear.name, W),
-          writer,
-        );
+        await this.pruneGroup(block, group, H, source, weights, saved, writer);
         H.destroy();
         hessians.delete(group.role);
       }
-      await calib.run(runner, weights);
-      this.progress.step();
-      if (pruned) {
-        await pruned.run(runner, weights);
-        this.progress.step();
-      }
+      await this.advance(runner, weights, calib, pruned);
+      saved.layers = this.layers.slice(firstLayer);
+      await this.options.progress?.save(block, saved);
     } finally {
       for (const H of hessians.values()) H.destroy();
+      weights.destroy();
+    }
+  }
+
+  /** The calibration and pruned-evaluation states move through the block with its pruned weights. */
+  private async advance(
+    runner: BlockRunner,
+    weights: BlockWeights,
+    calib: SequenceStates,
+    pruned: SequenceStates | undefined,
+  ): Promise<void> {
+    await calib.run(runner, weights);
+    this.progress.step();
+    if (pruned) {
+      await pruned.run(runner, weights);
+      this.progress.step();
+    }
+  }
+
+  /** A block finished by an earlier, interrupted run: its saved pruned weights stand in for pruning it again. */
+  private async replayBlock(
+    block: number,
+    saved: SavedBlock,
+    runner: BlockRunner,
+    calib: SequenceStates,
+    dense: SequenceStates | undefined,
+    pruned: SequenceStates | undefined,
+    writer: CheckpointWriter | undefined,
+  ): Promise<void> {
+    const { ctx, model } = this;
+    const weights = await uploadBlock(ctx, model.arch, block, (name) => model.checkpoint.readFloat32(name));
+    try {
+      if (dense) {
+        await dense.run(runner, weights);
+        this.progress.step();
+      }
+      this.progress.step();
+      const specs = new Map(weights.spec.linears.map((l) => [l.tensor, l]));
+      for (const layer of saved.layers) {
+        const linear = specs.get(layer.tensor);
+        const stored = saved.tensors.get(layer.tensor);
+        if (!linear)
+          throw new Error(`saved progress names ${layer.tensor}, which block ${block} does not have`);
+        if (stored && !layer.skipped) {
+          const W = toOutIn(linear, stored);
+          weights.replaceLinear(linear.name, W);
+          await writer?.writeTensor(linear.tensor, stored);
+          layer.mask = maskPreview(W, linear.rows, linear.cols);
+        }
+        this.layerDone(layer);
+      }
+      await this.advance(runner, weights, calib, pruned);
+    } finally {
       weights.destroy();
     }
   }
@@ -228,7 +302,8 @@ class PruneRun {
     group: InputGroup,
     H: HessianAccumulator,
     source: TensorSource,
-    replace: (linear: LinearSpec, W: Float32Array) => void,
+    weights: BlockWeights,
+    saved: SavedBlock,
     writer: CheckpointWriter | undefined,
   ): Promise<void> {
     const { ctx, settings } = this;
@@ -275,8 +350,10 @@ class PruneRun {
           pattern: settings.pattern,
           blockSize: settings.blockSize,
         });
-        replace(linear, result.W);
-        await writer?.writeTensor(linear.tensor, fromOutIn(linear, result.W));
+        weights.replaceLinear(linear.name, result.W);
+        const stored = fromOutIn(linear, result.W);
+        saved.tensors.set(linear.tensor, stored);
+        await writer?.writeTensor(linear.tensor, stored);
         kept = this.keepForExplorer(base, W, prepared) || kept;
         this.layerDone({
           ...base,
