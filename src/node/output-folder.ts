@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { SinkFactory } from '../core/io/bytes';
-import { directorySinkFactory } from './files';
+import { fileProgressStore, type ProgressStore } from '../core/pipeline/progress-store';
+import { directorySinkFactory, fileByteSource } from './files';
 
 export class OutputFolderError extends Error {
   constructor(message: string) {
@@ -66,4 +67,27 @@ export async function stageOutputFolder(target: string, overwrite: boolean): Pro
       await rm(staging, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The folder where a CLI run keeps its finished blocks. Without `resume` an old one is cleared first, so a run
+ * never silently mixes in blocks of an earlier one.
+ */
+export async function openProgressFolder(
+  path: string,
+  key: string,
+  resume: boolean,
+): Promise<{ store: ProgressStore; remove(): Promise<void> }> {
+  const root = resolve(path);
+  if (!resume) await rm(root, { recursive: true, force: true });
+  else if (!(await isNonEmptyFolder(root))) {
+    throw new OutputFolderError(
+      `--resume: there is no interrupted run to resume (${path} is missing or empty)`,
+    );
+  }
+  await mkdir(root, { recursive: true });
+  const store = fileProgressStore(key, directorySinkFactory(root), async (file) =>
+    fileByteSource(join(root, file), file).catch(() => undefined),
+  );
+  return { store, remove: () => rm(root, { recursive: true, force: true }) };
 }

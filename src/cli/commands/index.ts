@@ -52,6 +52,7 @@ const INPUT_ERRORS = new Set([
   'OutputFolderError',
   'TextFileError',
   'EvaluationTextError',
+  'ProgressMismatchError',
   'InvalidSettingError',
   'UnsupportedModelError',
   'UnsupportedRopeError',

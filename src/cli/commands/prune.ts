@@ -1,11 +1,12 @@
 /** `sparsegpt prune MODEL_DIR …`: the whole pipeline from the command line, the same core and WGSL as the app. */
 import { openModel } from '../../core/pipeline/open-model';
+import { progressKey } from '../../core/pipeline/progress-store';
 import { pruneModel } from '../../core/pipeline/prune-model';
 import { DEFAULT_SETTINGS, type PruneSettings } from '../../core/pipeline/types';
 import { verifyPrunedOutput } from '../../core/pipeline/verify-output';
 import { openFolder } from '../../node/files';
 import { createNodeGpuContext } from '../../node/gpu';
-import { stageOutputFolder } from '../../node/output-folder';
+import { openProgressFolder, stageOutputFolder } from '../../node/output-folder';
 import { numberOption, parseArgs, parsePattern, stringOption } from '../args';
 import { createEventPrinter } from '../progress';
 import { readTextArgument } from '../text-input';
@@ -27,6 +28,8 @@ const USAGE = `usage: sparsegpt prune MODEL_DIR (--sparsity 0.5 | --pattern 2:4)
   --skip LIST         comma-separated linears to leave dense ("mlp.down_proj", "layers.0.")
   --out OUT_DIR       where the pruned model folder goes (written whole or not at all)
   --force             replace OUT_DIR if it exists
+  --resume            continue an interrupted run from its last finished block (same settings; finished
+                      blocks are kept in OUT_DIR.progress/ while a run goes and removed when it succeeds)
   --json FILE         also write the run's result (settings, per-layer table, perplexities) as JSON
   --quiet             no progress bar`;
 
@@ -52,7 +55,7 @@ export const prune: Command = {
   summary: 'prune a model folder with SparseGPT, Wanda or magnitude and write the sparse model',
   usage: USAGE,
   async run(argv) {
-    const args = parseArgs(argv, VALUED, ['force', 'quiet']);
+    const args = parseArgs(argv, VALUED, ['force', 'quiet', 'resume']);
     if (args.positional.length !== 1) throw new UsageError(`give exactly one MODEL_DIR\n\n${USAGE}`);
     const calibPath = stringOption(args, 'calib');
     if (!calibPath) throw new UsageError(`--calib FILE is required\n\n${USAGE}`);
@@ -87,6 +90,11 @@ export const prune: Command = {
     const evalPath = stringOption(args, 'eval');
     const evaluation = evalPath ? await readTextArgument(evalPath, 'evaluation') : undefined;
 
+    const progress = await openProgressFolder(
+      `${out}.progress`,
+      progressKey(settings, summary.name),
+      args.options.has('resume'),
+    );
     const ctx = await createNodeGpuContext();
     const staged = await stageOutputFolder(out, args.options.has('force'));
     const printer = createEventPrinter(process.stdout, process.stderr, args.options.has('quiet'));
@@ -113,6 +121,7 @@ export const prune: Command = {
       console.error('Verifying the written model');
       await verifyPrunedOutput(model.checkpoint, await openFolder(staged.path), result.layers);
       await staged.commit();
+      await progress.remove();
       const peakRssBytes = process.resourceUsage().maxRSS * 1024;
       console.error(
         `peak memory: GPU buffers ${mebibytes(result.peakGpuBytes ?? 0)}, process RSS ${mebibytes(peakRssBytes)}`,
