@@ -68,6 +68,8 @@ const table = [
   '| model | sparsity | SparseGPT | Wanda | magnitude |',
   '|---|---|---|---|---|',
   ...rows,
+  '',
+  '† linears whose input width is not a multiple of M stay dense (a warning says which).',
 ].join('\n');
 console.log(table);
 if (values.out) writeFileSync(values.out, `${table}\n`);
