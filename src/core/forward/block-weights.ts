@@ -4,6 +4,7 @@
  */
 import { uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
+import { ModelFileError } from '../io/errors';
 import {
   type Architecture,
   type BlockSpec,
@@ -45,7 +46,10 @@ export class TensorShapeError extends RangeError {
   }
 }
 
-/** Reads a tensor and checks its size against what the architecture expects. */
+/**
+ * Reads a tensor and checks its size against what the architecture expects, and that every value is finite: one NaN
+ * would otherwise spread through the forward pass into every later Hessian, far from the tensor that caused it.
+ */
 export async function readTensor(
   source: TensorSource,
   name: string,
@@ -53,7 +57,26 @@ export async function readTensor(
 ): Promise<Float32Array> {
   const data = await source(name);
   if (data.length !== expected) throw new TensorShapeError(name, expected, data.length);
+  checkFinite(name, data);
   return data;
+}
+
+function checkFinite(name: string, data: Float32Array): void {
+  let first = -1;
+  let count = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (Number.isFinite(data[i])) continue;
+    if (first < 0) first = i;
+    count++;
+  }
+  if (count === 0) return;
+  throw new ModelFileError(
+    'non-finite-weights',
+    `Tensor "${name}" holds ${count} NaN or infinite value${count === 1 ? '' : 's'} (the first, ${data[first]}, ` +
+      `at element ${first}): the checkpoint is damaged or was saved from a diverged training run, so it cannot ` +
+      'be pruned. Use an intact copy of the model.',
+    { tensor: name },
+  );
 }
 
 export async function uploadNorm(
@@ -62,9 +85,13 @@ export async function uploadNorm(
   spec: { weight: string; bias?: string },
   features: number,
 ): Promise<NormWeights> {
-  const weight = uploadFloat32(ctx, await readTensor(source, spec.weight, features), spec.weight);
-  if (!spec.bias) return { weight };
-  return { weight, bias: uploadFloat32(ctx, await readTensor(source, spec.bias, features), spec.bias) };
+  // Both are read (and checked) before either is uploaded, so a bad bias leaves no buffer behind.
+  const weight = await readTensor(source, spec.weight, features);
+  const bias = spec.bias ? await readTensor(source, spec.bias, features) : undefined;
+  return {
+    weight: uploadFloat32(ctx, weight, spec.weight),
+    ...(bias && spec.bias ? { bias: uploadFloat32(ctx, bias, spec.bias) } : {}),
+  };
 }
 
 async function uploadGroup(ctx: GpuContext, source: TensorSource, group: InputGroup): Promise<GroupWeights> {

@@ -33,6 +33,8 @@ export type ModelFileErrorCode =
   | 'tensor-not-found'
   | 'duplicate-tensor'
   | 'unsupported-dtype'
+  /** A weight holds NaN or ±Infinity: the file is damaged or was saved from a diverged run. */
+  | 'non-finite-weights'
   | 'bad-json'
   | 'missing-config'
   | 'bad-config'

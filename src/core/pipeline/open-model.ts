@@ -12,7 +12,7 @@ import { loadModelConfig } from '../model/config';
 import type { ModelConfig } from '../model/types';
 import { loadTokenizer } from '../tokenizer/load-tokenizer';
 import type { TextTokenizer } from '../tokenizer/text-tokenizer';
-import { type CalibrationSet, DEFAULT_SEED, drawCalibrationWindows } from './calibration';
+import { CalibrationError, type CalibrationSet, DEFAULT_SEED, drawCalibrationWindows } from './calibration';
 import type { ModelSummary, PrunableLinear } from './types';
 
 export interface OpenedModel {
@@ -65,8 +65,8 @@ function checkTensors(arch: Architecture, checkpoint: Checkpoint): void {
         { tensor: name, file: info.file },
       );
     }
-    const size = elementCount(info.shape);
-    if (size !== elementCount(shape)) {
+    // The exact shape, not only the element count: a [128, 32] tensor where [64, 64] belongs is foreign too.
+    if (info.shape.length !== shape.length || info.shape.some((size, i) => size !== shape[i])) {
       throw new ModelFileError(
         'bad-shape',
         `Tensor "${name}" has shape [${info.shape.join(', ')}] but config.json implies ` +
@@ -124,6 +124,13 @@ export function measureCalibration(
   text: string,
   request: { nsamples: number; seqlen: number; seed?: number },
 ): MeasuredCalibration {
+  if (text.length > 0 && !text.trim()) {
+    // A tokenizer turns spaces into tokens, so this would otherwise "calibrate" on whitespace alone.
+    throw new CalibrationError(
+      'The calibration text holds only spaces and line breaks. Paste or drop a real text (a few thousand words ' +
+        'is typical).',
+    );
+  }
   const tokens = model.tokenizer.encode(text);
   const set = drawCalibrationWindows(
     tokens,

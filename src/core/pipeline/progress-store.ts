@@ -14,6 +14,11 @@ export interface SavedBlock {
   layers: LayerResult[];
   /** Pruned tensors in the checkpoint's stored layout, as written to the output. */
   tensors: Map<string, Float32Array>;
+  /**
+   * Calibration sequences per Hessian update in the run that saved it: the running average rounds differently
+   * with another chunking, so a resumed run keeps it to stay byte-identical.
+   */
+  sequencesPerChunk?: number;
 }
 
 export interface ProgressStore {
@@ -53,7 +58,7 @@ export function memoryProgressStore(): ProgressStore & { blocks: Map<number, Sav
       return blocks.get(block);
     },
     async save(block, saved) {
-      blocks.set(block, { layers: saved.layers, tensors: new Map(saved.tensors) });
+      blocks.set(block, { ...saved, tensors: new Map(saved.tensors) });
     },
   };
 }
@@ -79,7 +84,12 @@ export function fileProgressStore(
       const layers = JSON.parse(file.metadata['sparsegpt.layers'] ?? '[]') as LayerResult[];
       const tensors = new Map<string, Float32Array>();
       for (const t of file.tensors) tensors.set(t.name, await file.readFloat32(t.name));
-      return { layers, tensors };
+      const chunk = Number(file.metadata['sparsegpt.sequences_per_chunk']);
+      return {
+        layers,
+        tensors,
+        ...(Number.isInteger(chunk) && chunk > 0 ? { sequencesPerChunk: chunk } : {}),
+      };
     },
     async save(block, saved) {
       const layers = saved.layers.map(({ mask: _mask, ...rest }) => rest);
@@ -90,7 +100,11 @@ export function fileProgressStore(
           shape: [data.length],
           data,
         })),
-        { 'sparsegpt.progress_key': key, 'sparsegpt.layers': JSON.stringify(layers) },
+        {
+          'sparsegpt.progress_key': key,
+          'sparsegpt.layers': JSON.stringify(layers),
+          'sparsegpt.sequences_per_chunk': String(saved.sequencesPerChunk ?? ''),
+        },
       );
       const sink = await sinkFor(fileName(block));
       try {

@@ -6,7 +6,7 @@
  * weights, its Hessians and the activations are on the GPU at a time; pruned tensors stream to the writer as soon
  * as they exist.
  */
-import { evaluationWindows, perplexityFromNll } from '../eval/perplexity-windows';
+import { EvaluationTextError, evaluationWindows, perplexityFromNll } from '../eval/perplexity-windows';
 import { fromOutIn, type InputGroup, toOutIn } from '../forward/architecture';
 import { BlockRunner, maxSequencesPerChunk } from '../forward/block-runner';
 import { type BlockWeights, type TensorSource, uploadBlock } from '../forward/block-weights';
@@ -124,6 +124,11 @@ class PruneRun {
     const calibration = measureCalibration(model, texts.calibration, settings);
     this.notes.push(...calibration.notes);
     this.emit({ type: 'calibration', ...calibration, notes: calibration.notes });
+    if (texts.evaluation !== undefined && texts.evaluation !== '' && !texts.evaluation.trim()) {
+      throw new EvaluationTextError(
+        'The evaluation text holds only spaces and line breaks: paste or drop a real text, or leave it empty.',
+      );
+    }
     const evaluation = texts.evaluation
       ? evaluationWindows(model.tokenizer.encode(texts.evaluation), settings.seqlen, settings.evalMaxWindows)
       : undefined;
@@ -137,10 +142,7 @@ class PruneRun {
     const writer = await this.openWriter(calibration.nsamples, calibration.seqlen);
     if (this.options.keepForExplorer) this.explorer = new LayerExplorer(ctx, settings.blockSize);
     const seqLen = Math.max(calibration.seqlen, evaluation?.seqlen ?? 0);
-    const perChunk = Math.max(
-      1,
-      this.options.sequencesPerChunk ?? Math.min(8, maxSequencesPerChunk(ctx, arch, seqLen)),
-    );
+    const perChunk = await this.chunking(seqLen);
     const states: SequenceStates[] = [];
     let runner: BlockRunner | undefined;
     try {
@@ -189,6 +191,20 @@ class PruneRun {
     }
   }
 
+  /** Sequences per block call: as asked, or as the run being resumed used, or what the binding limit allows. */
+  private async chunking(seqLen: number): Promise<number> {
+    const fit = Math.max(1, maxSequencesPerChunk(this.ctx, this.model.arch, seqLen));
+    const resumed = (await this.options.progress?.load(0))?.sequencesPerChunk;
+    if (resumed !== undefined && this.options.sequencesPerChunk === undefined) {
+      if (resumed <= fit) return resumed;
+      this.warn(
+        `This GPU holds fewer calibration sequences at a time than the one the run started on (${fit} instead ` +
+          `of ${resumed}); the blocks still to prune may differ from an uninterrupted run in the last digits.`,
+      );
+    }
+    return Math.max(1, this.options.sequencesPerChunk ?? Math.min(8, fit));
+  }
+
   private async pruneBlock(
     block: number,
     runner: BlockRunner,
@@ -211,7 +227,7 @@ class PruneRun {
     };
     const weights = await uploadBlock(ctx, arch, block, source);
     const hessians = new Map<string, HessianAccumulator>();
-    const saved: SavedBlock = { layers: [], tensors: new Map() };
+    const saved: SavedBlock = { layers: [], tensors: new Map(), sequencesPerChunk: calib.sequencesPerChunk };
     const firstLayer = this.layers.length;
     try {
       if (dense) {

@@ -57,6 +57,10 @@ export class SequenceStates {
     return states;
   }
 
+  get sequencesPerChunk(): number {
+    return this.perChunk;
+  }
+
   get sequences(): number {
     return this.ids.length / this.seqLen;
   }

@@ -25,11 +25,23 @@ export interface FactorScratch {
 
 export function createFactorScratch(ctx: GpuContext, run: GpuRun, n: number): FactorScratch {
   const panelBytes = n * BLOCK * 4;
-  if (panelBytes > bindingLimit(ctx)) {
-    throw new RangeError(`a ${n}×${BLOCK} Cholesky panel exceeds this GPU's storage binding limit`);
+  const inverseBytes = Math.ceil(n / BLOCK) * BLOCK_BYTES;
+  // The panel is bound whole, the block inverses one 64×64 block at a time; at WebGPU's smallest binding limit
+  // (128 MiB) that fits layers of 500k inputs.
+  const checks = [
+    [`${n}×${BLOCK} panel`, panelBytes, bindingLimit(ctx), 'storage binding'],
+    [`${Math.ceil(n / BLOCK)} diagonal block inverses`, inverseBytes, ctx.limits.maxBufferSize, 'buffer size'],
+  ] as const;
+  for (const [what, bytes, limit, kind] of checks) {
+    if (bytes > limit) {
+      throw new RangeError(
+        `a layer with ${n} inputs is too wide for this GPU: its Cholesky ${what} (${bytes} bytes) would ` +
+          `exceed the ${kind} limit of ${limit} bytes`,
+      );
+    }
   }
   return {
-    blockInverses: run.buffer(Math.ceil(n / BLOCK) * BLOCK_BYTES, 'blockInverses'),
+    blockInverses: run.buffer(inverseBytes, 'blockInverses'),
     panel: run.buffer(panelBytes, 'panel'),
   };
 }
