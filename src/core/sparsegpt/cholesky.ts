@@ -30,7 +30,12 @@ export function createFactorScratch(ctx: GpuContext, run: GpuRun, n: number): Fa
   // (128 MiB) that fits layers of 500k inputs.
   const checks = [
     [`${n}×${BLOCK} panel`, panelBytes, bindingLimit(ctx), 'storage binding'],
-    [`${Math.ceil(n / BLOCK)} diagonal block inverses`, inverseBytes, ctx.limits.maxBufferSize, 'buffer size'],
+    [
+      `${Math.ceil(n / BLOCK)} diagonal block inverses`,
+      inverseBytes,
+      ctx.limits.maxBufferSize,
+      'buffer size',
+    ],
   ] as const;
   for (const [what, bytes, limit, kind] of checks) {
     if (bytes > limit) {
