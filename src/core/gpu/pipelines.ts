@@ -1,5 +1,7 @@
 /** Compiles each (shader, entry point, constants) once per device and surfaces WGSL errors with their text. */
+
 import type { GpuContext } from './context';
+import { GpuOutOfMemoryError, GpuValidationError } from './errors';
 
 const caches = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
@@ -63,10 +65,17 @@ export async function withErrorScope<T>(
 ): Promise<T> {
   ctx.device.pushErrorScope('out-of-memory');
   ctx.device.pushErrorScope('validation');
-  const result = await run();
+  let outcome: { value: T } | { error: unknown };
+  try {
+    outcome = { value: await run() };
+  } catch (error) {
+    outcome = { error };
+  }
+  // Scopes are popped whatever happened, so a failed step never leaves them on the device's stack.
   const validation = await ctx.device.popErrorScope();
   const oom = await ctx.device.popErrorScope();
-  if (oom) throw new Error(`The GPU ran out of memory during ${what}: ${oom.message}`);
-  if (validation) throw new Error(`GPU validation error during ${what}: ${validation.message}`);
-  return result;
+  if (oom) throw new GpuOutOfMemoryError(what, oom.message);
+  if (validation) throw new GpuValidationError(what, validation.message);
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
 }

@@ -12,6 +12,7 @@ import { BlockRunner, maxSequencesPerChunk } from '../forward/block-runner';
 import { type BlockWeights, type TensorSource, uploadBlock } from '../forward/block-weights';
 import { uploadEmbedding, uploadHead } from '../forward/model-ends';
 import type { GpuContext } from '../gpu/context';
+import { GpuOutOfMemoryError } from '../gpu/errors';
 import type { SinkFactory } from '../io/bytes';
 import { type CheckpointWriter, createCheckpointWriter, pruningMetadata } from '../io/checkpoint-writer';
 import { HessianAccumulator } from '../sparsegpt/hessian';
@@ -55,6 +56,14 @@ export interface PruneModelOptions {
   sequencesPerChunk?: number;
   /** Saves each finished block and replays saved ones, so an interrupted run resumes where it stopped. */
   progress?: ProgressStore;
+}
+
+/** The GPU ran out of memory; the message says which setting to lower. */
+export class OutOfMemoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutOfMemoryError';
+  }
 }
 
 /** The GPU device went away mid-run (driver reset, out of memory, destroyed): resume on a new one. */
@@ -184,6 +193,7 @@ class PruneRun {
       // Give a pending loss notification the chance to arrive before deciding what failed.
       await new Promise((resolve) => setTimeout(resolve, 0));
       if (this.lost) throw new DeviceLostError(this.lost.message, this.completedBlocks);
+      if (error instanceof GpuOutOfMemoryError) throw this.outOfMemory(error);
       throw error;
     } finally {
       runner?.destroy();
@@ -492,6 +502,22 @@ class PruneRun {
 
   private stage(stage: RunStage, message: string): void {
     this.emit({ type: 'stage', stage, message });
+  }
+
+  /** What to lower, in the units of the controls the user has. */
+  private outOfMemory(error: GpuOutOfMemoryError): OutOfMemoryError {
+    const { nsamples, seqlen, evalMaxWindows } = this.settings;
+    const lower = [
+      nsamples > 1
+        ? `the calibration samples (now ${nsamples}; try ${Math.max(1, Math.floor(nsamples / 2))})`
+        : '',
+      seqlen > 64 ? `the sequence length (now ${seqlen}; try ${Math.floor(seqlen / 2)})` : '',
+      evalMaxWindows === undefined ? 'the evaluation windows scored' : '',
+    ].filter(Boolean);
+    return new OutOfMemoryError(
+      `${error.message} Lower ${lower.join(', or ')}; closing other tabs that use the GPU also helps. ` +
+        `Blocks finished so far: ${this.completedBlocks}.`,
+    );
   }
 
   private checkCancelled(): void {

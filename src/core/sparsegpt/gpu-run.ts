@@ -5,6 +5,7 @@
  */
 import { createStorageBuffer } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
+import { GpuOutOfMemoryError, GpuValidationError } from '../gpu/errors';
 import { BufferUsage, MapMode } from '../gpu/flags';
 
 /** A uniform word: plain numbers are u32, `{ f32 }` marks a float. */
@@ -292,8 +293,8 @@ export async function withGpuErrors<T>(ctx: GpuContext, what: string, work: () =
   }
   const validation = await ctx.device.popErrorScope();
   const outOfMemory = await ctx.device.popErrorScope();
-  if (outOfMemory) throw new Error(`the GPU ran out of memory while ${what}: ${outOfMemory.message}`);
-  if (validation) throw new Error(`GPU validation error while ${what}: ${validation.message}`);
+  if (outOfMemory) throw new GpuOutOfMemoryError(what, outOfMemory.message);
+  if (validation) throw new GpuValidationError(what, validation.message);
   if ('error' in outcome) throw outcome.error;
   return outcome.value;
 }
