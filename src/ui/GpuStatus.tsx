@@ -1,6 +1,7 @@
 import { useGpuStore } from '../store/gpu';
 
-function formatBytes(bytes: number): string {
+/** Limits are powers of two, so they read best in binary units. */
+function formatLimit(bytes: number): string {
   if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(bytes % 2 ** 30 ? 1 : 0)} GiB`;
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
@@ -11,7 +12,9 @@ export function GpuStatus() {
     return (
       <section className="card gpu" aria-label="WebGPU status" aria-busy="true">
         <h2>WebGPU</h2>
-        <p>Looking for a GPU…</p>
+        <p className="loading">
+          <span className="spinner" aria-hidden="true" /> Looking for a GPU…
+        </p>
       </section>
     );
   }
@@ -20,14 +23,19 @@ export function GpuStatus() {
       <section className="card gpu error" aria-label="WebGPU status" role="alert">
         <h2>WebGPU is not available</h2>
         <p>{report.error}</p>
+        <p className="hint">
+          Everything else on this page needs it; nothing can be pruned without a GPU adapter.
+        </p>
       </section>
     );
   }
   const { adapter, limits, features } = report;
   return (
     <section className="card gpu" aria-label="WebGPU status">
-      <h2>WebGPU</h2>
-      <p data-testid="adapter-name">
+      <h2>
+        WebGPU <span className={`dot ${adapter.isSoftware ? 'warn' : 'ok'}`} aria-hidden="true" />
+      </h2>
+      <p data-testid="adapter-name" className="adapter">
         <strong>{adapter.name}</strong>
         {report.inWorker ? ' · in a Web Worker' : ''}
       </p>
@@ -38,7 +46,11 @@ export function GpuStatus() {
       )}
       <dl className="facts">
         <dt>Largest buffer binding</dt>
-        <dd>{formatBytes(limits.maxStorageBufferBindingSize)}</dd>
+        <dd>{formatLimit(limits.maxStorageBufferBindingSize)}</dd>
+        <dt>Largest buffer</dt>
+        <dd>{formatLimit(limits.maxBufferSize)}</dd>
+        <dt>Workgroup memory</dt>
+        <dd>{Math.round(limits.maxComputeWorkgroupStorageSize / 1024)} KiB</dd>
         <dt>Half precision (f16)</dt>
         <dd>{features.shaderF16 ? 'yes' : 'no'}</dd>
         <dt>Subgroups</dt>

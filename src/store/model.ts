@@ -1,0 +1,40 @@
+/** The model the user gave (demo, dropped or picked): what the worker understood of it, or why it could not. */
+import { create } from 'zustand';
+import type { ModelSummary } from '../core/pipeline/types';
+
+export type ModelSource = 'demo' | 'files';
+
+export type ModelStatus =
+  | { kind: 'empty' }
+  | { kind: 'loading'; label: string }
+  | { kind: 'ready'; summary: ModelSummary; source: ModelSource }
+  | { kind: 'error'; message: string; label: string };
+
+export interface ModelState {
+  status: ModelStatus;
+  /** Increases on every new load, so a slow older load never overwrites a newer one. */
+  generation: number;
+  loading(label: string): number;
+  ready(generation: number, summary: ModelSummary, source: ModelSource): void;
+  failed(generation: number, message: string, label: string): void;
+}
+
+export const useModelStore = create<ModelState>((set, get) => ({
+  status: { kind: 'empty' },
+  generation: 0,
+  loading: (label) => {
+    const generation = get().generation + 1;
+    set({ status: { kind: 'loading', label }, generation });
+    return generation;
+  },
+  ready: (generation, summary, source) => {
+    if (generation === get().generation) set({ status: { kind: 'ready', summary, source } });
+  },
+  failed: (generation, message, label) => {
+    if (generation === get().generation) set({ status: { kind: 'error', message, label } });
+  },
+}));
+
+export function readySummary(status: ModelStatus): ModelSummary | undefined {
+  return status.kind === 'ready' ? status.summary : undefined;
+}

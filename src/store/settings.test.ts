@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { memoryStore } from './persist';
+import {
+  APP_DEFAULT_SETTINGS,
+  createSettingsStore,
+  parseSkipLayers,
+  patternChoice,
+  restoreSettings,
+  settingsProblems,
+} from './settings';
+
+describe('settings', () => {
+  it('are kept across a reload (a new store over the same storage)', async () => {
+    const storage = memoryStore();
+    const first = createSettingsStore(storage);
+    await first.getState().load();
+    first.getState().update({ sparsity: 0.6, method: 'wanda', nsamples: 64 });
+    first.getState().choosePattern('2:4');
+    await first.getState().flush();
+
+    const second = createSettingsStore(storage);
+    expect(second.getState().loaded).toBe(false);
+    await second.getState().load();
+    const { settings, choice } = second.getState();
+    expect(choice).toBe('2:4');
+    expect(settings.pattern).toEqual({ n: 2, m: 4 });
+    expect(settings.method).toBe('wanda');
+    expect(settings.sparsity).toBe(0.6);
+    expect(settings.nsamples).toBe(64);
+  });
+
+  it('remember a custom N:M while another pattern is chosen', async () => {
+    const store = createSettingsStore(memoryStore());
+    await store.getState().load();
+    store.getState().choosePattern('custom');
+    store.getState().setCustom({ n: 3, m: 8 });
+    expect(store.getState().settings.pattern).toEqual({ n: 3, m: 8 });
+    store.getState().choosePattern('unstructured');
+    expect(store.getState().settings.pattern).toBe('unstructured');
+    store.getState().setCustom({ n: 5, m: 8 });
+    expect(store.getState().settings.pattern).toBe('unstructured');
+    store.getState().choosePattern('custom');
+    expect(store.getState().settings.pattern).toEqual({ n: 5, m: 8 });
+  });
+
+  it('start from the app defaults when storage is empty, damaged or refuses', async () => {
+    expect(restoreSettings(undefined).settings).toEqual(APP_DEFAULT_SETTINGS);
+    expect(restoreSettings({ version: 99 }).settings).toEqual(APP_DEFAULT_SETTINGS);
+    const damaged = restoreSettings({
+      version: 1,
+      settings: {
+        sparsity: 'lots',
+        method: 'prayer',
+        pattern: { n: 'x' },
+        skipLayers: ['a', 3],
+        seqlen: 256,
+      },
+    });
+    expect(damaged.settings.sparsity).toBe(APP_DEFAULT_SETTINGS.sparsity);
+    expect(damaged.settings.method).toBe(APP_DEFAULT_SETTINGS.method);
+    expect(damaged.settings.pattern).toBe('unstructured');
+    expect(damaged.settings.skipLayers).toEqual(['a']);
+    expect(damaged.settings.seqlen).toBe(256);
+
+    const refusing = createSettingsStore({
+      ...memoryStore(),
+      get: () => Promise.reject(new Error('IndexedDB is disabled')),
+    });
+    await refusing.getState().load();
+    expect(refusing.getState().loaded).toBe(true);
+    expect(refusing.getState().settings).toEqual(APP_DEFAULT_SETTINGS);
+  });
+
+  it('say what is wrong before a run starts', () => {
+    expect(settingsProblems(APP_DEFAULT_SETTINGS)).toEqual([]);
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, sparsity: 1 })[0]).toMatch(/between 0% and 95%/);
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, sparsity: -0.1 })[0]).toMatch(/between/);
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, pattern: { n: 4, m: 4 } })[0]).toMatch(
+      /N must be smaller/,
+    );
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, pattern: { n: 0, m: 4 } })[0]).toMatch(/N ≥ 1/);
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, nsamples: 0 })[0]).toMatch(/Samples/);
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, seqlen: 1024 }, 512)[0]).toMatch(
+      /longer than the model's 512/,
+    );
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, percdamp: 0 })[0]).toMatch(/Dampening/);
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, blockSize: 1.5 })[0]).toMatch(/Block size/);
+  });
+
+  it('read the layers to skip from free text', () => {
+    expect(parseSkipLayers(' layers.0., mlp.down_proj ;lm_head\n')).toEqual([
+      'layers.0.',
+      'mlp.down_proj',
+      'lm_head',
+    ]);
+    expect(parseSkipLayers('')).toEqual([]);
+  });
+
+  it('name the pattern choice of a pattern', () => {
+    expect(patternChoice('unstructured')).toBe('unstructured');
+    expect(patternChoice({ n: 2, m: 4 })).toBe('2:4');
+    expect(patternChoice({ n: 4, m: 8 })).toBe('4:8');
+    expect(patternChoice({ n: 1, m: 4 })).toBe('custom');
+  });
+});

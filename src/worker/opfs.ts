@@ -1,0 +1,85 @@
+/**
+ * Pruned models are written into the origin private file system (OPFS), one folder per run under "runs/", while
+ * the run goes: nothing model-sized is ever held in memory, and the files outlive a reload. The worker writes
+ * through synchronous access handles (the fastest OPFS path, worker-only); the page reads the finished files back
+ * as disk-backed Files to save them where the user wants.
+ */
+import { directorySinkFactory } from '../core/io/browser-files';
+import type { SinkFactory } from '../core/io/bytes';
+
+export const RUNS_FOLDER = 'runs';
+
+export class StorageUnavailableError extends Error {
+  constructor(detail: string) {
+    super(
+      `This browser gives the page no private file storage (${detail}), which is where the pruned model is written. ` +
+        'Private or guest windows often refuse it: open the page in a normal window.',
+    );
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+async function storageRoot(): Promise<FileSystemDirectoryHandle> {
+  if (typeof navigator === 'undefined' || !navigator.storage?.getDirectory) {
+    throw new StorageUnavailableError('navigator.storage.getDirectory is missing');
+  }
+  try {
+    return await navigator.storage.getDirectory();
+  } catch (error) {
+    throw new StorageUnavailableError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+export async function runsDirectory(): Promise<FileSystemDirectoryHandle> {
+  return (await storageRoot()).getDirectoryHandle(RUNS_FOLDER, { create: true });
+}
+
+export async function runDirectory(folder: string, create: boolean): Promise<FileSystemDirectoryHandle> {
+  return (await runsDirectory()).getDirectoryHandle(folder, { create });
+}
+
+/** Sinks for the files of one run's output folder, created fresh (an older folder of the same name is emptied). */
+export async function opfsSinkFactory(folder: string): Promise<SinkFactory> {
+  await removeRunFolder(folder);
+  return directorySinkFactory(await runDirectory(folder, true), { syncAccess: true });
+}
+
+export async function removeRunFolder(folder: string): Promise<void> {
+  try {
+    await (await runsDirectory()).removeEntry(folder, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof DOMException && error.name === 'NotFoundError')) throw error;
+  }
+}
+
+export interface StoredFile {
+  /** Path inside the run folder, '/'-separated. */
+  path: string;
+  file: File;
+}
+
+/** The finished files of a run, as disk-backed Files (reading them does not load them into memory). */
+export async function listRunFiles(folder: string): Promise<StoredFile[]> {
+  const files: StoredFile[] = [];
+  const walk = async (directory: FileSystemDirectoryHandle, prefix: string) => {
+    // entries() is not in every TypeScript DOM lib yet; it is in every browser with OPFS.
+    const entries = (
+      directory as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }
+    ).entries();
+    for await (const [name, handle] of entries) {
+      if (handle.kind === 'directory') await walk(handle as FileSystemDirectoryHandle, `${prefix}${name}/`);
+      else files.push({ path: `${prefix}${name}`, file: await (handle as FileSystemFileHandle).getFile() });
+    }
+  };
+  await walk(await runDirectory(folder, false), '');
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+export async function runFolderExists(folder: string): Promise<boolean> {
+  try {
+    await runDirectory(folder, false);
+    return true;
+  } catch {
+    return false;
+  }
+}

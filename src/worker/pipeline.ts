@@ -1,0 +1,6 @@
+/**
+ * The pipeline functions the worker calls, in one place: the worker and its session import them from here, so a
+ * change in the core's signatures is absorbed in this file.
+ */
+export { measureCalibration, type OpenedModel, openModel } from '../core/pipeline/open-model';
+export { type LayerExplorer, pruneModel } from '../core/pipeline/prune-model';
