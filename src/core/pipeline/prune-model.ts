@@ -337,6 +337,8 @@ class PruneRun {
     let prepared: PreparedLayer | undefined;
     let prepareMs = 0;
     if (toPrune.length) {
+      // The calibration pass is still queued: let it finish so its time is not counted as this layer's.
+      await ctx.device.queue.onSubmittedWorkDone();
       prepared = await prepareLayer(ctx, H, group.features, { percdamp: settings.percdamp });
       prepareMs = prepared.timings.total ?? 0;
       if (prepared.retries > 0) {
