@@ -3,12 +3,13 @@
 //
 // One workgroup of 64 per row; the mean and then the variance around it are each reduced by a tree in
 // workgroup memory (two passes over the row, which stays in cache, rather than the cancellation-prone
-// E[x²] − E[x]²). Rows span a 2-D grid so more than 65535 tokens fit in one dispatch; X rows start at xRowStart.
+// E[x²] − E[x]²). Rows span a 2-D grid so more than 65535 tokens fit in one dispatch; X rows start at xRowStart,
+// Y rows at yRowStart.
 //
-// Bindings: 0 X [*, features], 1 weight [features], 2 bias [features], 3 Y [rows, features], 4 params.
+// Bindings: 0 X [*, features], 1 weight [features], 2 bias [features], 3 Y [*, features], 4 params.
 // Dispatch: rows workgroups of 64, spread as (min(rows, 65535), ceil(rows / 65535), 1).
 
-struct Params { rows: u32, features: u32, xRowStart: u32, eps: f32 }
+struct Params { rows: u32, features: u32, xRowStart: u32, yRowStart: u32, eps: f32 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
@@ -49,7 +50,7 @@ fn main(
     squares += d * d;
   }
   let scale = inverseSqrt(reduce_sum(lane, squares) / count + params.eps);
-  let yBase = row * params.features;
+  let yBase = (params.yRowStart + row) * params.features;
   for (var f = lane; f < params.features; f += THREADS) {
     Y[yBase + f] = (X[xBase + f] - mean) * scale * weight[f] + bias[f];
   }

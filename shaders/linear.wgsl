@@ -6,10 +6,12 @@
 // workgroup memory or barriers (fast on GPUs through L1, and on CPU adapters where barriers are costly).
 // A row shard of W is written to output columns [outColumnStart, outColumnStart + rows) of Y, so a weight matrix
 // split across buffers (binding-size limits, fused q|k|v) or a vocabulary chunk of the LM head is one dispatch.
+// X, Y and residual each start at their own row (xRowStart, yRowStart, residualRowStart), so a block can run its
+// per-token work in token slices between whole-chunk buffers and slice-sized scratch.
 // Needs in % 4 == 0 (linear_unaligned.wgsl is the scalar twin). Requires activations.wgsl prepended.
 //
 // Bindings: 0 X (array<vec4<f32>>), 1 W shard (array<vec4<f32>>), 2 bias (row biasRowStart + r for shard row r),
-//           3 residual (same layout as Y), 4 Y (array<f32>, row stride outStride), 5 params.
+//           3 residual (row stride outStride), 4 Y (array<f32>, row stride outStride), 5 params.
 // Overrides: HAS_BIAS, HAS_RESIDUAL, ACTIVATION (codes in activations.wgsl; applied before the residual).
 // Dispatch: (ceil(rows / 32), ceil(tokens / 32), 1) workgroups of 8×8.
 
@@ -22,6 +24,8 @@ struct Params {
   outColumnStart: u32,
   xRowStart: u32,
   biasRowStart: u32,
+  yRowStart: u32,
+  residualRowStart: u32,
 }
 
 override HAS_BIAS: bool = false;
@@ -68,9 +72,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       var value = acc[i][j];
       if (HAS_BIAS) { value += bias[params.biasRowStart + column0 + j]; }
       value = activate(value, ACTIVATION);
-      let index = token * params.outStride + column;
-      if (HAS_RESIDUAL) { value += residual[index]; }
-      Y[index] = value;
+      if (HAS_RESIDUAL) { value += residual[(params.residualRowStart + token) * params.outStride + column]; }
+      Y[(params.yRowStart + token) * params.outStride + column] = value;
     }
   }
 }

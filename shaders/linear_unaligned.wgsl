@@ -1,9 +1,10 @@
 // linear_unaligned.wgsl — the scalar twin of linear.wgsl for `in` not a multiple of 4 (odd test sizes, unusual
 // model widths): Y = activation(X·Wᵀ + bias) + residual for one row shard of W, 4 tokens × 4 outputs per
-// invocation, scalar loads. Same bindings, overrides, parameters and dispatch as linear.wgsl, except that X and W
-// are array<f32> and params.in4 holds `in` itself. Requires activations.wgsl prepended.
+// invocation, scalar loads. Same bindings, overrides, parameters (row offsets included) and dispatch as
+// linear.wgsl, except that X and W are array<f32> and params.in4 holds `in` itself. Requires activations.wgsl
+// prepended.
 //
-// Bindings: 0 X [tokens, in], 1 W shard [rows, in], 2 bias, 3 residual, 4 Y (row stride outStride), 5 params.
+// Bindings: 0 X [*, in], 1 W shard [rows, in], 2 bias, 3 residual, 4 Y (row stride outStride), 5 params.
 // Dispatch: (ceil(rows / 32), ceil(tokens / 32), 1) workgroups of 8×8.
 
 struct Params {
@@ -15,6 +16,8 @@ struct Params {
   outColumnStart: u32,
   xRowStart: u32,
   biasRowStart: u32,
+  yRowStart: u32,
+  residualRowStart: u32,
 }
 
 override HAS_BIAS: bool = false;
@@ -62,9 +65,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       var value = acc[i][j];
       if (HAS_BIAS) { value += bias[params.biasRowStart + column0 + j]; }
       value = activate(value, ACTIVATION);
-      let index = token * params.outStride + column;
-      if (HAS_RESIDUAL) { value += residual[index]; }
-      Y[index] = value;
+      if (HAS_RESIDUAL) { value += residual[(params.residualRowStart + token) * params.outStride + column]; }
+      Y[(params.yRowStart + token) * params.outStride + column] = value;
     }
   }
 }

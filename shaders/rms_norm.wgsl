@@ -2,12 +2,13 @@
 //
 // One workgroup of 64 per row: each thread sums the squares of a strided slice, a tree in workgroup memory
 // combines them. Rows are numbered across a 2-D grid (num_workgroups.x × y) so more than 65535 tokens fit in one
-// dispatch. X rows are read from xRowStart on (the LM head normalises a token chunk of the whole hidden buffer).
+// dispatch. X rows are read from xRowStart on (the LM head normalises a token chunk of the whole hidden buffer)
+// and Y rows written from yRowStart on (a block's token slice back into the whole chunk).
 //
-// Bindings: 0 X [*, features], 1 weight [features], 2 Y [rows, features], 3 params.
+// Bindings: 0 X [*, features], 1 weight [features], 2 Y [*, features], 3 params.
 // Dispatch: rows workgroups of 64, spread as (min(rows, 65535), ceil(rows / 65535), 1).
 
-struct Params { rows: u32, features: u32, xRowStart: u32, eps: f32 }
+struct Params { rows: u32, features: u32, xRowStart: u32, yRowStart: u32, eps: f32 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
@@ -39,7 +40,7 @@ fn main(
   }
   workgroupBarrier();
   let scale = inverseSqrt(partial[0] / f32(params.features) + params.eps);
-  let yBase = row * params.features;
+  let yBase = (params.yRowStart + row) * params.features;
   for (var f = lane; f < params.features; f += THREADS) {
     Y[yBase + f] = X[xBase + f] * scale * weight[f];
   }

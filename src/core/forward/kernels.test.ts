@@ -106,39 +106,55 @@ describe('linear kernels (X·Wᵀ + bias, activation, residual)', () => {
     },
   );
 
-  it('applies a row range of W into chosen output columns, reading X from a row offset', async () => {
-    const ctx = await gpu();
-    const [tokens, features, rows, xRowStart, rowStart, count, outStride, outColumnStart] = [
-      5, 8, 20, 3, 7, 9, 12, 2,
-    ];
-    const X = gaussian((tokens + xRowStart) * features, 11);
-    const W = gaussian(rows * features, 12);
-    const matrix = GpuMatrix.upload(ctx, W, rows, features, 'W');
-    const Y = uploadFloat32(ctx, new Float32Array(tokens * outStride).fill(-7), 'Y');
-    const XBuffer = uploadFloat32(ctx, X, 'X');
-    await run(ctx, (batch) =>
-      encodeLinear(ctx, batch, {
-        X: XBuffer,
-        xRowStart,
-        tokens,
-        W: matrix,
-        rowStart,
-        rows: count,
-        Y,
-        outStride,
-        outColumnStart,
-      }),
-    );
-    const result = await readFloat32(ctx, Y, tokens * outStride);
-    const full = referenceLinear(X.subarray(xRowStart * features), tokens, W, rows, features);
-    for (let t = 0; t < tokens; t++) {
-      for (let c = 0; c < outStride; c++) {
-        const inRange = c >= outColumnStart && c < outColumnStart + count;
-        const expected = inRange ? full[t * rows + rowStart + c - outColumnStart] : -7;
-        expect(result[t * outStride + c]).toBeCloseTo(expected, 5);
+  it.each([
+    ['vec4 path', 8],
+    ['unaligned path', 7],
+  ])(
+    '%s: applies a row range of W into chosen output columns, X, Y and residual each from their own row',
+    async (_, features) => {
+      const ctx = await gpu();
+      const [tokens, rows, xRowStart, rowStart, count, outStride, outColumnStart] = [5, 20, 3, 7, 9, 12, 2];
+      // Y and the residual at different row offsets: a token slice written back into a whole-chunk buffer.
+      const [yRowStart, residualRowStart] = [4, 1];
+      const X = gaussian((tokens + xRowStart) * features, 11);
+      const W = gaussian(rows * features, 12);
+      const residual = gaussian((tokens + residualRowStart) * outStride, 13);
+      const matrix = GpuMatrix.upload(ctx, W, rows, features, 'W');
+      const Y = uploadFloat32(ctx, new Float32Array((tokens + yRowStart + 1) * outStride).fill(-7), 'Y');
+      const [XBuffer, residualBuffer] = [uploadFloat32(ctx, X, 'X'), uploadFloat32(ctx, residual, 'r')];
+      await run(ctx, (batch) =>
+        encodeLinear(ctx, batch, {
+          X: XBuffer,
+          xRowStart,
+          tokens,
+          W: matrix,
+          rowStart,
+          rows: count,
+          residual: residualBuffer,
+          residualRowStart,
+          Y,
+          yRowStart,
+          outStride,
+          outColumnStart,
+        }),
+      );
+      const result = await readFloat32(ctx, Y, (tokens + yRowStart + 1) * outStride);
+      const full = referenceLinear(X.subarray(xRowStart * features), tokens, W, rows, features);
+      for (let row = 0; row < tokens + yRowStart + 1; row++) {
+        const t = row - yRowStart;
+        for (let c = 0; c < outStride; c++) {
+          const inRange = t >= 0 && t < tokens && c >= outColumnStart && c < outColumnStart + count;
+          const expected = inRange
+            ? full[t * rows + rowStart + c - outColumnStart] +
+              residual[(residualRowStart + t) * outStride + c]
+            : -7;
+          expect(result[row * outStride + c]).toBeCloseTo(expected, 5);
+        }
       }
-    }
-  });
+      for (const b of [Y, XBuffer, residualBuffer]) b.destroy();
+      matrix.destroy();
+    },
+  );
 
   it.each<ActivationName>(['relu', 'gelu_new', 'gelu', 'silu'])(
     'applies %s after the bias, stable for large inputs',
@@ -183,10 +199,10 @@ describe('norm kernels', () => {
     [7, 37],
     [3, 130],
   ])(
-    'RMSNorm and LayerNorm match float64 for %i rows of %i features, from a row offset',
+    'RMSNorm and LayerNorm match float64 for %i rows of %i features, from and to a row offset',
     async (rows, features) => {
       const ctx = await gpu();
-      const offset = 2;
+      const [offset, yRowStart] = [2, 3];
       const X = gaussian((rows + offset) * features, rows).map((x, i) => x * 3 + (i % 5));
       const weight = gaussian(features, 2).map((w) => 1 + 0.2 * w);
       const bias = gaussian(features, 3);
@@ -194,7 +210,7 @@ describe('norm kernels', () => {
         X: uploadFloat32(ctx, X, 'X'),
         weight: uploadFloat32(ctx, weight, 'w'),
         bias: uploadFloat32(ctx, bias, 'b'),
-        Y: createStorageBuffer(ctx, rows * features * 4, 'Y'),
+        Y: createStorageBuffer(ctx, (yRowStart + rows) * features * 4, 'Y'),
       };
       const source = X.subarray(offset * features);
       for (const kind of ['rmsnorm', 'layernorm'] as const) {
@@ -208,15 +224,15 @@ describe('norm kernels', () => {
             eps: 1e-5,
             weights: { weight: buffers.weight, bias: buffers.bias },
             Y: buffers.Y,
+            yRowStart,
           }),
         );
         const expected =
           kind === 'rmsnorm'
             ? referenceRmsNorm(source, rows, features, weight, 1e-5)
             : referenceLayerNorm(source, rows, features, weight, bias, 1e-5);
-        expect(relativeMaxError(await readFloat32(ctx, buffers.Y, rows * features), expected)).toBeLessThan(
-          TOLERANCE,
-        );
+        const written = await readFloat32(ctx, buffers.Y, rows * features, yRowStart * features);
+        expect(relativeMaxError(written, expected)).toBeLessThan(TOLERANCE);
       }
     },
   );

@@ -4,8 +4,8 @@
  * Hessian and the LM head's logits must all be split: the run must give what the same run gives under the device's
  * real limits. 48 KiB is the smallest limit the demo runs under: the Cholesky scratch of the 172-wide down_proj
  * (3 diagonal 64×64 block inverses in one buffer) is not split, and a limit one byte lower is refused with a message
- * that says the layer is too wide. Where a setting is what does not fit (the lazy-batch block size, the sequence
- * length), the message names the setting and the value that fits.
+ * that says the layer is too wide. Where a setting is what does not fit (the lazy-batch block size), the message
+ * names the setting and the value that fits; sequences longer than one chunk holds run in token slices.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -105,9 +105,9 @@ describe('pruneModel under lowered GPU limits', () => {
     await expect(pruneModel(ctx, model, { ...SETTINGS, blockSize: 128 }, texts)).rejects.toThrow(
       /^invalid blockSize: 128 \(128 rows of U exceed this GPU's binding limit; use at most 71\)$/,
     );
-    await expect(pruneModel(ctx, model, { ...SETTINGS, seqlen: 64 }, texts)).rejects.toThrow(
-      /^the gate\|up projection of 1 sequences × 64 tokens needs 86\.0 KiB, more than this GPU's storage binding limit of 48\.0 KiB: even one sequence is too long: lower seqLen to 35 or fewer$/,
-    );
+    // One 64-token sequence's gate|up projection (86 KiB) exceeds the limit: the block runs its MLP in token slices.
+    const long = await pruneModel(ctx, model, { ...SETTINGS, seqlen: 64 }, texts);
+    expect(long.result.overallSparsity).toBeCloseTo(0.5, 2);
     expect(ctx.memory.current).toBeLessThan(1024);
   });
 

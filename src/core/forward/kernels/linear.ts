@@ -1,7 +1,8 @@
 /**
  * Host for shaders/linear.wgsl (vec4, `in` % 4 == 0) and shaders/linear_unaligned.wgsl (any `in`):
  * Y[t, outColumnStart + r] = activation(X[t]·W[rowStart + r] + bias[rowStart + r]) + residual, for the rows
- * [rowStart, rowStart + rows) of a row-sharded weight matrix, one dispatch per shard.
+ * [rowStart, rowStart + rows) of a row-sharded weight matrix, one dispatch per shard. X, Y and the residual each
+ * start at their own row, so token slices can move between whole-chunk buffers and slice-sized scratch.
  */
 import activations from '../../../../shaders/activations.wgsl?raw';
 import vec4Shader from '../../../../shaders/linear.wgsl?raw';
@@ -24,9 +25,12 @@ export interface LinearArgs {
   /** Indexed by weight row. */
   bias?: GPUBuffer;
   activation?: ActivationName;
-  /** Added after the activation; same layout as Y. Must not be Y itself. */
+  /** Added after the activation; row stride outStride, read from row residualRowStart on. Must not be Y itself. */
   residual?: GPUBuffer;
+  residualRowStart?: number;
+  /** Written from row yRowStart on. */
   Y: GPUBuffer;
+  yRowStart?: number;
   /** Row stride of Y (default: the number of rows applied). */
   outStride?: number;
   /** Column of Y that receives weight row rowStart (default 0). */
@@ -63,6 +67,8 @@ export function encodeLinear(ctx: GpuContext, batch: CommandBatch, args: LinearA
       outColumnStart + (from - rowStart),
       args.xRowStart ?? 0,
       from,
+      args.yRowStart ?? 0,
+      args.residualRowStart ?? 0,
     ]);
     batch.run(
       pipeline,

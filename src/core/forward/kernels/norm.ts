@@ -22,12 +22,18 @@ export interface NormArgs {
   features: number;
   eps: number;
   weights: NormWeights;
+  /** Rows are written from yRowStart on. */
   Y: GPUBuffer;
+  yRowStart?: number;
 }
 
 export function encodeNorm(ctx: GpuContext, batch: CommandBatch, args: NormArgs): void {
   if (args.rows === 0) return;
-  const params = batch.uniform(`${args.kind}`, [args.rows, args.features, args.xRowStart ?? 0], [args.eps]);
+  const params = batch.uniform(
+    `${args.kind}`,
+    [args.rows, args.features, args.xRowStart ?? 0, args.yRowStart ?? 0],
+    [args.eps],
+  );
   if (args.kind === 'rmsnorm') {
     const pipeline = computePipeline(ctx, rmsNormShader);
     batch.run(pipeline, [args.X, args.weights.weight, args.Y, params], grid(args.rows));
