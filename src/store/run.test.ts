@@ -87,4 +87,25 @@ describe('run view', () => {
     store.getState().event('new', { type: 'layer', layer: layer(0, 'after the end', 0.1) });
     expect(store.getState().view.layers).toEqual([]);
   });
+
+  it('replaces the rows of layers a resumed run replays instead of repeating them', () => {
+    const events: PruneEvent[] = [
+      { type: 'layer', layer: layer(0, 'a', 0.1) },
+      { type: 'layer', layer: layer(0, 'b', 0.2) },
+      {
+        type: 'warning',
+        message: 'The GPU device was lost (destroyed); resuming from block 2 on a new device',
+      },
+      { type: 'layer', layer: layer(0, 'a', 0.1) },
+      { type: 'layer', layer: layer(0, 'b', 0.2) },
+      { type: 'layer', layer: layer(1, 'a', 0.3) },
+    ];
+    const view = events.reduce(applyEvent, startedRun('r', 'm', APP_DEFAULT_SETTINGS, 'r', 'x', 0));
+    expect(view.layers.map((l) => l.tensor)).toEqual([
+      'model.layers.0.a.weight',
+      'model.layers.0.b.weight',
+      'model.layers.1.a.weight',
+    ]);
+    expect(view.warnings).toHaveLength(1);
+  });
 });

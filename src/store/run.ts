@@ -95,9 +95,12 @@ export function applyEvent(view: RunView, event: PruneEvent): RunView {
       return { ...view, block: { block: event.block, blocks: event.blocks } };
     case 'layer': {
       const { mask, ...layer } = event.layer;
+      // A run resumed on a new device replays its finished layers: they replace their rows, never repeat them.
+      const at = view.layers.findIndex((l) => l.tensor === layer.tensor);
+      const layers = at < 0 ? [...view.layers, layer] : view.layers.map((l, i) => (i === at ? layer : l));
       return {
         ...view,
-        layers: [...view.layers, layer],
+        layers,
         latestMask: mask
           ? { tensor: layer.tensor, name: layer.name, block: layer.block, mask }
           : view.latestMask,

@@ -8,6 +8,7 @@ import { GpuStatus } from './GpuStatus';
 import { HistoryCard } from './HistoryCard';
 import { ModelCard } from './ModelCard';
 import { ResultCard } from './ResultCard';
+import { ResumeCard } from './ResumeCard';
 import { RunCard } from './RunCard';
 import { SettingsCard } from './SettingsCard';
 import { TextsCard } from './TextsCard';
@@ -48,6 +49,7 @@ export function App() {
       <RestartNotice />
       <ErrorBoundary>
         <main>
+          <ResumeCard />
           <div className="grid two top">
             <ModelCard />
             <GpuStatus />

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { progressFraction, type RunView, useRunStore } from '../store/run';
-import { cancelRun, stopRunNow } from './controller';
+import { useResumeStore } from '../store/unfinished';
+import { cancelRun, resumeUnfinished, stopRunNow } from './controller';
 import { ErrorChart } from './ErrorChart';
 import { describeSettings, formatDuration, formatInteger } from './format';
 import { LayerTable } from './LayerTable';
@@ -96,6 +97,7 @@ function CancelControls({ view }: { view: RunView }) {
 
 export function RunCard() {
   const view = useRunStore((s) => s.view);
+  const offer = useResumeStore((s) => s.offer);
   if (view.phase === 'idle') return null;
   const live = view.phase === 'running' || view.phase === 'cancelling';
   const mask = view.latestMask;
@@ -120,6 +122,13 @@ export function RunCard() {
         <div className="problem" role="alert">
           <strong>The run stopped with an error.</strong>
           <p data-testid="run-error">{view.error}</p>
+          {offer && (
+            <div className="actions">
+              <button type="button" className="primary" onClick={() => void resumeUnfinished()}>
+                Resume
+              </button>
+            </div>
+          )}
         </div>
       )}
       {view.calibration && (

@@ -8,11 +8,18 @@ import { type ExplorerControls, useExplorerStore } from '../store/explorer';
 import { type RunRecord, useHistoryStore } from '../store/history';
 import { type ModelSource, readySummary, useModelStore } from '../store/model';
 import { startedRun, useRunStore } from '../store/run';
-import { settingsProblems, useSettingsStore } from '../store/settings';
-import { useTextsStore } from '../store/texts';
+import { patternChoice, settingsProblems, useSettingsStore } from '../store/settings';
+import { type TextSource, useTextsStore } from '../store/texts';
+import {
+  compareModelFiles,
+  type RecordedModel,
+  type ResumeOffer,
+  unfinishedRuns,
+  useResumeStore,
+} from '../store/unfinished';
 import type { CurvePoint, ModelFileInput, RunReply } from '../worker/api';
 import { createPrunerClient, isCancelled, isSuperseded, type RunHandle } from '../worker/client';
-import { removeRunFolder } from '../worker/opfs';
+import { countSavedBlocks, listProgressFolders, removeProgressFolder, removeRunFolder } from '../worker/opfs';
 import { bundledTexts, type CollectedFiles, isTextOnly } from './drop';
 import { errorMessage, outputFolderName } from './format';
 import { readTextInput } from './text-file';
@@ -35,6 +42,17 @@ export function initApp(setGpuReport: (report: Awaited<ReturnType<typeof pruner.
     .then(setGpuReport, (error: unknown) => setGpuReport({ ok: false, error: errorMessage(error) }));
   void useSettingsStore.getState().load();
   void useHistoryStore.getState().load();
+  void offerUnfinishedRun();
+  installTestHooks();
+}
+
+/**
+ * Pages opened with ?test-hooks get window.sparsegptTestHooks, which the end-to-end tests use to destroy the GPU
+ * device mid-run. Nothing else in the app uses it.
+ */
+function installTestHooks(): void {
+  if (!new URLSearchParams(location.search).has('test-hooks')) return;
+  Object.assign(window, { sparsegptTestHooks: { loseDevice: () => pruner.debugLoseDevice() } });
 }
 
 // ——— model ———
@@ -75,6 +93,9 @@ export async function loadDemoModel(): Promise<void> {
   }
 }
 
+/** What the open model was made of, so that a run can record it and a resume can recognise it. */
+let openedModel: { name: string | undefined; files: ModelFileInput[]; source: ModelSource } | undefined;
+
 async function openModel(
   name: string | undefined,
   files: ModelFileInput[],
@@ -85,6 +106,7 @@ async function openModel(
   useExplorerStore.getState().close();
   try {
     const summary = await pruner.openModel(name ?? '', files);
+    if (generation === useModelStore.getState().generation) openedModel = { name, files, source };
     models.ready(generation, summary, source);
   } catch (error) {
     models.failed(generation, errorMessage(error), name ?? 'the dropped files');
@@ -108,6 +130,10 @@ export async function openCollected(collected: CollectedFiles): Promise<void> {
     await applyTextFile(collected.files[0], 'calibration');
     return;
   }
+  if (useResumeStore.getState().status === 'needs-files') {
+    await resumeWithFiles(collected);
+    return;
+  }
   const label =
     collected.folderName ?? `${collected.files.length} file${collected.files.length === 1 ? '' : 's'}`;
   const generation = useModelStore.getState().loading(`Reading ${label}…`);
@@ -128,7 +154,7 @@ export function reportDropError(error: unknown): void {
 
 // ——— run ———
 
-let active: { runId: string; handle: RunHandle } | undefined;
+let active: { runId: string; progressFolder: string; handle: RunHandle } | undefined;
 
 function newRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -179,13 +205,72 @@ export async function startRun(): Promise<void> {
   if (blocker) throw new Error(blocker);
   const summary = readySummary(useModelStore.getState().status);
   if (!summary) return;
-  const settings = structuredClone(useSettingsStore.getState().settings);
+  // A new run replaces an unfinished one the page offered to resume.
+  await discardUnfinished();
   const { calibration, evaluation } = useTextsStore.getState();
   const runId = newRunId();
+  await launchRun({
+    runId,
+    settings: structuredClone(useSettingsStore.getState().settings),
+    calibration,
+    evaluation,
+    progressFolder: runId,
+  });
+}
+
+interface Launch {
+  runId: string;
+  settings: PruneSettings;
+  calibration: TextSource;
+  evaluation: TextSource;
+  /** Where finished blocks are saved; a resumed run names the folder of the run it continues. */
+  progressFolder: string;
+}
+
+function recordedModel(): RecordedModel | undefined {
+  const summary = readySummary(useModelStore.getState().status);
+  if (!summary || !openedModel) return undefined;
+  if (openedModel.source === 'demo') return { kind: 'demo', name: summary.name };
+  return {
+    kind: 'files',
+    name: summary.name,
+    folderName: openedModel.name,
+    files: openedModel.files.map(({ path, file }) => ({ path, size: file.size })),
+  };
+}
+
+/** Kept for a later resume: the GPU device gave out beyond the retries, or the worker died under the run. */
+function resumable(error: unknown, stoppedByUser: boolean): boolean {
+  if (!(error instanceof Error)) return false;
+  return error.name === 'DeviceLostError' || (error.name === 'WorkerStoppedError' && !stoppedByUser);
+}
+
+async function launchRun({
+  runId,
+  settings,
+  calibration,
+  evaluation,
+  progressFolder,
+}: Launch): Promise<void> {
+  const summary = readySummary(useModelStore.getState().status);
+  const model = recordedModel();
+  if (!summary || !model) return;
   const downloadName = outputFolderName(summary.name, settings);
-  const runs = useRunStore.getState();
-  runs.begin(startedRun(runId, summary.name, settings, runId, downloadName, Date.now()));
+  useRunStore.getState().begin(startedRun(runId, summary.name, settings, runId, downloadName, Date.now()));
   useExplorerStore.getState().close();
+  await unfinishedRuns
+    .write({
+      version: 1,
+      runId,
+      progressFolder,
+      startedAt: Date.now(),
+      model,
+      blocks: summary.layers,
+      settings,
+      calibration,
+      evaluation,
+    })
+    .catch(() => undefined); // no IndexedDB (private mode): the run still works, it just cannot be resumed
   const handle = pruner.prune(
     {
       runId,
@@ -193,14 +278,16 @@ export async function startRun(): Promise<void> {
       calibration: calibration.text,
       evaluation: evaluation.text.trim() ? evaluation.text : undefined,
       outputFolder: runId,
+      progressFolder,
     },
     (events) => {
       for (const event of events) useRunStore.getState().event(runId, event);
     },
   );
-  active = { runId, handle };
+  active = { runId, progressFolder, handle };
   try {
     const reply = await handle.done;
+    await unfinishedRuns.clear(progressFolder).catch(() => undefined);
     useRunStore.getState().finish(reply.result);
     const controls: ExplorerControls = {
       method: settings.method,
@@ -216,13 +303,139 @@ export async function startRun(): Promise<void> {
       await removeRunFolder(record.outputFolder).catch(() => undefined);
     }
   } catch (error) {
+    const stoppedByUser = useRunStore.getState().view.phase === 'cancelling';
     if (isCancelled(error)) useRunStore.getState().cancelled();
-    else useRunStore.getState().failed(errorMessage(error));
+    else if (resumable(error, stoppedByUser)) {
+      useRunStore
+        .getState()
+        .failed(`${errorMessage(error)} The finished blocks are kept: press Resume to go on.`);
+      await offerUnfinishedRun();
+    } else useRunStore.getState().failed(errorMessage(error));
+    if (!resumable(error, stoppedByUser)) {
+      await unfinishedRuns.clear(progressFolder).catch(() => undefined);
+      // The worker removes it too, unless it died (a stop at once).
+      await removeProgressFolder(progressFolder).catch(() => undefined);
+    }
     // A cancelled or failed run leaves no half-written model behind (the worker removes it too, unless it died).
     await removeRunFolder(runId).catch(() => undefined);
   } finally {
     if (active?.runId === runId) active = undefined;
   }
+}
+
+// ——— resuming an unfinished run ———
+
+/**
+ * Offers the recorded unfinished run when its saved blocks are still in storage, forgets it otherwise, and removes
+ * saved blocks no record points to (left by runs stopped at once or by older pages).
+ */
+export async function offerUnfinishedRun(): Promise<void> {
+  const run = await unfinishedRuns.read();
+  const doneBlocks = run ? await countSavedBlocks(run.progressFolder).catch(() => undefined) : undefined;
+  if (run && doneBlocks === undefined) await unfinishedRuns.clear(run.progressFolder).catch(() => undefined);
+  // The interrupted run's half-written output is of no use: a resumed run writes a new one.
+  if (run && run.runId !== active?.runId) await removeRunFolder(run.runId).catch(() => undefined);
+  const recorded = run && doneBlocks !== undefined ? run.progressFolder : undefined;
+  for (const folder of await listProgressFolders().catch(() => [])) {
+    // The run in progress (possibly started while this looked) keeps its folder.
+    if (folder === recorded || folder === active?.progressFolder) continue;
+    await removeProgressFolder(folder).catch(() => undefined);
+  }
+  if (run && doneBlocks !== undefined) useResumeStore.getState().offerRun({ run, doneBlocks });
+  else useResumeStore.getState().withdraw();
+}
+
+export async function discardUnfinished(): Promise<void> {
+  const offer = useResumeStore.getState().offer;
+  useResumeStore.getState().withdraw();
+  if (!offer) return;
+  await unfinishedRuns.clear(offer.run.progressFolder).catch(() => undefined);
+  await removeProgressFolder(offer.run.progressFolder).catch(() => undefined);
+}
+
+function applySettings(settings: PruneSettings): void {
+  const store = useSettingsStore.getState();
+  const choice = patternChoice(settings.pattern);
+  if (choice === 'custom' && settings.pattern !== 'unstructured') store.setCustom({ ...settings.pattern });
+  store.choosePattern(choice);
+  store.update(structuredClone(settings));
+}
+
+async function resumeOpenedModel(offer: ResumeOffer): Promise<void> {
+  const { run } = offer;
+  const resume = useResumeStore.getState();
+  const summary = readySummary(useModelStore.getState().status);
+  if (!summary) {
+    resume.setStatus('offered', 'The model could not be opened; see the model card.');
+    return;
+  }
+  if (summary.name !== run.model.name || summary.layers !== run.blocks) {
+    resume.setStatus(
+      'needs-files',
+      `This is ${summary.name}, not ${run.model.name}: pick the run's model folder.`,
+    );
+    return;
+  }
+  applySettings(run.settings);
+  const texts = useTextsStore.getState();
+  texts.setCalibration(run.calibration);
+  texts.setEvaluation(run.evaluation);
+  resume.withdraw();
+  await launchRun({
+    runId: newRunId(),
+    settings: run.settings,
+    calibration: run.calibration,
+    evaluation: run.evaluation,
+    progressFolder: run.progressFolder,
+  });
+}
+
+/** Resume: the demo is fetched again; dropped files must be given again unless the same ones are open now. */
+export async function resumeUnfinished(): Promise<void> {
+  const offer = useResumeStore.getState().offer;
+  const phase = useRunStore.getState().view.phase;
+  if (!offer || phase === 'running' || phase === 'cancelling') return;
+  const { model } = offer.run;
+  if (model.kind === 'demo') {
+    useResumeStore.getState().setStatus('resuming');
+    await loadDemoModel();
+    await resumeOpenedModel(offer);
+    return;
+  }
+  const open = openedModel?.source === 'files' ? openedModel.files : undefined;
+  const sameFiles =
+    open &&
+    compareModelFiles(
+      model.files,
+      open.map((f) => ({ path: f.path, size: f.file.size })),
+    ).length === 0;
+  if (sameFiles) {
+    useResumeStore.getState().setStatus('resuming');
+    await resumeOpenedModel(offer);
+  } else useResumeStore.getState().setStatus('needs-files');
+}
+
+/** The folder the user picked or dropped for a resume: checked against the recorded names and sizes first. */
+export async function resumeWithFiles(collected: CollectedFiles): Promise<void> {
+  const offer = useResumeStore.getState().offer;
+  if (offer?.run.model.kind !== 'files') return;
+  const picked = collected.files.map((f) => ({ path: f.path, size: f.file.size }));
+  const problems = compareModelFiles(offer.run.model.files, picked);
+  if (problems.length > 0) {
+    const shown =
+      problems.slice(0, 3).join('; ') + (problems.length > 3 ? `; and ${problems.length - 3} more` : '');
+    useResumeStore
+      .getState()
+      .setStatus(
+        'needs-files',
+        `These are not the files the run used (${shown}). Pick ${offer.run.model.name} again.`,
+      );
+    return;
+  }
+  useResumeStore.getState().setStatus('resuming');
+  const generation = useModelStore.getState().loading(`Reading ${collected.folderName ?? 'the files'}…`);
+  await openModel(collected.folderName, collected.files, 'files', generation);
+  await resumeOpenedModel(offer);
 }
 
 export function cancelRun(): void {

@@ -47,6 +47,12 @@ export interface RunRequest {
   evaluation?: string;
   /** Folder in the origin private file system (under "runs/") the pruned model is written into. */
   outputFolder: string;
+  /**
+   * Folder (under "progress/") where finished blocks are saved as the run goes, and replayed from when it already
+   * holds some: a run resumed after a reload names the folder of the run it continues. Removed when the run
+   * succeeds or is cancelled; kept when the GPU device is lost beyond the retries, for a later resume.
+   */
+  progressFolder?: string;
 }
 
 export interface RunReply {
@@ -101,4 +107,10 @@ export interface PrunerApi {
   errorCurve(tensor: string, sparsities: number[]): Promise<CurvePoint[]>;
   /** Frees the last run's kept factors. */
   closeExplorer(): Promise<void>;
+  /**
+   * Test-only: destroys the worker's current GPU device, as a driver reset would, so that the end-to-end tests can
+   * prove a run resumes on a new device. Resolves false when no device was open. Reachable from the page only when
+   * it was opened with ?test-hooks.
+   */
+  debugLoseDevice(): Promise<boolean>;
 }

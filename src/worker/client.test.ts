@@ -94,6 +94,7 @@ function scriptedApi(worker: ScriptedWorker): PrunerApi {
       }),
     errorCurve: (tensor) => track(`curve ${tensor}`, async () => []),
     closeExplorer: () => track('close', async () => undefined),
+    debugLoseDevice: async () => false,
   };
 }
 

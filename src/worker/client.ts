@@ -68,6 +68,8 @@ export interface PrunerClient {
   probeLayer(request: LayerProbeRequest): Promise<LayerProbeReply>;
   errorCurve(tensor: string, sparsities: number[]): Promise<CurvePoint[]>;
   closeExplorer(): Promise<void>;
+  /** Test-only (see api.ts): destroys the worker's GPU device now, even while a run holds the queue. */
+  debugLoseDevice(): Promise<boolean>;
   /** Terminates the worker; the next call starts a fresh one. */
   restart(reason?: string): void;
   /** Called with a message whenever the worker had to be replaced. */
@@ -249,6 +251,8 @@ export function createPrunerClient(createWorker: WorkerFactory = defaultWorkerFa
     errorCurve: (tensor, sparsities) =>
       enqueue(() => onWorker((api) => api.errorCurve(tensor, sparsities)), 'curve'),
     closeExplorer: () => enqueue(() => onWorker((api) => api.closeExplorer())),
+    // Not queued: it is meant to strike while a run holds the queue.
+    debugLoseDevice: () => (live ? live.api.debugLoseDevice() : Promise.resolve(false)),
 
     restart(reason = 'The worker was restarted.') {
       kill(reason);

@@ -19,3 +19,8 @@ export function gpuContext(): Promise<GpuContext> {
   }
   return context;
 }
+
+/** The device opened so far, if any, without opening one. */
+export function openedGpuContext(): Promise<GpuContext> | undefined {
+  return context;
+}

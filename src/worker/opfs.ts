@@ -83,3 +83,47 @@ export async function runFolderExists(folder: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Finished blocks of runs that may still be resumed, one folder per run under "progress/" (kept apart from "runs/",
+ * which holds only finished or in-progress output).
+ */
+export const PROGRESS_FOLDER = 'progress';
+
+export async function progressDirectory(folder: string, create: boolean): Promise<FileSystemDirectoryHandle> {
+  const root = await (await storageRoot()).getDirectoryHandle(PROGRESS_FOLDER, { create: true });
+  return root.getDirectoryHandle(folder, { create });
+}
+
+export async function removeProgressFolder(folder: string): Promise<void> {
+  try {
+    const root = await (await storageRoot()).getDirectoryHandle(PROGRESS_FOLDER, { create: true });
+    await root.removeEntry(folder, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof DOMException && error.name === 'NotFoundError')) throw error;
+  }
+}
+
+export async function listProgressFolders(): Promise<string[]> {
+  const root = await (await storageRoot()).getDirectoryHandle(PROGRESS_FOLDER, { create: true });
+  const names: string[] = [];
+  for await (const name of (root as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+  return names;
+}
+
+const SAVED_BLOCK = /^block-\d+\.safetensors$/;
+
+/** How many finished blocks a run's progress folder holds, or undefined when it has none. */
+export async function countSavedBlocks(folder: string): Promise<number | undefined> {
+  let directory: FileSystemDirectoryHandle;
+  try {
+    directory = await progressDirectory(folder, false);
+  } catch {
+    return undefined;
+  }
+  let count = 0;
+  for await (const name of (directory as unknown as { keys(): AsyncIterable<string> }).keys()) {
+    if (SAVED_BLOCK.test(name)) count++;
+  }
+  return count;
+}

@@ -3,4 +3,5 @@
  * change in the core's signatures is absorbed in this file.
  */
 export { measureCalibration, type OpenedModel, openModel } from '../core/pipeline/open-model';
-export { type LayerExplorer, pruneModel } from '../core/pipeline/prune-model';
+export { progressKey } from '../core/pipeline/progress-store';
+export { DeviceLostError, type LayerExplorer, pruneModel } from '../core/pipeline/prune-model';

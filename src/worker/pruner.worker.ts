@@ -16,12 +16,29 @@ import type {
   RunRequest,
 } from './api';
 import { createEventBatcher } from './event-batcher';
-import { gpuContext } from './gpu-context';
-import { opfsSinkFactory, removeRunFolder } from './opfs';
-import { measureCalibration, pruneModel } from './pipeline';
+import { gpuContext, openedGpuContext } from './gpu-context';
+import { opfsSinkFactory, removeProgressFolder, removeRunFolder } from './opfs';
+import { DeviceLostError, measureCalibration, progressKey, pruneModel } from './pipeline';
+import { opfsProgressStore } from './progress';
 import { closeModel, currentExplorer, currentModel, openModelFolder, replaceExplorer } from './session';
 
 const runs = new Map<string, AbortController>();
+
+/** A run whose device is lost resumes on a new one this many times before it gives up. */
+const DEVICE_LOSS_RETRIES = 2;
+
+function isDeviceLost(error: unknown): error is DeviceLostError {
+  return error instanceof DeviceLostError;
+}
+
+function deviceLossNotice(error: DeviceLostError, attempt: number, saved: boolean): string {
+  const from =
+    saved && error.completedBlocks > 0 ? `resuming from block ${error.completedBlocks + 1}` : 'starting over';
+  return (
+    `The GPU device was lost (${error.reason.replace(/\.$/, '') || 'no reason given'}); ${from} on a new device ` +
+    `(attempt ${attempt + 2} of ${DEVICE_LOSS_RETRIES + 1}).`
+  );
+}
 
 const api: PrunerApi = {
   async probeGpu(): Promise<GpuReport> {
@@ -69,26 +86,45 @@ const api: PrunerApi = {
   },
 
   async prune(request: RunRequest, onEvents: RunEventSink): Promise<RunReply> {
-    const { runId, settings, calibration, evaluation, outputFolder } = request;
-    const [ctx, { model }] = await Promise.all([gpuContext(), currentModel()]);
+    const { runId, settings, calibration, evaluation, outputFolder, progressFolder } = request;
+    const { model, summary } = await currentModel();
     // A new run replaces the last one's kept factors: GPU memory goes to the run.
     replaceExplorer(undefined);
     const controller = new AbortController();
     runs.set(runId, controller);
     const events = createEventBatcher((batch) => onEvents(runId, batch));
-    const sinkFor = await opfsSinkFactory(outputFolder);
     try {
-      const { result, explorer } = await pruneModel(
-        ctx,
-        model,
-        settings,
-        { calibration, evaluation: evaluation || undefined },
-        { output: { sinkFor }, onEvent: events.push, signal: controller.signal, keepForExplorer: true },
-      );
-      replaceExplorer(explorer);
-      return { result, explorerLayers: explorer?.layers ?? [] };
+      const progress = progressFolder
+        ? await opfsProgressStore(progressFolder, progressKey(settings, summary.name))
+        : undefined;
+      const texts = { calibration, evaluation: evaluation || undefined };
+      for (let attempt = 0; ; attempt++) {
+        const ctx = await gpuContext();
+        // Each attempt writes the output from the start; the blocks finished before a loss are replayed.
+        const sinkFor = await opfsSinkFactory(outputFolder);
+        try {
+          const { result, explorer } = await pruneModel(ctx, model, settings, texts, {
+            output: { sinkFor },
+            onEvent: events.push,
+            signal: controller.signal,
+            keepForExplorer: true,
+            progress,
+          });
+          replaceExplorer(explorer);
+          if (progressFolder) await removeProgressFolder(progressFolder).catch(() => undefined);
+          return { result, explorerLayers: explorer?.layers ?? [] };
+        } catch (error) {
+          const retry = isDeviceLost(error) && attempt < DEVICE_LOSS_RETRIES;
+          if (!retry || controller.signal.aborted) throw error;
+          events.push({ type: 'warning', message: deviceLossNotice(error, attempt, progress !== undefined) });
+        }
+      }
     } catch (error) {
       await removeRunFolder(outputFolder).catch(() => undefined);
+      // Progress outlives only a lost device (it can be resumed later); any other end makes it useless.
+      if (progressFolder && !isDeviceLost(error)) {
+        await removeProgressFolder(progressFolder).catch(() => undefined);
+      }
       throw error;
     } finally {
       events.flush();
@@ -111,6 +147,15 @@ const api: PrunerApi = {
 
   async closeExplorer() {
     replaceExplorer(undefined);
+  },
+
+  async debugLoseDevice() {
+    const opened = openedGpuContext();
+    if (!opened) return false;
+    const ctx = await opened;
+    ctx.device.destroy();
+    await ctx.lost;
+    return true;
   },
 };
 
