@@ -4,6 +4,7 @@
  * the last run's explorer. Everything it offers is in api.ts; the page reaches it through client.ts.
  */
 import * as Comlink from 'comlink';
+import { folderFromDirectoryHandle } from '../core/io/browser-files';
 import { folderFromBlobs } from '../core/io/folder';
 import type {
   CalibrationMeasureReply,
@@ -17,8 +18,8 @@ import type {
 } from './api';
 import { createEventBatcher } from './event-batcher';
 import { gpuContext, openedGpuContext } from './gpu-context';
-import { opfsSinkFactory, removeProgressFolder, removeRunFolder } from './opfs';
-import { DeviceLostError, measureCalibration, progressKey, pruneModel } from './pipeline';
+import { opfsSinkFactory, removeProgressFolder, removeRunFolder, runDirectory } from './opfs';
+import { DeviceLostError, measureCalibration, progressKey, pruneModel, verifyPrunedOutput } from './pipeline';
 import { opfsProgressStore } from './progress';
 import { closeModel, currentExplorer, currentModel, openModelFolder, replaceExplorer } from './session';
 
@@ -110,6 +111,10 @@ const api: PrunerApi = {
             keepForExplorer: true,
             progress,
           });
+          // The UI says "done" only for output that reads back whole and as reported.
+          events.push({ type: 'stage', stage: 'verifying', message: 'Verifying the written model' });
+          const written = await folderFromDirectoryHandle(await runDirectory(outputFolder, false));
+          await verifyPrunedOutput(model.checkpoint, written, result.layers);
           replaceExplorer(explorer);
           if (progressFolder) await removeProgressFolder(progressFolder).catch(() => undefined);
           return { result, explorerLayers: explorer?.layers ?? [] };

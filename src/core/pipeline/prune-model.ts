@@ -446,7 +446,6 @@ class PruneRun {
     const prunedLayers = this.layers.filter((l) => !l.skipped);
     const weights = prunedLayers.reduce((sum, l) => sum + l.rows * l.cols, 0);
     const zeros = prunedLayers.reduce((sum, l) => sum + l.sparsity * l.rows * l.cols, 0);
-    this.stage('done', 'Done');
     return {
       settings,
       layers: this.layers,
