@@ -99,6 +99,7 @@ const api: PrunerApi = {
         ? await opfsProgressStore(progressFolder, progressKey(settings, summary.name))
         : undefined;
       const texts = { calibration, evaluation: evaluation || undefined };
+      const started = performance.now();
       for (let attempt = 0; ; attempt++) {
         const ctx = await gpuContext();
         // Each attempt writes the output from the start; the blocks finished before a loss are replayed.
@@ -117,7 +118,11 @@ const api: PrunerApi = {
           await verifyPrunedOutput(model.checkpoint, written, result.layers);
           replaceExplorer(explorer);
           if (progressFolder) await removeProgressFolder(progressFolder).catch(() => undefined);
-          return { result, explorerLayers: explorer?.layers ?? [] };
+          // Attempts after a lost device replay finished blocks: the run took all of them.
+          return {
+            result: { ...result, totalMs: performance.now() - started },
+            explorerLayers: explorer?.layers ?? [],
+          };
         } catch (error) {
           const retry = isDeviceLost(error) && attempt < DEVICE_LOSS_RETRIES;
           if (!retry || controller.signal.aborted) throw error;

@@ -10,10 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { useGpu } from '../../../test/gpu';
 import { openFolder } from '../../node/files';
 import { evaluationWindows } from '../eval/perplexity-windows';
+import { GpuOutOfMemoryError } from '../gpu/errors';
 import { memoryByteSink, memoryByteSource } from '../io/bytes';
 import { createModelFolder } from '../io/folder';
 import { measureCalibration, type OpenedModel, openModel } from './open-model';
-import { pruneModel } from './prune-model';
+import { OutOfMemoryError, pruneModel } from './prune-model';
 import { referenceSequentialPrune } from './sequential.reference';
 import { CancelledError, DEFAULT_SETTINGS, type PruneEvent, type PruneSettings } from './types';
 import { verifyPrunedOutput } from './verify-output';
@@ -171,6 +172,30 @@ describe('pruneModel on stories260K', () => {
     const before = ctx.memory.current;
     expect(before).toBeLessThan(1024 * 1024);
   }, 60_000);
+
+  it('turns running out of GPU memory into a message saying which setting to lower', async () => {
+    const ctx = await gpu();
+    const model = await opened();
+    // The progress store is the run's one pluggable step: let it report what a failed allocation reports.
+    const progress = {
+      load: async () => {
+        throw new GpuOutOfMemoryError('uploading block 0', 'Not enough memory left');
+      },
+      save: async () => undefined,
+    };
+    const run = pruneModel(
+      ctx,
+      model,
+      { ...SMALL, nsamples: 64, seqlen: 256 },
+      { calibration: calibrationText },
+      { progress },
+    );
+    await expect(run).rejects.toBeInstanceOf(OutOfMemoryError);
+    await expect(run).rejects.toThrow(
+      /^The GPU ran out of memory while uploading block 0 \(Not enough memory left\)\. Lower the calibration samples \(now 64; try 32\), or the sequence length \(now 256; try 128\)/,
+    );
+    expect(ctx.memory.current).toBeLessThan(1024 * 1024);
+  });
 
   it('rejects impossible settings before doing any work', async () => {
     const ctx = await gpu();

@@ -97,7 +97,11 @@ export async function pruneModel(
 ): Promise<PruneModelResult> {
   ctx.memory.resetPeak();
   const run = new PruneRun(ctx, model, settings, options);
-  return run.execute(texts);
+  try {
+    return await run.execute(texts);
+  } catch (error) {
+    throw await run.explain(error);
+  }
 }
 
 class PruneRun {
@@ -190,10 +194,6 @@ class PruneRun {
     } catch (error) {
       await writer?.abort(error).catch(() => undefined);
       this.explorer?.destroy();
-      // Give a pending loss notification the chance to arrive before deciding what failed.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      if (this.lost) throw new DeviceLostError(this.lost.message, this.completedBlocks);
-      if (error instanceof GpuOutOfMemoryError) throw this.outOfMemory(error);
       throw error;
     } finally {
       runner?.destroy();
@@ -503,6 +503,15 @@ class PruneRun {
 
   private stage(stage: RunStage, message: string): void {
     this.emit({ type: 'stage', stage, message });
+  }
+
+  /** GPU failures become errors that say what happened to the run and what to do. */
+  async explain(error: unknown): Promise<unknown> {
+    // Give a pending loss notification the chance to arrive before deciding what failed.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (this.lost) return new DeviceLostError(this.lost.message, this.completedBlocks);
+    if (error instanceof GpuOutOfMemoryError) return this.outOfMemory(error);
+    return error;
   }
 
   /** What to lower, in the units of the controls the user has. */
