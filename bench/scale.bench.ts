@@ -7,7 +7,7 @@
  *   node bin/run-ts.mjs bench/scale.bench.ts [--hidden 128] [--multiples 4,16,64] [--keep]
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -119,7 +119,7 @@ const rows: Array<{ layers: number; modelBytes: number; rss: number; gpu: number
 try {
   for (const multiple of values.multiples.split(',').map(Number)) {
     const dir = join(scratch, `layers-${multiple}`);
-    execFileSync('mkdir', ['-p', dir]);
+    mkdirSync(dir, { recursive: true });
     const modelBytes = await writeModel(dir, multiple);
     const json = join(scratch, `result-${multiple}.json`);
     const started = performance.now();

@@ -4,6 +4,7 @@
  */
 import { DEMO_MODEL } from '../core/io/fetch-folder';
 import type { PruneSettings } from '../core/pipeline/types';
+import { readTextInput } from '../core/text/text-file';
 import { type ExplorerControls, useExplorerStore } from '../store/explorer';
 import { type RunRecord, useHistoryStore } from '../store/history';
 import { type ModelSource, readySummary, useModelStore } from '../store/model';
@@ -22,7 +23,6 @@ import { createPrunerClient, isCancelled, isSuperseded, type RunHandle } from '.
 import { countSavedBlocks, listProgressFolders, removeProgressFolder, removeRunFolder } from '../worker/opfs';
 import { bundledTexts, type CollectedFiles, isTextOnly } from './drop';
 import { errorMessage, outputFolderName } from './format';
-import { readTextInput } from './text-file';
 
 export const pruner = createPrunerClient();
 

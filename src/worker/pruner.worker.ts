@@ -19,7 +19,14 @@ import type {
 import { createEventBatcher } from './event-batcher';
 import { gpuContext, openedGpuContext } from './gpu-context';
 import { opfsSinkFactory, removeProgressFolder, removeRunFolder, runDirectory } from './opfs';
-import { DeviceLostError, measureCalibration, progressKey, pruneModel, verifyPrunedOutput } from './pipeline';
+import {
+  DeviceLostError,
+  measureCalibration,
+  measureEvaluation,
+  progressKey,
+  pruneModel,
+  verifyPrunedOutput,
+} from './pipeline';
 import { opfsProgressStore } from './progress';
 import { closeModel, currentExplorer, currentModel, openModelFolder, replaceExplorer } from './session';
 
@@ -74,16 +81,13 @@ const api: PrunerApi = {
 
   async measureEvaluation(text, { seqlen, maxWindows }): Promise<EvaluationMeasureReply> {
     const { model } = await currentModel();
-    // One sample of the whole window length tells the token count; windows follow the perplexity protocol.
-    const measured = await measureCalibration(model, text, { nsamples: 1, seqlen });
-    const length = Math.min(seqlen, measured.textTokens);
-    const whole = length > 0 ? Math.floor(measured.textTokens / length) : 0;
-    const windows = maxWindows === undefined ? whole : Math.min(whole, maxWindows);
-    const notes =
-      maxWindows !== undefined && whole > maxWindows
-        ? [`Scores the first ${maxWindows} of ${whole} windows.`]
-        : [];
-    return { textTokens: measured.textTokens, windows, seqlen: length, notes };
+    const measured = measureEvaluation(model, text, { seqlen, maxWindows });
+    return {
+      textTokens: measured.textTokens,
+      windows: measured.windows,
+      seqlen: measured.seqlen,
+      notes: measured.notes,
+    };
   },
 
   async prune(request: RunRequest, onEvents: RunEventSink): Promise<RunReply> {

@@ -1,7 +1,7 @@
 /** `sparsegpt eval MODEL_DIR --text FILE`: perplexity with the paper's protocol, on the same GPU forward. */
-import { evaluationWindows, nextTokenTargets, perplexityFromNll } from '../../core/eval/perplexity-windows';
+import { nextTokenTargets, perplexityFromNll } from '../../core/eval/perplexity-windows';
 import { modelNll } from '../../core/forward/model-forward';
-import { openModel } from '../../core/pipeline/open-model';
+import { measureEvaluation, openModel } from '../../core/pipeline/open-model';
 import { openFolder } from '../../node/files';
 import { createNodeGpuContext } from '../../node/gpu';
 import { numberOption, parseArgs, stringOption } from '../args';
@@ -31,7 +31,7 @@ export const evaluate: Command = {
       ? numberOption(args, 'max-windows', 1, true)
       : undefined;
     const text = await readTextArgument(textPath, 'evaluation');
-    const windows = evaluationWindows(model.tokenizer.encode(text), seqlen, maxWindows);
+    const windows = measureEvaluation(model, text, { seqlen, maxWindows });
     for (const note of windows.notes) console.error(`note: ${note}`);
     const ctx = await createNodeGpuContext();
     try {

@@ -1,4 +1,5 @@
 /** `sparsegpt prune MODEL_DIR …`: the whole pipeline from the command line, the same core and WGSL as the app. */
+import { formatBytes } from '../../core/io/errors';
 import { openModel } from '../../core/pipeline/open-model';
 import { progressKey } from '../../core/pipeline/progress-store';
 import { pruneModel } from '../../core/pipeline/prune-model';
@@ -124,7 +125,7 @@ export const prune: Command = {
       await progress.remove();
       const peakRssBytes = process.resourceUsage().maxRSS * 1024;
       console.error(
-        `peak memory: GPU buffers ${mebibytes(result.peakGpuBytes ?? 0)}, process RSS ${mebibytes(peakRssBytes)}`,
+        `peak memory: GPU buffers ${formatBytes(result.peakGpuBytes ?? 0)}, process RSS ${formatBytes(peakRssBytes)}`,
       );
       if (args.options.has('json')) {
         const { writeFile } = await import('node:fs/promises');
@@ -146,10 +147,6 @@ export const prune: Command = {
     }
   },
 };
-
-function mebibytes(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-}
 
 /** Typed arrays (mask previews) are left out of the JSON. */
 function jsonReplacer(key: string, value: unknown): unknown {

@@ -42,7 +42,7 @@ export function evaluationWindows(
   }
   let windows = Math.floor(tokens.length / length);
   if (maxWindows !== undefined && windows > maxWindows) {
-    notes.push(`Scored the first ${maxWindows} of ${windows} evaluation windows.`);
+    notes.push(`Scores the first ${maxWindows} of ${windows} evaluation windows.`);
     windows = maxWindows;
   }
   const ids = new Int32Array(windows * length);

@@ -40,7 +40,7 @@
  *
  * Evaluation windows that do not start at position 0 pass `positionOffset` to embed and run alike.
  */
-import { createStorageBuffer, uploadFloat32 } from '../gpu/buffers';
+import { bindingLimit, createStorageBuffer, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { withErrorScope } from '../gpu/pipelines';
 import type { Architecture, InputGroup } from './architecture';
@@ -51,7 +51,7 @@ import { encodeLinear } from './kernels/linear';
 import { encodeNorm } from './kernels/norm';
 import { encodeRotary } from './kernels/rotary';
 import { encodeGatedActivation } from './kernels/swiglu';
-import { bindingLimit, ForwardMemoryError, mebibytes } from './limits';
+import { ForwardMemoryError, mebibytes } from './limits';
 import { ropeTable } from './rope';
 
 /**

@@ -3,9 +3,9 @@
  * matrices (an LM head of 150k × 4096 is 2.4 GB) and fused projections can exceed the binding limit (128 MiB by
  * default on real GPUs); every kernel that reads weights works shard by shard, so nothing here assumes one buffer.
  */
-import { createStorageBuffer } from '../gpu/buffers';
+import { bindingLimit, createStorageBuffer } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
-import { bindingLimit, ForwardMemoryError, mebibytes } from './limits';
+import { ForwardMemoryError, mebibytes } from './limits';
 
 export interface MatrixShard {
   buffer: GPUBuffer;

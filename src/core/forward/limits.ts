@@ -1,4 +1,5 @@
 /** Size checks against the device's storage binding limit, with errors that say what to lower. */
+import { bindingLimit } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 
 export class ForwardMemoryError extends RangeError {
@@ -16,9 +17,6 @@ export function mebibytes(bytes: number): string {
 }
 
 /** The largest buffer a kernel here may bind whole. */
-export function bindingLimit(ctx: GpuContext): number {
-  return Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
-}
 
 /** Throws when `bytes` cannot be bound as one storage buffer; `remedy` says what the caller should lower. */
 export function requireBindable(ctx: GpuContext, bytes: number, what: string, remedy: string): void {

@@ -24,7 +24,7 @@
  * `logitsBytes` (default 64 MiB, never above the binding limit), with one readback per call. Bad token ids and
  * targets throw TokenIdError; positions past OPT/GPT-2's learned table say what seqLen fits.
  */
-import { createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
+import { bindingLimit, createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { withErrorScope } from '../gpu/pipelines';
 import { type Architecture, toOutIn } from './architecture';
@@ -35,7 +35,7 @@ import { encodeGather } from './kernels/embedding';
 import { encodeLinear } from './kernels/linear';
 import { encodeLogSumExp, initialLogSumExpState } from './kernels/logsumexp';
 import { encodeNorm, type NormWeights } from './kernels/norm';
-import { bindingLimit, mebibytes, requireBindable } from './limits';
+import { mebibytes, requireBindable } from './limits';
 
 export interface EmbeddingWeights {
   tokens: GpuMatrix;

@@ -3,13 +3,12 @@
  * uploaded once and run over all chunks, then the LM head scores them. Only one block's weights are on the GPU at
  * a time; the hidden states of all sequences are (sequences · seqLen · hidden · 4 bytes).
  */
-import { nextTokenTargets } from '../eval/perplexity-windows';
-import { createStorageBuffer } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import type { Architecture } from './architecture';
 import { BlockRunner, maxSequencesPerChunk } from './block-runner';
 import { type TensorSource, uploadBlock } from './block-weights';
-import { embed, nll, uploadEmbedding, uploadHead } from './model-ends';
+import { uploadEmbedding, uploadHead } from './model-ends';
+import { SequenceStates } from './sequence-states';
 
 export interface ModelNllOptions {
   seqLen: number;
@@ -36,40 +35,29 @@ export async function modelNll(
   // Past the binding limit the BlockRunner below explains what to lower.
   const fit = Math.max(1, maxSequencesPerChunk(ctx, arch, seqLen));
   const perChunk = Math.min(options.sequencesPerChunk ?? Math.min(8, fit), sequences);
-  const chunks: Array<{ start: number; count: number; hidden: GPUBuffer }> = [];
-  const bytesPerSequence = seqLen * arch.hiddenSize * 4;
-  let spare: GPUBuffer | undefined;
+  let states: SequenceStates | undefined;
   let runner: BlockRunner | undefined;
   try {
     const embedding = await uploadEmbedding(ctx, arch, source);
     try {
-      for (let start = 0; start < sequences; start += perChunk) {
-        const count = Math.min(perChunk, sequences - start);
-        const chunkIds = ids.subarray(start * seqLen, (start + count) * seqLen);
-        const shape = { sequences: count, seqLen, positionOffset: options.positionOffset };
-        // Full-size buffers for every chunk: they trade places with the spare as blocks run.
-        const out = createStorageBuffer(ctx, perChunk * bytesPerSequence, 'hidden states');
-        chunks.push({ start, count, hidden: out });
-        await embed(ctx, arch, embedding, chunkIds, { ...shape, out });
-      }
+      states = await SequenceStates.embed(
+        ctx,
+        arch,
+        embedding,
+        ids,
+        seqLen,
+        perChunk,
+        'evaluation',
+        options.positionOffset,
+      );
     } finally {
       embedding.destroy();
     }
     runner = new BlockRunner(ctx, arch, { sequences: perChunk, seqLen });
-    spare = createStorageBuffer(ctx, perChunk * bytesPerSequence, 'hidden states');
     for (let index = 0; index < arch.numBlocks; index++) {
       const weights = await uploadBlock(ctx, arch, index, source);
       try {
-        for (const chunk of chunks) {
-          const out: GPUBuffer = spare;
-          await runner.run(weights, chunk.hidden, out, {
-            sequences: chunk.count,
-            seqLen,
-            positionOffset: options.positionOffset,
-          });
-          spare = chunk.hidden;
-          chunk.hidden = out;
-        }
+        await states.run(runner, weights);
       } finally {
         weights.destroy();
       }
@@ -77,19 +65,12 @@ export async function modelNll(
     }
     const head = await uploadHead(ctx, arch, source);
     try {
-      const result = new Float64Array(ids.length);
-      const targets = nextTokenTargets(ids, seqLen);
-      for (const chunk of chunks) {
-        const range = [chunk.start * seqLen, (chunk.start + chunk.count) * seqLen];
-        result.set(await nll(ctx, arch, head, chunk.hidden, targets.subarray(range[0], range[1])), range[0]);
-      }
-      return result;
+      return (await states.nll(head)).nll;
     } finally {
       head.destroy();
     }
   } finally {
     runner?.destroy();
-    spare?.destroy();
-    for (const chunk of chunks) chunk.hidden.destroy();
+    states?.destroy();
   }
 }

@@ -2,6 +2,11 @@
 import type { GpuContext } from './context';
 import { BufferUsage, MapMode } from './flags';
 
+/** The most bytes one buffer can be bound as storage: both the binding and the buffer limit apply. */
+export function bindingLimit(ctx: GpuContext): number {
+  return Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
+}
+
 export const STORAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 
 export function createStorageBuffer(ctx: GpuContext, byteLength: number, label: string): GPUBuffer {

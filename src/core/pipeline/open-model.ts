@@ -2,6 +2,7 @@
  * Opening a model folder for pruning: its config, architecture, tokenizer and checkpoint headers (never its
  * weights), checked against each other so that a run cannot fail halfway on a tensor that was never there.
  */
+import { type EvaluationWindows, evaluationWindows } from '../eval/perplexity-windows';
 import { type Architecture, describeArchitecture, storedShape } from '../forward/architecture';
 import type { Checkpoint } from '../io/checkpoint';
 import { openCheckpoint } from '../io/checkpoint';
@@ -116,6 +117,20 @@ function summarize(
 
 export interface MeasuredCalibration extends CalibrationSet {
   textTokens: number;
+}
+
+export interface MeasuredEvaluation extends EvaluationWindows {
+  textTokens: number;
+}
+
+/** Tokenizes an evaluation text once and cuts it into the perplexity protocol's non-overlapping windows. */
+export function measureEvaluation(
+  model: OpenedModel,
+  text: string,
+  request: { seqlen: number; maxWindows?: number },
+): MeasuredEvaluation {
+  const tokens = model.tokenizer.encode(text);
+  return { ...evaluationWindows(tokens, request.seqlen, request.maxWindows), textTokens: tokens.length };
 }
 
 /** Tokenizes a calibration text and draws the seeded windows a run with these settings would use. */

@@ -6,11 +6,12 @@
  * weights, its Hessians and the activations are on the GPU at a time; pruned tensors stream to the writer as soon
  * as they exist.
  */
-import { EvaluationTextError, evaluationWindows, perplexityFromNll } from '../eval/perplexity-windows';
+import { EvaluationTextError, perplexityFromNll } from '../eval/perplexity-windows';
 import { fromOutIn, type InputGroup, toOutIn } from '../forward/architecture';
 import { BlockRunner, maxSequencesPerChunk } from '../forward/block-runner';
 import { type BlockWeights, type TensorSource, uploadBlock } from '../forward/block-weights';
 import { uploadEmbedding, uploadHead } from '../forward/model-ends';
+import { SequenceStates } from '../forward/sequence-states';
 import type { GpuContext } from '../gpu/context';
 import { GpuOutOfMemoryError } from '../gpu/errors';
 import type { SinkFactory } from '../io/bytes';
@@ -21,11 +22,10 @@ import { pruneLayer } from '../sparsegpt/prune';
 import { TOOL_VERSION } from '../version';
 import { LayerExplorer } from './explorer';
 import { maskPreview, zeroFraction } from './mask-preview';
-import { measureCalibration, type OpenedModel } from './open-model';
+import { measureCalibration, measureEvaluation, type OpenedModel } from './open-model';
 import { type LinearPlan, planLinears } from './plan';
 import type { ProgressStore, SavedBlock } from './progress-store';
 import { RunProgress } from './run-progress';
-import { SequenceStates } from './sequence-states';
 import { checkPruneSettings } from './settings-check';
 import {
   CancelledError,
@@ -112,6 +112,7 @@ class PruneRun {
   private readonly plans: Map<string, LinearPlan>;
   private explorer?: LayerExplorer;
   private completedBlocks = 0;
+  private firstSaved?: Promise<SavedBlock | undefined>;
   private lost?: GPUDeviceLostInfo;
   private explorerBytes = 0;
   private progress!: RunProgress;
@@ -143,7 +144,10 @@ class PruneRun {
       );
     }
     const evaluation = texts.evaluation
-      ? evaluationWindows(model.tokenizer.encode(texts.evaluation), settings.seqlen, settings.evalMaxWindows)
+      ? measureEvaluation(model, texts.evaluation, {
+          seqlen: settings.seqlen,
+          maxWindows: settings.evalMaxWindows,
+        })
       : undefined;
     for (const note of evaluation?.notes ?? []) this.warn(note);
     for (const plan of this.plans.values()) {
@@ -184,7 +188,7 @@ class PruneRun {
       for (let block = 0; block < arch.numBlocks; block++) {
         this.checkCancelled();
         this.emit({ type: 'block', block, blocks: arch.numBlocks });
-        const saved = await this.options.progress?.load(block);
+        const saved = await this.savedBlock(block);
         if (saved) await this.replayBlock(block, saved, runner, calib, dense, pruned, writer);
         else await this.pruneBlock(block, runner, calib, dense, pruned, writer);
         this.completedBlocks = block + 1;
@@ -201,10 +205,18 @@ class PruneRun {
     }
   }
 
+  /** A block an earlier run finished; block 0 is asked for twice (chunking, then replay) and read once. */
+  private savedBlock(block: number): Promise<SavedBlock | undefined> {
+    if (!this.options.progress) return Promise.resolve(undefined);
+    if (block !== 0) return this.options.progress.load(block);
+    this.firstSaved ??= this.options.progress.load(0);
+    return this.firstSaved;
+  }
+
   /** Sequences per block call: as asked, or as the run being resumed used, or what the binding limit allows. */
   private async chunking(seqLen: number): Promise<number> {
     const fit = Math.max(1, maxSequencesPerChunk(this.ctx, this.model.arch, seqLen));
-    const resumed = (await this.options.progress?.load(0))?.sequencesPerChunk;
+    const resumed = (await this.savedBlock(0))?.sequencesPerChunk;
     if (resumed !== undefined && this.options.sequencesPerChunk === undefined) {
       if (resumed <= fit) return resumed;
       this.warn(

@@ -4,13 +4,15 @@
  * the lower factor L of the reversed J·H·J), then U = R⁻¹ in place. One factorization and one triangular inverse,
  * both in 64-wide blocks whose FLOPs sit in register-tiled GEMM kernels.
  */
+
 import diagonalShader from '../../../shaders/cholesky_diagonal_block.wgsl?raw';
 import panelShader from '../../../shaders/cholesky_panel.wgsl?raw';
 import trailingShader from '../../../shaders/cholesky_trailing_update.wgsl?raw';
 import inverseShader from '../../../shaders/triangular_inverse_panel.wgsl?raw';
+import { bindingLimit } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { computePipeline } from '../gpu/pipelines';
-import { bindingLimit, type ChunkedMatrix, type MatrixChunk, ROW_ALIGN } from './chunked-matrix';
+import { type ChunkedMatrix, type MatrixChunk, ROW_ALIGN } from './chunked-matrix';
 import { bindResources, dispatchIn, type GpuRun } from './gpu-run';
 
 const BLOCK = ROW_ALIGN;

@@ -5,7 +5,7 @@
  * solver kernels never straddle two buffers. Row stride is the column count (no padding), so whole row ranges
  * move with plain buffer copies.
  */
-import { createStorageBuffer, readFloat32 } from '../gpu/buffers';
+import { bindingLimit, createStorageBuffer, readFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { InvalidTensorError } from './errors';
 
@@ -26,9 +26,6 @@ export interface ChunkedMatrix {
 }
 
 /** Largest number of whole bytes a solver kernel may bind at once on this context. */
-export function bindingLimit(ctx: GpuContext): number {
-  return Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
-}
 
 export function rowsPerChunkFor(ctx: GpuContext, rows: number, cols: number, label: string): number {
   const rowBytes = Math.max(1, cols) * 4;

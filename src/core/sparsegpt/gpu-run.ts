@@ -5,7 +5,6 @@
  */
 import { createStorageBuffer } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
-import { GpuOutOfMemoryError, GpuValidationError } from '../gpu/errors';
 import { BufferUsage, MapMode } from '../gpu/flags';
 
 /** A uniform word: plain numbers are u32, `{ f32 }` marks a float. */
@@ -275,26 +274,4 @@ export async function readUint32(ctx: GpuContext, buffer: GPUBuffer, count: numb
   staging.unmap();
   staging.destroy();
   return out;
-}
-
-/**
- * Runs `work` inside validation and out-of-memory error scopes and turns a GPU error into an exception. Unlike a
- * plain push/pop, the scopes are popped even when `work` throws, so a typed error from the host code surfaces
- * as itself and leaves the device's scope stack balanced.
- */
-export async function withGpuErrors<T>(ctx: GpuContext, what: string, work: () => Promise<T>): Promise<T> {
-  ctx.device.pushErrorScope('out-of-memory');
-  ctx.device.pushErrorScope('validation');
-  let outcome: { value: T } | { error: unknown };
-  try {
-    outcome = { value: await work() };
-  } catch (error) {
-    outcome = { error };
-  }
-  const validation = await ctx.device.popErrorScope();
-  const outOfMemory = await ctx.device.popErrorScope();
-  if (outOfMemory) throw new GpuOutOfMemoryError(what, outOfMemory.message);
-  if (validation) throw new GpuValidationError(what, validation.message);
-  if ('error' in outcome) throw outcome.error;
-  return outcome.value;
 }

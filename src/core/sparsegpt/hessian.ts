@@ -3,16 +3,10 @@
  * from the GPU buffers the forward pass captures (no readback), in any number of token batches.
  */
 import shader from '../../../shaders/hessian_accumulate.wgsl?raw';
-import { createStorageBuffer } from '../gpu/buffers';
+import { bindingLimit, createStorageBuffer } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { computePipeline } from '../gpu/pipelines';
-import {
-  bindingLimit,
-  type ChunkedMatrix,
-  createChunkedMatrix,
-  destroyChunkedMatrix,
-  ROW_ALIGN,
-} from './chunked-matrix';
+import { type ChunkedMatrix, createChunkedMatrix, destroyChunkedMatrix, ROW_ALIGN } from './chunked-matrix';
 import { InvalidSettingError, InvalidTensorError } from './errors';
 import { bindResources, dispatchIn, f32, ParamArena } from './gpu-run';
 

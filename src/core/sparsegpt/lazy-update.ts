@@ -2,9 +2,9 @@
 import shader from '../../../shaders/lazy_batch_update.wgsl?raw';
 import { readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
-import { computePipeline } from '../gpu/pipelines';
+import { computePipeline, withErrorScope } from '../gpu/pipelines';
 import { type MatrixChunk, ROW_ALIGN, uploadChunkedMatrix } from './chunked-matrix';
-import { bindResources, dispatchIn, GpuRun, withGpuErrors } from './gpu-run';
+import { bindResources, dispatchIn, GpuRun } from './gpu-run';
 
 export interface LazyUpdateBlock {
   columns: number;
@@ -51,7 +51,7 @@ export async function lazyBatchUpdate(
   blockStart: number,
   blockCount: number,
 ): Promise<Float32Array> {
-  return withGpuErrors(ctx, 'lazy batch update', async () => {
+  return withErrorScope(ctx, 'lazy batch update', async () => {
     const matrix = uploadChunkedMatrix(ctx, W, rows, columns, 'W');
     const run = new GpuRun(ctx, 'lazyBatchUpdate');
     const uPanel = uploadFloat32(ctx, uRows, 'uPanel');

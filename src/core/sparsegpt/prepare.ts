@@ -8,7 +8,7 @@ import dampingShader from '../../../shaders/hessian_damping.wgsl?raw';
 import diagonalShader from '../../../shaders/hessian_diagonal.wgsl?raw';
 import { createStorageBuffer } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
-import { computePipeline } from '../gpu/pipelines';
+import { computePipeline, withErrorScope } from '../gpu/pipelines';
 import { createFactorScratch, encodeReverseCholesky, encodeUpperTriangularInverse } from './cholesky';
 import {
   type ChunkedMatrix,
@@ -18,7 +18,7 @@ import {
   uploadChunkedMatrix,
 } from './chunked-matrix';
 import { CholeskyFailedError, InvalidSettingError, InvalidTensorError } from './errors';
-import { bindResources, dispatchIn, f32, GpuRun, readUint32, withGpuErrors, workgroupGrid } from './gpu-run';
+import { bindResources, dispatchIn, f32, GpuRun, readUint32, workgroupGrid } from './gpu-run';
 import { HessianAccumulator } from './hessian';
 import { encodeMatrixStats } from './matrix-stats';
 
@@ -78,7 +78,7 @@ export async function prepareLayer(
   const owned = { hessian, A, deadColumns, columnNorms };
   const run = new GpuRun(ctx, 'prepare');
   try {
-    return await withGpuErrors(ctx, `preparing a ${columns}-column layer`, async () => {
+    return await withErrorScope(ctx, `preparing a ${columns}-column layer`, async () => {
       const diagonal = run.buffer(columns * 4, 'diagonal');
       const status = run.buffer(STATUS_WORDS * 4, 'status');
       const counters = run.buffer(8, 'counters');

@@ -4,12 +4,11 @@
  * for the forward re-run, with the achieved sparsity, the relative reconstruction error and milliseconds per step.
  */
 import deadColumnsShader from '../../../shaders/zero_dead_columns.wgsl?raw';
-import { createStorageBuffer } from '../gpu/buffers';
+import { bindingLimit, createStorageBuffer } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
-import { computePipeline } from '../gpu/pipelines';
+import { computePipeline, withErrorScope } from '../gpu/pipelines';
 import { encodeBaseline } from './baselines';
 import {
-  bindingLimit,
   type ChunkedMatrix,
   copyChunksIntoBuffer,
   copyRowRange,
@@ -20,15 +19,7 @@ import {
   uploadChunkedMatrix,
 } from './chunked-matrix';
 import { InvalidSettingError, InvalidTensorError } from './errors';
-import {
-  bindResources,
-  dispatchIn,
-  GpuRun,
-  readUint32,
-  type TimingSource,
-  withGpuErrors,
-  workgroupGrid,
-} from './gpu-run';
+import { bindResources, dispatchIn, GpuRun, readUint32, type TimingSource, workgroupGrid } from './gpu-run';
 import { encodeLazyBatchUpdate } from './lazy-update';
 import { encodeMatrixStats } from './matrix-stats';
 import type { PreparedLayer } from './prepare';
@@ -113,7 +104,7 @@ async function pruneIntoChunks(
   const { working, original } = loadWeights(ctx, W, rows, cols, keepOriginal);
   const run = new GpuRun(ctx, `prune.${settings.method}`);
   try {
-    return await withGpuErrors(ctx, `pruning a ${rows}×${cols} layer`, async () => {
+    return await withErrorScope(ctx, `pruning a ${rows}×${cols} layer`, async () => {
       if (settings.method === 'sparsegpt') await encodeSparseGpt(ctx, run, working, prepared, settings);
       else await encodeBaseline(ctx, run, working, prepared, settings);
       let partials: ErrorPartials | undefined;

@@ -5,9 +5,9 @@
 import shader from '../../../shaders/reconstruction_error.wgsl?raw';
 import { readFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
-import { computePipeline } from '../gpu/pipelines';
+import { computePipeline, withErrorScope } from '../gpu/pipelines';
 import { type ChunkedMatrix, destroyChunkedMatrix, ROW_ALIGN, uploadChunkedMatrix } from './chunked-matrix';
-import { bindResources, dispatchIn, GpuRun, withGpuErrors } from './gpu-run';
+import { bindResources, dispatchIn, GpuRun } from './gpu-run';
 
 export interface ErrorPartials {
   /** vec2 (numerator, denominator) per workgroup. */
@@ -83,7 +83,7 @@ export async function reconstructionError(
   columns: number,
   H: Float32Array,
 ): Promise<ReconstructionError> {
-  return withGpuErrors(ctx, 'reconstruction error', async () => {
+  return withErrorScope(ctx, 'reconstruction error', async () => {
     const matrices = [
       uploadChunkedMatrix(ctx, original, rows, columns, 'W'),
       uploadChunkedMatrix(ctx, pruned, rows, columns, 'Wpruned'),

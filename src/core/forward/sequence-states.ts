@@ -3,12 +3,12 @@
  * through the model block by block, held on the GPU in chunks that one BlockRunner call takes.
  */
 import { nextTokenTargets } from '../eval/perplexity-windows';
-import type { Architecture } from '../forward/architecture';
-import type { BlockRunner, CaptureInput } from '../forward/block-runner';
-import type { BlockWeights } from '../forward/block-weights';
-import { type EmbeddingWeights, embed, type HeadWeights, nll } from '../forward/model-ends';
 import { createStorageBuffer } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
+import type { Architecture } from './architecture';
+import type { BlockRunner, CaptureInput } from './block-runner';
+import type { BlockWeights } from './block-weights';
+import { type EmbeddingWeights, embed, type HeadWeights, nll } from './model-ends';
 
 interface Chunk {
   start: number;
@@ -26,6 +26,7 @@ export class SequenceStates {
     readonly ids: Int32Array,
     readonly seqLen: number,
     private readonly perChunk: number,
+    private readonly positionOffset?: number,
   ) {}
 
   /** Embeds `ids` (row-major [sequences, seqLen]) into chunks of at most `perChunk` sequences. */
@@ -37,9 +38,10 @@ export class SequenceStates {
     seqLen: number,
     perChunk: number,
     label: string,
+    positionOffset?: number,
   ): Promise<SequenceStates> {
     const sequences = ids.length / seqLen;
-    const states = new SequenceStates(ctx, arch, ids, seqLen, Math.min(perChunk, sequences));
+    const states = new SequenceStates(ctx, arch, ids, seqLen, Math.min(perChunk, sequences), positionOffset);
     const bytes = states.perChunk * seqLen * arch.hiddenSize * 4;
     try {
       for (let start = 0; start < sequences; start += states.perChunk) {
@@ -47,7 +49,12 @@ export class SequenceStates {
         const hidden = createStorageBuffer(ctx, bytes, `${label} hidden states`);
         states.chunks.push({ start, count, hidden });
         const chunkIds = ids.subarray(start * seqLen, (start + count) * seqLen);
-        await embed(ctx, arch, embedding, chunkIds, { sequences: count, seqLen, out: hidden });
+        await embed(ctx, arch, embedding, chunkIds, {
+          sequences: count,
+          seqLen,
+          positionOffset,
+          out: hidden,
+        });
       }
       states.spare = createStorageBuffer(ctx, bytes, `${label} hidden states`);
     } catch (error) {
@@ -69,7 +76,11 @@ export class SequenceStates {
   async run(runner: BlockRunner, weights: BlockWeights): Promise<void> {
     for (const chunk of this.chunks) {
       const out = this.spare as GPUBuffer;
-      await runner.run(weights, chunk.hidden, out, { sequences: chunk.count, seqLen: this.seqLen });
+      await runner.run(weights, chunk.hidden, out, {
+        sequences: chunk.count,
+        seqLen: this.seqLen,
+        positionOffset: this.positionOffset,
+      });
       this.spare = chunk.hidden;
       chunk.hidden = out;
     }
@@ -82,7 +93,12 @@ export class SequenceStates {
   async capture(runner: BlockRunner, weights: BlockWeights, capture: CaptureInput): Promise<void> {
     for (const chunk of this.chunks) {
       const out = this.spare as GPUBuffer;
-      await runner.run(weights, chunk.hidden, out, { sequences: chunk.count, seqLen: this.seqLen, capture });
+      await runner.run(weights, chunk.hidden, out, {
+        sequences: chunk.count,
+        seqLen: this.seqLen,
+        positionOffset: this.positionOffset,
+        capture,
+      });
     }
   }
 
