@@ -124,7 +124,7 @@ async function measureLazyUpdate(ctx: GpuContext, size: number, repeat: number):
   const W = uploadChunkedMatrix(ctx, gaussian(size * columns, 2), size, columns, 'W');
   const err = uploadFloat32(ctx, gaussian(size * k, 3), 'err');
   const uPanel = uploadFloat32(ctx, gaussian(k * columns, 4), 'uPanel');
-  const block = { columns, blockStart: 0, blockCount: k, errStride: k, uPanel };
+  const block = { columns, blockStart: 0, blockCount: k, errStride: k, uPanel, panelStride: columns };
   let bestMs = Number.POSITIVE_INFINITY;
   for (let attempt = 0; attempt < 3; attempt++) {
     const run = new GpuRun(ctx, 'peak');

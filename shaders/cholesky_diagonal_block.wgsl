@@ -4,16 +4,19 @@
 // Why reverse: SparseGPT walks U, the upper Cholesky factor of H⁻¹ (H⁻¹ = Uᵀ·U). If H = R·Rᵀ with R upper, then
 // U = R⁻¹: one factorization and one triangular inverse, no explicit H⁻¹. (R = J·L·J for the ordinary lower factor
 // L of the reversed matrix J·H·J, which is why the elimination runs from the last column to the first.)
-// The block is factored in workgroup memory (16 KiB, the whole WebGPU default): column c is eliminated with an
-// unscaled rank-1 update a_ij −= a_ic·a_jc / a_cc of the columns before it, then scaled by 1/sqrt(a_cc). A pivot
-// that is not a finite positive number records a failure (the host retries with more dampening) and is replaced
-// by 1 so the rest of the run stays finite. The inverse is LAPACK's unblocked in-place one, column by column.
-// R_kk itself is never needed again: the panel solve above the block uses U_kk, which is also saved (to this
-// block's 64×64 slot of the block-inverse scratch) for the triangular inverse phase.
+// The block lives in workgroup memory (16 KiB, the whole WebGPU default), one row per invocation. Column c is
+// eliminated by the unscaled rank-1 update a_ij −= a_ic·a_jc / p_c of the rows above it (p_c = a_cc, the pivot);
+// a row only writes itself and only reads columns that are final, so one barrier per column suffices (barriers
+// are what a CPU-backed adapter pays for). The scaling by 1/sqrt(p) is never applied: with R_ic = a_ic/sqrt(p_c)
+// and R_cc = sqrt(p_c), each row t of U = R⁻¹ follows by forward substitution over the unscaled values,
+// U_tt = 1/sqrt(p_t), U_tj = −Σ_{t≤l<j} U_tl·a_lj / p_j, rows independent, with no further barrier. A pivot that is
+// not a finite positive number records a failure (the host retries with more dampening) and is used as 1 so the
+// rest of the run stays finite. R_kk itself is never needed: the panel solve above the block uses U_kk, which is
+// also saved (to this block's 64×64 slot of the block-inverse scratch) for the triangular inverse phase.
 //
 // Bindings: 0 A chunk holding the block's rows (read_write, row stride columns), 1 blockInverse (read_write,
 //           this block's 64×64 slot), 2 status (read_write atomic: [2] = 1 + index of the last failed block), 3 params.
-// Dispatch: (1, 1, 1) workgroup of 256.
+// Dispatch: (1, 1, 1) workgroup of 64.
 
 struct Params {
   columns: u32,
@@ -34,60 +37,54 @@ fn isFinite(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
 }
 
+fn isUsablePivot(pivot: f32) -> bool {
+  return pivot > 0.0 && isFinite(pivot);
+}
+
+fn safePivot(c: u32) -> f32 {
+  let pivot = block[c * 64u + c];
+  return select(1.0, pivot, isUsablePivot(pivot));
+}
+
 fn globalIndex(i: u32, j: u32) -> u32 {
   return (params.blockStart + i - params.firstRow) * params.columns + params.blockStart + j;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) t: u32) {
   let n = params.blockSize;
-  for (var e = t; e < 4096u; e += 256u) {
-    let i = e / 64u;
-    let j = e % 64u;
+  for (var j = 0u; j < 64u; j++) {
     var value = 0.0;
-    if (j < n && i <= j) { value = A[globalIndex(i, j)]; }
-    block[e] = value;
+    if (t < n && j < n && t <= j) { value = A[globalIndex(t, j)]; }
+    block[t * 64u + j] = value;
   }
 
-  // Reverse Cholesky: eliminate the last column first.
+  // Reverse elimination, last column first: row t takes column c's update once column c is final.
   for (var c = n; c > 0u; c--) {
     let col = c - 1u;
     workgroupBarrier();
-    let pivot = block[col * 64u + col];
-    let ok = pivot > 0.0 && isFinite(pivot);
-    if (!ok && t == 0u) { atomicMax(&status[2], params.blockIndex + 1u); }
-    let safePivot = select(1.0, pivot, ok);
-    let area = col * col;
-    for (var e = t; e < area; e += 256u) {
-      let i = e / col;
-      let j = e % col;
-      if (i <= j) { block[i * 64u + j] -= block[i * 64u + col] * block[j * 64u + col] / safePivot; }
+    if (t == 0u && !isUsablePivot(block[col * 64u + col])) { atomicMax(&status[2], params.blockIndex + 1u); }
+    if (t < col) {
+      let factor = block[t * 64u + col] / safePivot(col);
+      for (var j = t; j < col; j++) { block[t * 64u + j] -= factor * block[j * 64u + col]; }
     }
-    workgroupBarrier();
-    if (t <= col) {
-      let d = sqrt(safePivot);
-      if (t == col) { block[col * 64u + col] = d; } else { block[t * 64u + col] /= d; }
-    }
-  }
-
-  // In-place inverse of the upper triangular block, column by column: U[0:j, j] = −U[0:j, 0:j]·R[0:j, j] / R_jj.
-  for (var j = 0u; j < n; j++) {
-    workgroupBarrier();
-    let diagonal = block[j * 64u + j];
-    var s = 0.0;
-    if (t < j) {
-      for (var l = t; l < j; l++) { s += block[t * 64u + l] * block[l * 64u + j]; }
-    }
-    workgroupBarrier();
-    if (t < j) { block[t * 64u + j] = -s / diagonal; }
-    if (t == j) { block[j * 64u + j] = 1.0 / diagonal; }
   }
   workgroupBarrier();
 
-  for (var e = t; e < 4096u; e += 256u) {
-    let i = e / 64u;
-    let j = e % 64u;
-    blockInverse[e] = block[e];
-    if (i < n && j < n) { A[globalIndex(i, j)] = block[e]; }
+  // Row t of U = R⁻¹ by forward substitution; rows past the block and left of the diagonal are zero.
+  var u: array<f32, 64>;
+  if (t < n) {
+    u[t] = 1.0 / sqrt(safePivot(t));
+    for (var j = t + 1u; j < n; j++) {
+      var sum = 0.0;
+      for (var l = t; l < j; l++) { sum += u[l] * block[l * 64u + j]; }
+      u[j] = -sum / safePivot(j);
+    }
+  }
+  for (var j = 0u; j < 64u; j++) {
+    let inside = t < n && j < n;
+    let value = select(0.0, u[j], inside && j >= t);
+    blockInverse[t * 64u + j] = value;
+    if (inside) { A[globalIndex(t, j)] = value; }
   }
 }

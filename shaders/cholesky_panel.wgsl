@@ -1,79 +1,79 @@
 // cholesky_panel.wgsl — a 64-column panel of rows above a diagonal block, times that block's inverse U_kk:
 //   factor mode:  R[i, block] = A[i, block] · U_kkᵀ   (the panel solve A12 = R12·R22ᵀ of the reverse Cholesky),
-//                 written back in place and to the dense panel scratch for the trailing update;
-//   inverse mode: Q[i, :] = R[i, block] · U_kk        (the right factor of U12 = −U11·R12·U22, to the scratch only).
-// Rows i are this chunk's rows with index < blockStart (the rows above the block). A register-tiled GEMM: each
-// invocation owns 4×4 outputs, K = blockSize ≤ 64 staged 16 at a time in workgroup memory.
+//                 written back in place and to the dense panel for the trailing update;
+//   inverse mode: Q[i, :] = R[i, block] · U_kk        (the right factor of U12 = −U11·R12·U22, to the panel only).
+// Rows i are this chunk's rows with index < blockStart. Register-tiled without workgroup memory: each invocation
+// owns 4 rows × 4 columns, reading A as scalars (its stride need not be a multiple of 4) and U_kk as vec4 rows
+// (dot products in factor mode, a GEMM's broadcast FMAs in inverse mode). One workgroup covers all 64 columns of
+// its 16 rows, so the in-place write of factor mode waits for the workgroup's reads at a single barrier.
+// Columns k ≥ blockSize (the partial last block) read as zero, and U_kk is zero there too.
 //
-// Bindings: 0 A chunk (read_write, row stride columns), 1 blockInverse (read, the block's 64×64 U_kk),
-//           2 panel scratch (read_write, dense [blockStart, 64]), 3 params.
-// Dispatch: (1, ceil(rowsAbove / 64), 1) workgroups of 16×16, rowsAbove = the chunk's rows with index < blockStart.
+// Bindings: 0 A chunk (read_write, row stride columns), 1 blockInverse (read, vec4 [64, 16]: U_kk),
+//           2 panel rows of this chunk (read_write, vec4 [chunk rows, 16]), 3 params.
+// Dispatch: (1, ceil(rowsAbove / 16), 1) workgroups of 16×4, rowsAbove = the chunk's rows with index < blockStart.
 
 struct Params {
   columns: u32,
-  firstRow: u32,
   rowsAbove: u32,
   blockStart: u32,
   blockSize: u32,
-  unused: u32,
   factorMode: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> A: array<f32>;
-@group(0) @binding(1) var<storage, read> blockInverse: array<f32>;
-@group(0) @binding(2) var<storage, read_write> panel: array<f32>;
+@group(0) @binding(1) var<storage, read> blockInverse: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> panel: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> params: Params;
 
-var<workgroup> tileA: array<vec4<f32>, 256>;
-var<workgroup> tileB: array<vec4<f32>, 256>;
-
-fn loadA(localRow: u32, k: u32) -> f32 {
-  if (localRow >= params.rowsAbove || k >= params.blockSize) { return 0.0; }
-  return A[localRow * params.columns + params.blockStart + k];
+fn loadA(row: u32, k: u32) -> f32 {
+  if (k >= params.blockSize) { return 0.0; }
+  return A[row * params.columns + params.blockStart + k];
 }
 
-// B[k][c] = U_kk[c][k] in factor mode, U_kk[k][c] in inverse mode; zero-padded beyond blockSize.
-fn loadB(k: u32, c: u32) -> f32 {
-  if (params.factorMode != 0u) { return blockInverse[c * 64u + k]; }
-  return blockInverse[k * 64u + c];
+fn loadA4(row: u32, k: u32) -> vec4<f32> {
+  return vec4<f32>(loadA(row, k), loadA(row, k + 1u), loadA(row, k + 2u), loadA(row, k + 3u));
 }
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(16, 4)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row0 = wid.y * 64u;
-  let t = lid.y * 16u + lid.x;
-  let aRow = t / 4u;
-  let aQuad = t % 4u;
-  let bK = t / 16u;
-  let bQuad = t % 16u;
+  let i0 = wid.y * 16u + lid.y * 4u;
+  let c4 = lid.x;
+  var rows: array<u32, 4>;
+  for (var r = 0u; r < 4u; r++) { rows[r] = min(i0 + r, params.rowsAbove - 1u); }
   var acc: array<vec4<f32>, 4>;
-  for (var k0 = 0u; k0 < params.blockSize; k0 += 16u) {
-    for (var e = 0u; e < 4u; e++) {
-      let k = 4u * aQuad + e;
-      tileA[k * 16u + aRow / 4u][aRow % 4u] = loadA(row0 + aRow, k0 + k);
+  if (params.factorMode != 0u) {
+    for (var k4 = 0u; k4 < 16u; k4++) {
+      let b0 = blockInverse[(c4 * 4u + 0u) * 16u + k4];
+      let b1 = blockInverse[(c4 * 4u + 1u) * 16u + k4];
+      let b2 = blockInverse[(c4 * 4u + 2u) * 16u + k4];
+      let b3 = blockInverse[(c4 * 4u + 3u) * 16u + k4];
+      for (var r = 0u; r < 4u; r++) {
+        let a = loadA4(rows[r], k4 * 4u);
+        acc[r] += vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
+      }
     }
-    let c = 4u * bQuad;
-    tileB[t] = vec4<f32>(loadB(k0 + bK, c), loadB(k0 + bK, c + 1u), loadB(k0 + bK, c + 2u), loadB(k0 + bK, c + 3u));
-    workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      let a = tileA[kk * 16u + lid.y];
-      let b = tileB[kk * 16u + lid.x];
-      acc[0] += a.x * b;
-      acc[1] += a.y * b;
-      acc[2] += a.z * b;
-      acc[3] += a.w * b;
+  } else {
+    for (var k4 = 0u; k4 < 16u; k4++) {
+      let b0 = blockInverse[(k4 * 4u + 0u) * 16u + c4];
+      let b1 = blockInverse[(k4 * 4u + 1u) * 16u + c4];
+      let b2 = blockInverse[(k4 * 4u + 2u) * 16u + c4];
+      let b3 = blockInverse[(k4 * 4u + 3u) * 16u + c4];
+      for (var r = 0u; r < 4u; r++) {
+        let a = loadA4(rows[r], k4 * 4u);
+        acc[r] += a.x * b0 + a.y * b1 + a.z * b2 + a.w * b3;
+      }
     }
-    workgroupBarrier();
   }
-  for (var a = 0u; a < 4u; a++) {
-    let localRow = row0 + 4u * lid.y + a;
-    if (localRow >= params.rowsAbove) { continue; }
-    let row = params.firstRow + localRow;
+  // Every read of this workgroup's rows has completed (its values are in acc) before anyone overwrites them.
+  workgroupBarrier();
+  for (var r = 0u; r < 4u; r++) {
+    let i = i0 + r;
+    if (i >= params.rowsAbove) { break; }
+    panel[i * 16u + c4] = acc[r];
+    if (params.factorMode == 0u) { continue; }
     for (var e = 0u; e < 4u; e++) {
-      let c = 4u * lid.x + e;
-      if (c >= params.blockSize) { continue; }
-      panel[row * 64u + c] = acc[a][e];
-      if (params.factorMode != 0u) { A[localRow * params.columns + params.blockStart + c] = acc[a][e]; }
+      let c = c4 * 4u + e;
+      if (c < params.blockSize) { A[i * params.columns + params.blockStart + c] = acc[r][e]; }
     }
   }
 }

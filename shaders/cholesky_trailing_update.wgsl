@@ -1,68 +1,60 @@
 // cholesky_trailing_update.wgsl — the trailing update of the reverse Cholesky: A11 −= R12·R12ᵀ on the upper
-// triangle of the leading [blockStart, blockStart] part, R12 being the panel just solved (dense scratch, 64 wide).
-// This is where the factorization's FLOPs are: a symmetric rank-64 update, computed on upper 64×64 tiles only,
-// each invocation owning 4×4 outputs, K staged 16 at a time in workgroup memory.
+// triangle of the leading [blockStart, blockStart] part, R12 being the panel just solved (dense, 64 wide, split
+// into the same row chunks as A). This is where the factorization's FLOPs are: a symmetric rank-64 update.
+// Register-tiled like matmul.wgsl, without workgroup memory or barriers: each invocation owns 4 rows i × 4 columns
+// j of A and accumulates dot(R12[i, k..k+3], R12[j, k..k+3]) over vec4s of k (the same FMAs per load as a GEMM).
+// Tiles of a workgroup that lie wholly below the diagonal exit at once.
 //
-// Bindings: 0 A chunk (read_write, row stride columns), 1 panel (read, dense [blockStart, 64]), 2 params.
-// Dispatch: (blockStart / 64, ceil(rowsAbove / 64), 1) workgroups of 16×16; tiles below the diagonal exit.
+// Bindings: 0 A chunk holding rows i (read_write, row stride columns), 1 panel rows of that chunk (read, vec4
+//           [chunk rows, 16]), 2 panel rows of the chunk holding rows j (read, the same buffer when it is the same
+//           chunk), 3 params.
+// Dispatch: (ceil(colCount / 32), ceil(rowCount / 32), 1) workgroups of 8×8, rowCount / colCount = the rows of
+//           the row chunk / column chunk that lie above blockStart.
 
 struct Params {
   columns: u32,
-  firstRow: u32,
-  rowsAbove: u32,
-  blockStart: u32,
-  blockSize: u32,
+  rowFirst: u32,
+  rowCount: u32,
+  colFirst: u32,
+  colCount: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> A: array<f32>;
-@group(0) @binding(1) var<storage, read> panel: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> rowPanel: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> colPanel: array<vec4<f32>>;
+@group(0) @binding(3) var<uniform> params: Params;
 
-var<workgroup> tileA: array<vec4<f32>, 256>;
-var<workgroup> tileB: array<vec4<f32>, 256>;
-
-fn loadPanel(row: u32, k: u32) -> f32 {
-  if (row >= params.blockStart || k >= params.blockSize) { return 0.0; }
-  return panel[row * 64u + k];
-}
-
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(8, 8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let tileRow = params.firstRow / 64u + wid.y;
-  let tileCol = wid.x;
-  if (tileCol < tileRow) { return; }
-  let row0 = tileRow * 64u;
-  let col0 = tileCol * 64u;
-  let t = lid.y * 16u + lid.x;
-  let loadRow = t / 4u;
-  let loadQuad = t % 4u;
-  var acc: array<vec4<f32>, 4>;
-  for (var k0 = 0u; k0 < params.blockSize; k0 += 16u) {
-    for (var e = 0u; e < 4u; e++) {
-      let k = 4u * loadQuad + e;
-      let slot = k * 16u + loadRow / 4u;
-      tileA[slot][loadRow % 4u] = loadPanel(row0 + loadRow, k0 + k);
-      tileB[slot][loadRow % 4u] = loadPanel(col0 + loadRow, k0 + k);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      let a = tileA[kk * 16u + lid.y];
-      let b = tileB[kk * 16u + lid.x];
-      acc[0] += a.x * b;
-      acc[1] += a.y * b;
-      acc[2] += a.z * b;
-      acc[3] += a.w * b;
-    }
-    workgroupBarrier();
+  // Global first row and column of the workgroup's 32×32 tile; below the diagonal nothing is written.
+  if (params.colFirst + wid.x * 32u + 31u < params.rowFirst + wid.y * 32u) { return; }
+  let i0 = wid.y * 32u + lid.y * 4u;
+  let j0 = wid.x * 32u + lid.x * 4u;
+  if (i0 >= params.rowCount || j0 >= params.colCount) { return; }
+  var rows: array<u32, 4>;
+  var cols: array<u32, 4>;
+  for (var r = 0u; r < 4u; r++) {
+    rows[r] = min(i0 + r, params.rowCount - 1u);
+    cols[r] = min(j0 + r, params.colCount - 1u);
   }
-  let rowEnd = params.firstRow + params.rowsAbove;
-  for (var a = 0u; a < 4u; a++) {
-    let row = row0 + 4u * lid.y + a;
-    if (row >= rowEnd) { continue; }
-    for (var e = 0u; e < 4u; e++) {
-      let col = col0 + 4u * lid.x + e;
-      if (col >= row && col < params.blockStart) {
-        A[(row - params.firstRow) * params.columns + col] -= acc[a][e];
+  var acc: array<vec4<f32>, 4>;
+  for (var k4 = 0u; k4 < 16u; k4++) {
+    let b0 = colPanel[cols[0] * 16u + k4];
+    let b1 = colPanel[cols[1] * 16u + k4];
+    let b2 = colPanel[cols[2] * 16u + k4];
+    let b3 = colPanel[cols[3] * 16u + k4];
+    for (var r = 0u; r < 4u; r++) {
+      let a = rowPanel[rows[r] * 16u + k4];
+      acc[r] += vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
+    }
+  }
+  for (var r = 0u; r < 4u; r++) {
+    let i = i0 + r;
+    if (i >= params.rowCount) { break; }
+    for (var c = 0u; c < 4u; c++) {
+      let j = j0 + c;
+      if (j < params.colCount && params.colFirst + j >= params.rowFirst + i) {
+        A[i * params.columns + params.colFirst + j] -= acc[r][c];
       }
     }
   }

@@ -1,71 +1,59 @@
 // lazy_batch_update.wgsl — SparseGPT's lazy batch update after a block: W[:, blockEnd:] −= Err · U[block, blockEnd:].
-// The bulk of the solver's FLOPs (rows · cols² over the whole layer): a register-tiled GEMM, each invocation owning
-// 4×4 outputs of a 64×64 tile, K = the block's columns staged 16 at a time in workgroup memory (8 KiB).
+// The bulk of the solver's FLOPs (rows · cols² over the whole layer). Register-tiled like matmul.wgsl: each
+// invocation owns 4 rows × 4 columns of W, loads one vec4 of Err per row and one vec4 of U per k, and keeps its 16
+// sums in registers. No workgroup memory and no barriers: neighbouring invocations share loads through the cache
+// on a GPU, and a CPU-backed adapter pays nothing for synchronisation.
+// Err and the U panel are the solver's own scratch, laid out with row strides that are multiples of 4 (zero
+// padding beyond blockCount / columns), so both are read as vec4; W keeps its unpadded stride and is read and
+// written as scalars once per output. Columns run in vec4 groups from blockEnd rounded down to a multiple of 4;
+// outputs left of blockEnd belong to the block itself and are not written.
 //
-// Bindings: 0 W chunk (read_write, row stride columns), 1 Err (read, [chunkRows, errStride]), 2 U panel (read:
-//           U[blockStart + p, :] at row p, stride columns), 3 params.
-// Dispatch: (ceil((columns − blockEnd) / 64), ceil(chunkRows / 64), 1) workgroups of 16×16.
+// Bindings: 0 W chunk (read_write, row stride columns), 1 Err (read, vec4 [chunkRows, errStride4]), 2 U panel
+//           (read, vec4: U[blockStart + p, :] at row p, stride panelStride4), 3 params.
+// Dispatch: (ceil((ceil(columns / 4) − floor(blockEnd / 4)) / 8), ceil(chunkRows / 32), 1) workgroups of 8×8.
 
 struct Params {
   columns: u32,
   chunkRows: u32,
   blockEnd: u32,
   blockCount: u32,
-  errStride: u32,
+  errStride4: u32,
+  panelStride4: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> W: array<f32>;
-@group(0) @binding(1) var<storage, read> Err: array<f32>;
-@group(0) @binding(2) var<storage, read> U: array<f32>;
+@group(0) @binding(1) var<storage, read> Err: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> U: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> params: Params;
 
-var<workgroup> tileA: array<vec4<f32>, 256>;
-var<workgroup> tileB: array<vec4<f32>, 256>;
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let col4 = params.blockEnd / 4u + gid.x;
+  let row0 = gid.y * 4u;
+  if (col4 * 4u >= params.columns || row0 >= params.chunkRows) { return; }
+  // Rows past the chunk read its last row (always valid) and are not written back.
+  var rows: array<u32, 4>;
+  for (var r = 0u; r < 4u; r++) { rows[r] = min(row0 + r, params.chunkRows - 1u); }
 
-fn loadErr(row: u32, k: u32) -> f32 {
-  if (row >= params.chunkRows || k >= params.blockCount) { return 0.0; }
-  return Err[row * params.errStride + k];
-}
-
-fn loadU(k: u32, col: u32) -> f32 {
-  if (k >= params.blockCount || col >= params.columns) { return 0.0; }
-  return U[k * params.columns + col];
-}
-
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row0 = wid.y * 64u;
-  let col0 = params.blockEnd + wid.x * 64u;
-  let t = lid.y * 16u + lid.x;
-  let aRow = t / 4u;
-  let aQuad = t % 4u;
-  let bK = t / 16u;
-  let bCol = col0 + 4u * (t % 16u);
   var acc: array<vec4<f32>, 4>;
-  for (var k0 = 0u; k0 < params.blockCount; k0 += 16u) {
-    for (var e = 0u; e < 4u; e++) {
-      let k = 4u * aQuad + e;
-      tileA[k * 16u + aRow / 4u][aRow % 4u] = loadErr(row0 + aRow, k0 + k);
+  let k4Count = (params.blockCount + 3u) / 4u;
+  for (var k4 = 0u; k4 < k4Count; k4++) {
+    let k = k4 * 4u;
+    let b0 = U[(k + 0u) * params.panelStride4 + col4];
+    let b1 = U[(k + 1u) * params.panelStride4 + col4];
+    let b2 = U[(k + 2u) * params.panelStride4 + col4];
+    let b3 = U[(k + 3u) * params.panelStride4 + col4];
+    for (var r = 0u; r < 4u; r++) {
+      let a = Err[rows[r] * params.errStride4 + k4];
+      acc[r] += a.x * b0 + a.y * b1 + a.z * b2 + a.w * b3;
     }
-    let k = k0 + bK;
-    tileB[t] = vec4<f32>(loadU(k, bCol), loadU(k, bCol + 1u), loadU(k, bCol + 2u), loadU(k, bCol + 3u));
-    workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      let a = tileA[kk * 16u + lid.y];
-      let b = tileB[kk * 16u + lid.x];
-      acc[0] += a.x * b;
-      acc[1] += a.y * b;
-      acc[2] += a.z * b;
-      acc[3] += a.w * b;
-    }
-    workgroupBarrier();
   }
-  for (var a = 0u; a < 4u; a++) {
-    let row = row0 + 4u * lid.y + a;
-    if (row >= params.chunkRows) { continue; }
+  for (var r = 0u; r < 4u; r++) {
+    let row = row0 + r;
+    if (row >= params.chunkRows) { break; }
     for (var e = 0u; e < 4u; e++) {
-      let col = col0 + 4u * lid.x + e;
-      if (col < params.columns) { W[row * params.columns + col] -= acc[a][e]; }
+      let col = col4 * 4u + e;
+      if (col >= params.blockEnd && col < params.columns) { W[row * params.columns + col] -= acc[r][e]; }
     }
   }
 }

@@ -5,7 +5,7 @@
 // Metric 0: w² / d², d = U[j, j] read from the U row panel of the current block (SparseGPT's unstructured mask);
 // metric 1: |w| (layer-wide magnitude pruning).
 //
-// Bindings: 0 W chunk (read, row stride columns), 1 U panel (read, rows = block columns, row stride columns;
+// Bindings: 0 W chunk (read, row stride columns), 1 U panel (read, rows = block columns, row stride panelStride;
 //           unused by metric 1), 2 state (read: [0] prefix, [1] rank still sought), 3 histogram (read_write atomic,
 //           256 bins), 4 params.
 // Dispatch: (x, y, 1) workgroups of 256 covering ceil(chunkRows · colCount / 4096) workgroups, linear index
@@ -18,6 +18,7 @@ struct Params {
   colCount: u32,
   shift: u32,
   metric: u32,
+  panelStride: u32,
 }
 
 @group(0) @binding(0) var<storage, read> W: array<f32>;
@@ -33,7 +34,7 @@ fn metricBits(index: u32) -> u32 {
   let c = index % params.colCount;
   let w = W[row * params.columns + params.colStart + c];
   if (params.metric == 1u) { return bitcast<u32>(abs(w)); }
-  let d = U[c * params.columns + params.colStart + c];
+  let d = U[c * params.panelStride + params.colStart + c];
   return bitcast<u32>((w * w) / (d * d));
 }
 

@@ -2,70 +2,68 @@
 //   U[i, block] = −Σ_{l ≥ i} U[i, l] · Q[l, :]   for rows i < blockStart, with Q = R[0:blockStart, block]·U_kk.
 // Columns left of the block already hold U (blocks are done left to right) and the block's own column strip still
 // holds R, already folded into Q, so the in-place write is safe. U is upper triangular and zero below the
-// diagonal, so each row tile starts its K loop at its own first row: the FLOPs are those of a triangular product.
+// diagonal, so each invocation starts its sum at its own first row: the FLOPs are those of a triangular product.
+// Q is split into the same row chunks as A: a dispatch sums the l of one Q chunk, the first one writing −sum and
+// the later ones subtracting theirs. Register-tiled like matmul.wgsl (4 rows × one vec4 of columns per invocation,
+// U read as scalars, Q as vec4 rows), with no workgroup memory or barriers.
 //
-// Bindings: 0 A chunk (read_write, row stride columns), 1 Q (read, dense [blockStart, 64]), 2 params.
-// Dispatch: (1, ceil(rowsAbove / 64), 1) workgroups of 16×16.
+// Bindings: 0 A chunk holding rows i (read_write, row stride columns), 1 Q rows of one chunk (read, vec4
+//           [chunk rows, 16]), 2 params.
+// Dispatch: (2, ceil(rowsAbove / 32), 1) workgroups of 8×8, rowsAbove = the A chunk's rows with index < blockStart.
 
 struct Params {
   columns: u32,
-  firstRow: u32,
+  rowFirst: u32,
   rowsAbove: u32,
+  qFirst: u32,
+  qRows: u32,
   blockStart: u32,
   blockSize: u32,
+  accumulate: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> A: array<f32>;
-@group(0) @binding(1) var<storage, read> Q: array<f32>;
+@group(0) @binding(1) var<storage, read> Q: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> params: Params;
 
-var<workgroup> tileA: array<vec4<f32>, 256>;
-var<workgroup> tileB: array<vec4<f32>, 256>;
-
-fn loadU(localRow: u32, l: u32) -> f32 {
-  if (localRow >= params.rowsAbove || l >= params.blockStart) { return 0.0; }
-  return A[localRow * params.columns + l];
+// U[i, l] for a global column l of this Q chunk; zero past its rows (Q is not read there).
+fn loadU(row: u32, l: u32) -> f32 {
+  if (l >= params.qFirst + params.qRows) { return 0.0; }
+  return A[row * params.columns + l];
 }
 
-fn loadQ(l: u32, c: u32) -> f32 {
-  if (l >= params.blockStart || c >= params.blockSize) { return 0.0; }
-  return Q[l * 64u + c];
-}
-
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let localRow0 = wid.y * 64u;
-  let t = lid.y * 16u + lid.x;
-  let aRow = t / 4u;
-  let aQuad = t % 4u;
-  let bK = t / 16u;
-  let c = 4u * (t % 16u);
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c4 = gid.x;
+  let i0 = gid.y * 4u;
+  if (c4 >= 16u || i0 >= params.rowsAbove) { return; }
+  var rows: array<u32, 4>;
+  for (var r = 0u; r < 4u; r++) { rows[r] = min(i0 + r, params.rowsAbove - 1u); }
+  // U is zero left of the diagonal: start at this invocation's first global row, in whole vec4 steps of Q rows.
+  let firstGlobal = params.rowFirst + i0;
+  var l0 = 0u;
+  if (firstGlobal > params.qFirst) { l0 = (firstGlobal - params.qFirst) / 4u * 4u; }
   var acc: array<vec4<f32>, 4>;
-  // Global rows of this tile start at firstRow + localRow0, a multiple of 64: U is zero left of that column.
-  for (var l0 = params.firstRow + localRow0; l0 < params.blockStart; l0 += 16u) {
-    for (var e = 0u; e < 4u; e++) {
-      let k = 4u * aQuad + e;
-      tileA[k * 16u + aRow / 4u][aRow % 4u] = loadU(localRow0 + aRow, l0 + k);
+  let last = params.qRows - 1u;
+  for (var l = l0; l < params.qRows; l += 4u) {
+    let b0 = Q[min(l + 0u, last) * 16u + c4];
+    let b1 = Q[min(l + 1u, last) * 16u + c4];
+    let b2 = Q[min(l + 2u, last) * 16u + c4];
+    let b3 = Q[min(l + 3u, last) * 16u + c4];
+    let g = params.qFirst + l;
+    for (var r = 0u; r < 4u; r++) {
+      let a = vec4<f32>(loadU(rows[r], g), loadU(rows[r], g + 1u), loadU(rows[r], g + 2u), loadU(rows[r], g + 3u));
+      acc[r] += a.x * b0 + a.y * b1 + a.z * b2 + a.w * b3;
     }
-    let l = l0 + bK;
-    tileB[t] = vec4<f32>(loadQ(l, c), loadQ(l, c + 1u), loadQ(l, c + 2u), loadQ(l, c + 3u));
-    workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      let a = tileA[kk * 16u + lid.y];
-      let b = tileB[kk * 16u + lid.x];
-      acc[0] += a.x * b;
-      acc[1] += a.y * b;
-      acc[2] += a.z * b;
-      acc[3] += a.w * b;
-    }
-    workgroupBarrier();
   }
-  for (var a = 0u; a < 4u; a++) {
-    let localRow = localRow0 + 4u * lid.y + a;
-    if (localRow >= params.rowsAbove) { continue; }
+  for (var r = 0u; r < 4u; r++) {
+    let i = i0 + r;
+    if (i >= params.rowsAbove) { break; }
     for (var e = 0u; e < 4u; e++) {
-      let col = 4u * lid.x + e;
-      if (col < params.blockSize) { A[localRow * params.columns + params.blockStart + col] = -acc[a][e]; }
+      let c = c4 * 4u + e;
+      if (c >= params.blockSize) { continue; }
+      let index = i * params.columns + params.blockStart + c;
+      if (params.accumulate != 0u) { A[index] -= acc[r][e]; } else { A[index] = -acc[r][e]; }
     }
   }
 }

@@ -19,38 +19,31 @@ const BLOCK = ROW_ALIGN;
 const BLOCK_BYTES = BLOCK * BLOCK * 4;
 
 export interface FactorScratch {
-  /** U_kk = R_kk⁻¹ of every diagonal block, 64×64 each. */
-  blockInverses: GPUBuffer;
-  /** Dense [n, 64] panel: R12 during the factorization, R12·U22 during the inverse. */
-  panel: GPUBuffer;
+  /** U_kk = R_kk⁻¹ of every diagonal block, 64×64 each, in buffers of `blocksPerBuffer` slots. */
+  blockInverses: GPUBuffer[];
+  blocksPerBuffer: number;
+  /** Dense [rows, 64] panel per row chunk of A: R12 during the factorization, R12·U22 during the inverse. */
+  panels: GPUBuffer[];
 }
 
-export function createFactorScratch(ctx: GpuContext, run: GpuRun, n: number): FactorScratch {
-  const panelBytes = n * BLOCK * 4;
-  const inverseBytes = Math.ceil(n / BLOCK) * BLOCK_BYTES;
-  // The panel is bound whole, the block inverses one 64×64 block at a time; at WebGPU's smallest binding limit
-  // (128 MiB) that fits layers of 500k inputs.
-  const checks = [
-    [`${n}×${BLOCK} panel`, panelBytes, bindingLimit(ctx), 'storage binding'],
-    [
-      `${Math.ceil(n / BLOCK)} diagonal block inverses`,
-      inverseBytes,
-      ctx.limits.maxBufferSize,
-      'buffer size',
-    ],
-  ] as const;
-  for (const [what, bytes, limit, kind] of checks) {
-    if (bytes > limit) {
-      throw new RangeError(
-        `a layer with ${n} inputs is too wide for this GPU: its Cholesky ${what} (${bytes} bytes) would ` +
-          `exceed the ${kind} limit of ${limit} bytes`,
-      );
-    }
+export function createFactorScratch(ctx: GpuContext, run: GpuRun, A: ChunkedMatrix): FactorScratch {
+  const limit = bindingLimit(ctx);
+  if (BLOCK_BYTES > limit) {
+    throw new RangeError(
+      `this GPU's storage binding limit of ${limit} bytes is below one ${BLOCK}×${BLOCK} Cholesky block ` +
+        `(${BLOCK_BYTES} bytes)`,
+    );
   }
-  return {
-    blockInverses: run.buffer(inverseBytes, 'blockInverses'),
-    panel: run.buffer(panelBytes, 'panel'),
-  };
+  const blocks = Math.ceil(A.cols / BLOCK);
+  const blocksPerBuffer = Math.min(blocks, Math.floor(limit / BLOCK_BYTES));
+  const blockInverses: GPUBuffer[] = [];
+  for (let first = 0; first < blocks; first += blocksPerBuffer) {
+    blockInverses.push(run.buffer(Math.min(blocksPerBuffer, blocks - first) * BLOCK_BYTES, 'blockInverses'));
+  }
+  // A panel chunk holds 64 floats per row of its A chunk, which holds at least as many (A is wider than one block
+  // whenever a panel is used), so it fits wherever the A chunk does.
+  const panels = A.chunks.map((chunk) => run.buffer(chunk.rows * BLOCK * 4, 'panel'));
+  return { blockInverses, blocksPerBuffer, panels };
 }
 
 interface Block {
@@ -77,7 +70,44 @@ function rowsAbove(chunk: MatrixChunk, start: number): number {
 }
 
 function blockInverse(scratch: FactorScratch, block: Block): GPUBufferBinding {
-  return { buffer: scratch.blockInverses, offset: block.index * BLOCK_BYTES, size: BLOCK_BYTES };
+  const slot = block.index % scratch.blocksPerBuffer;
+  return {
+    buffer: scratch.blockInverses[Math.floor(block.index / scratch.blocksPerBuffer)],
+    offset: slot * BLOCK_BYTES,
+    size: BLOCK_BYTES,
+  };
+}
+
+/** The chunks of A with rows above the block, with their index (which is also their panel's). */
+function chunksAbove(
+  A: ChunkedMatrix,
+  block: Block,
+): Array<{ chunk: MatrixChunk; index: number; above: number }> {
+  return A.chunks
+    .map((chunk, index) => ({ chunk, index, above: rowsAbove(chunk, block.start) }))
+    .filter((entry) => entry.above > 0);
+}
+
+function encodePanel(
+  ctx: GpuContext,
+  run: GpuRun,
+  pass: GPUComputePassEncoder,
+  A: ChunkedMatrix,
+  scratch: FactorScratch,
+  block: Block,
+  factorMode: boolean,
+): void {
+  const panel = computePipeline(ctx, panelShader);
+  for (const { chunk, index, above } of chunksAbove(A, block)) {
+    const slot = run.params.slot([A.cols, above, block.start, block.size, factorMode ? 1 : 0]);
+    const group = bindResources(ctx, panel, [
+      chunk.buffer,
+      blockInverse(scratch, block),
+      scratch.panels[index],
+      slot,
+    ]);
+    dispatchIn(pass, panel, group, 1, Math.ceil(above / 16));
+  }
 }
 
 /**
@@ -94,7 +124,6 @@ export function encodeReverseCholesky(
 ): void {
   const n = A.cols;
   const diagonal = computePipeline(ctx, diagonalShader);
-  const panel = computePipeline(ctx, panelShader);
   const trailing = computePipeline(ctx, trailingShader);
   for (const block of blocksOf(n).reverse()) {
     const home = chunkHolding(A, block.start);
@@ -106,24 +135,26 @@ export function encodeReverseCholesky(
       1,
     );
     if (block.start === 0) continue;
-    for (const chunk of A.chunks) {
-      const above = rowsAbove(chunk, block.start);
-      if (above === 0) continue;
-      const slot = run.params.slot([n, chunk.firstRow, above, block.start, block.size, 0, 1]);
-      const group = bindResources(ctx, panel, [
-        chunk.buffer,
-        blockInverse(scratch, block),
-        scratch.panel,
-        slot,
-      ]);
-      dispatchIn(pass, panel, group, 1, Math.ceil(above / BLOCK));
-    }
-    for (const chunk of A.chunks) {
-      const above = rowsAbove(chunk, block.start);
-      if (above === 0) continue;
-      const slot = run.params.slot([n, chunk.firstRow, above, block.start, block.size]);
-      const group = bindResources(ctx, trailing, [chunk.buffer, scratch.panel, slot]);
-      dispatchIn(pass, trailing, group, block.start / BLOCK, Math.ceil(above / BLOCK));
+    encodePanel(ctx, run, pass, A, scratch, block, true);
+    const above = chunksAbove(A, block);
+    for (const rowsOf of above) {
+      for (const colsOf of above) {
+        if (colsOf.index < rowsOf.index) continue;
+        const slot = run.params.slot([
+          n,
+          rowsOf.chunk.firstRow,
+          rowsOf.above,
+          colsOf.chunk.firstRow,
+          colsOf.above,
+        ]);
+        const group = bindResources(ctx, trailing, [
+          rowsOf.chunk.buffer,
+          scratch.panels[rowsOf.index],
+          scratch.panels[colsOf.index],
+          slot,
+        ]);
+        dispatchIn(pass, trailing, group, Math.ceil(colsOf.above / 32), Math.ceil(rowsOf.above / 32));
+      }
     }
   }
 }
@@ -137,28 +168,27 @@ export function encodeUpperTriangularInverse(
   scratch: FactorScratch,
 ): void {
   const n = A.cols;
-  const panel = computePipeline(ctx, panelShader);
   const inverse = computePipeline(ctx, inverseShader);
   for (const block of blocksOf(n)) {
     if (block.start === 0) continue;
-    for (const chunk of A.chunks) {
-      const above = rowsAbove(chunk, block.start);
-      if (above === 0) continue;
-      const slot = run.params.slot([n, chunk.firstRow, above, block.start, block.size, 0, 0]);
-      const group = bindResources(ctx, panel, [
-        chunk.buffer,
-        blockInverse(scratch, block),
-        scratch.panel,
-        slot,
-      ]);
-      dispatchIn(pass, panel, group, 1, Math.ceil(above / BLOCK));
-    }
-    for (const chunk of A.chunks) {
-      const above = rowsAbove(chunk, block.start);
-      if (above === 0) continue;
-      const slot = run.params.slot([n, chunk.firstRow, above, block.start, block.size]);
-      const group = bindResources(ctx, inverse, [chunk.buffer, scratch.panel, slot]);
-      dispatchIn(pass, inverse, group, 1, Math.ceil(above / BLOCK));
+    encodePanel(ctx, run, pass, A, scratch, block, false);
+    const above = chunksAbove(A, block);
+    for (const rowsOf of above) {
+      for (const qOf of above) {
+        if (qOf.index < rowsOf.index) continue;
+        const slot = run.params.slot([
+          n,
+          rowsOf.chunk.firstRow,
+          rowsOf.above,
+          qOf.chunk.firstRow,
+          qOf.above,
+          block.start,
+          block.size,
+          qOf.index === rowsOf.index ? 0 : 1,
+        ]);
+        const group = bindResources(ctx, inverse, [rowsOf.chunk.buffer, scratch.panels[qOf.index], slot]);
+        dispatchIn(pass, inverse, group, 2, Math.ceil(rowsOf.above / 32));
+      }
     }
   }
 }

@@ -161,6 +161,32 @@ export function copyRowRange(
   }
 }
 
+/** Like copyRowRange, into a target whose rows are `targetStride` floats apart (≥ source.cols). */
+export function copyRowRangeStrided(
+  encoder: GPUCommandEncoder,
+  source: ChunkedMatrix,
+  firstRow: number,
+  count: number,
+  target: GPUBuffer,
+  targetStride: number,
+): void {
+  if (targetStride === source.cols) {
+    copyRowRange(encoder, source, firstRow, count, target);
+    return;
+  }
+  for (let row = firstRow; row < firstRow + count; row++) {
+    const chunk = source.chunks[Math.floor(row / source.rowsPerChunk)];
+    const bytes = source.cols * 4;
+    encoder.copyBufferToBuffer(
+      chunk.buffer,
+      (row - chunk.firstRow) * bytes,
+      target,
+      (row - firstRow) * targetStride * 4,
+      bytes,
+    );
+  }
+}
+
 export function destroyChunkedMatrix(matrix: ChunkedMatrix): void {
   for (const chunk of matrix.chunks) chunk.buffer.destroy();
 }

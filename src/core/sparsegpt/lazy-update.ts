@@ -3,17 +3,26 @@ import shader from '../../../shaders/lazy_batch_update.wgsl?raw';
 import { readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { computePipeline, withErrorScope } from '../gpu/pipelines';
-import { type MatrixChunk, ROW_ALIGN, uploadChunkedMatrix } from './chunked-matrix';
+import { padColumns } from '../kernels/matmul';
+import { type MatrixChunk, uploadChunkedMatrix } from './chunked-matrix';
 import { bindResources, dispatchIn, GpuRun } from './gpu-run';
 
 export interface LazyUpdateBlock {
   columns: number;
   blockStart: number;
   blockCount: number;
-  /** Row stride of Err (the block size the Err scratch was made for). */
+  /** Row stride of Err, a multiple of 4 ≥ blockCount; Err is zero in the padding columns. */
   errStride: number;
-  /** U rows [blockStart, blockStart + blockCount), full width. */
+  /** U rows [blockStart, blockStart + blockCount), row stride panelStride (a multiple of 4 ≥ columns), with at
+   * least errStride rows: rows past blockCount and columns past `columns` are finite padding. */
   uPanel: GPUBuffer;
+  panelStride: number;
+}
+
+/** Row strides of the block scratch that the walk writes and the lazy update reads as vec4. */
+export function blockScratchStrides(columns: number, blockSize: number) {
+  const ceil4 = (value: number) => Math.ceil(value / 4) * 4;
+  return { errStride: ceil4(Math.min(blockSize, columns)), panelStride: ceil4(columns) };
 }
 
 export function encodeLazyBatchUpdate(
@@ -27,13 +36,21 @@ export function encodeLazyBatchUpdate(
   const blockEnd = block.blockStart + block.blockCount;
   if (blockEnd >= block.columns || chunk.rows === 0) return;
   const pipeline = computePipeline(ctx, shader);
-  const slot = run.params.slot([block.columns, chunk.rows, blockEnd, block.blockCount, block.errStride]);
+  const slot = run.params.slot([
+    block.columns,
+    chunk.rows,
+    blockEnd,
+    block.blockCount,
+    block.errStride / 4,
+    block.panelStride / 4,
+  ]);
+  const vec4Columns = Math.ceil(block.columns / 4) - Math.floor(blockEnd / 4);
   dispatchIn(
     pass,
     pipeline,
     bindResources(ctx, pipeline, [chunk.buffer, err, block.uPanel, slot]),
-    Math.ceil((block.columns - blockEnd) / ROW_ALIGN),
-    Math.ceil(chunk.rows / ROW_ALIGN),
+    Math.ceil(vec4Columns / 8),
+    Math.ceil(chunk.rows / 32),
   );
 }
 
@@ -54,15 +71,18 @@ export async function lazyBatchUpdate(
   return withErrorScope(ctx, 'lazy batch update', async () => {
     const matrix = uploadChunkedMatrix(ctx, W, rows, columns, 'W');
     const run = new GpuRun(ctx, 'lazyBatchUpdate');
-    const uPanel = uploadFloat32(ctx, uRows, 'uPanel');
-    const errBuffers = matrix.chunks.map((chunk) =>
-      uploadFloat32(
-        ctx,
-        err.subarray(chunk.firstRow * blockCount, (chunk.firstRow + chunk.rows) * blockCount),
-        'err',
-      ),
-    );
-    const block = { columns, blockStart, blockCount, errStride: blockCount, uPanel };
+    const { errStride, panelStride } = blockScratchStrides(columns, blockCount);
+    const paddedPanel = new Float32Array(errStride * panelStride);
+    paddedPanel.set(padColumns(uRows, blockCount, columns, panelStride));
+    const uPanel = uploadFloat32(ctx, paddedPanel, 'uPanel');
+    const errBuffers = matrix.chunks.map((chunk) => {
+      const rowsOfChunk = err.subarray(
+        chunk.firstRow * blockCount,
+        (chunk.firstRow + chunk.rows) * blockCount,
+      );
+      return uploadFloat32(ctx, padColumns(rowsOfChunk, chunk.rows, blockCount, errStride), 'err');
+    });
+    const block = { columns, blockStart, blockCount, errStride, uPanel, panelStride };
     await run.pass('lazyUpdate', (pass) => {
       matrix.chunks.forEach((chunk, i) => {
         encodeLazyBatchUpdate(ctx, run, pass, chunk, errBuffers[i], block);

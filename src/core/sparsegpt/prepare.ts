@@ -82,7 +82,7 @@ export async function prepareLayer(
       const diagonal = run.buffer(columns * 4, 'diagonal');
       const status = run.buffer(STATUS_WORDS * 4, 'status');
       const counters = run.buffer(8, 'counters');
-      const scratch = createFactorScratch(ctx, run, columns);
+      const scratch = createFactorScratch(ctx, run, A);
       await run.pass('diagonal', (pass) => {
         const pipeline = computePipeline(ctx, diagonalShader);
         for (const chunk of hessian.chunks) {

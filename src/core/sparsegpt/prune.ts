@@ -11,7 +11,7 @@ import { encodeBaseline } from './baselines';
 import {
   type ChunkedMatrix,
   copyChunksIntoBuffer,
-  copyRowRange,
+  copyRowRangeStrided,
   copyRowsIntoChunks,
   createChunkedMatrix,
   destroyChunkedMatrix,
@@ -20,7 +20,7 @@ import {
 } from './chunked-matrix';
 import { InvalidSettingError, InvalidTensorError } from './errors';
 import { bindResources, dispatchIn, GpuRun, readUint32, type TimingSource, workgroupGrid } from './gpu-run';
-import { encodeLazyBatchUpdate } from './lazy-update';
+import { blockScratchStrides, encodeLazyBatchUpdate } from './lazy-update';
 import { encodeMatrixStats } from './matrix-stats';
 import type { PreparedLayer } from './prepare';
 import {
@@ -226,14 +226,14 @@ async function encodeSparseGpt(
   }
   const unstructured = settings.pattern === 'unstructured';
   if (unstructured && settings.sparsity === 0) return;
-  const errStride = Math.min(settings.blockSize, cols);
-  const panelBytes = errStride * cols * 4;
+  const { errStride, panelStride } = blockScratchStrides(cols, settings.blockSize);
+  const panelBytes = errStride * panelStride * 4;
   if (panelBytes > bindingLimit(ctx)) {
     throw new InvalidSettingError(
       'blockSize',
       settings.blockSize,
       `${errStride} rows of U exceed this GPU's binding limit; use at most ` +
-        `${Math.floor(bindingLimit(ctx) / (cols * 4))}`,
+        `${Math.floor(bindingLimit(ctx) / (panelStride * 4 * 4)) * 4}`,
     );
   }
   const uPanel = run.buffer(panelBytes, 'uPanel');
@@ -242,7 +242,9 @@ async function encodeSparseGpt(
   let blocks = 0;
   for (let blockStart = 0; blockStart < cols; blockStart += settings.blockSize) {
     const blockCount = Math.min(settings.blockSize, cols - blockStart);
-    run.commands((encoder) => copyRowRange(encoder, prepared.U, blockStart, blockCount, uPanel));
+    run.commands((encoder) =>
+      copyRowRangeStrided(encoder, prepared.U, blockStart, blockCount, uPanel, panelStride),
+    );
     if (unstructured) {
       const rank = Math.floor(W.rows * blockCount * settings.sparsity);
       await run.pass('select', (pass) =>
@@ -252,10 +254,19 @@ async function encodeSparseGpt(
           colCount: blockCount,
           rank,
           uPanel,
+          panelStride,
         }),
       );
     }
-    const block = { columns: cols, blockStart, blockCount, errStride, uPanel, selectState: select.state };
+    const block = {
+      columns: cols,
+      blockStart,
+      blockCount,
+      errStride,
+      uPanel,
+      panelStride,
+      selectState: select.state,
+    };
     await run.pass('walk', (pass) => {
       W.chunks.forEach((chunk, i) => {
         encodePruneBlockWalk(ctx, run, pass, chunk, errs[i], block, settings);

@@ -30,6 +30,8 @@ export interface SelectRegion {
   rank: number;
   /** Rows [blockStart, blockStart + colCount) of U, for metric 0; any buffer otherwise. */
   uPanel: GPUBuffer;
+  /** Row stride of uPanel in floats (metric 0). */
+  panelStride?: number;
 }
 
 export function encodeRadixSelect(
@@ -58,6 +60,7 @@ export function encodeRadixSelect(
         region.colCount,
         shift,
         region.metric,
+        region.panelStride ?? W.cols,
       ]);
       const group = bindResources(ctx, histogram, [
         chunk.buffer,

@@ -162,6 +162,8 @@ describe('solver kernels against float64 references', () => {
 
   it.each([
     [37, 70, 32, 20], // nothing a multiple of 4; a middle block
+    [37, 70, 10, 13], // the block ends off a multiple of 4
+    [150, 300, 128, 128], // several workgroups each way
     [65, 130, 0, 64],
     [3, 9, 0, 9], // a block with nothing after it: W unchanged
   ])(

@@ -14,8 +14,9 @@ export interface WalkBlock {
   blockStart: number;
   blockCount: number;
   errStride: number;
-  /** U rows [blockStart, blockStart + blockCount), full width. */
+  /** U rows [blockStart, blockStart + blockCount), full width, row stride panelStride. */
   uPanel: GPUBuffer;
+  panelStride: number;
   /** Radix-select state holding the block's threshold (unstructured); bound but unused for N:M. */
   selectState: GPUBuffer;
 }
@@ -44,6 +45,7 @@ export function encodePruneBlockWalk(
     block.blockStart,
     block.blockCount,
     block.errStride,
+    block.panelStride,
   ]);
   const group = bindResources(ctx, pipeline, [chunk.buffer, block.uPanel, err, block.selectState, slot]);
   dispatchIn(pass, pipeline, group, Math.ceil(chunk.rows / WALK_ROWS));
