@@ -12,7 +12,9 @@
 // the group, using the weights as updated so far (ties go to the lower column).
 //
 // Bindings: 0 W chunk (read_write, row stride columns), 1 U panel (read: U[blockStart + p, :] at row p, stride
-//           panelStride), 2 Err (read_write, [chunkRows, errStride]), 3 state (read: [0] threshold bits), 4 params.
+//           panelStride, a multiple of 4; rows p ≥ blockCount up to a multiple of SUB are finite padding),
+//           2 Err (read_write, [chunkRows, errStride]), 3 state (read: [0] threshold bits), 4 params,
+//           5 the U panel again, as vec4.
 // Dispatch: (ceil(chunkRows / ROWS), 1, 1) workgroups of ROWS.
 
 override ROWS: u32 = 64u;
@@ -36,6 +38,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> Err: array<f32>;
 @group(0) @binding(3) var<storage, read> state: array<u32>;
 @group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(5) var<storage, read> U4: array<vec4<f32>>;
 
 /** U[blockStart + p, blockStart + c]: row p of the panel, column c of the block. */
 fn blockU(p: u32, c: u32) -> f32 {
@@ -104,9 +107,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       W[rowBase + c] = q;
       Err[errBase + c] = err;
     }
-    for (var x = s + sub; x < count; x++) {
+    // The rest of the block takes the sub-block's errors in one sweep, four columns per U load where the panel's
+    // columns line up with vec4s (e[p] is zero past sub, so the loops can run the constant SUB).
+    var x = s + sub;
+    for (; x < count && (params.blockStart + x) % 4u != 0u; x++) {
       var delta = 0.0;
-      for (var p = 0u; p < sub; p++) { delta += e[p] * blockU(s + p, x); }
+      for (var p = 0u; p < SUB; p++) { delta += e[p] * blockU(s + p, x); }
+      W[rowBase + x] -= delta;
+    }
+    for (; x + 4u <= count; x += 4u) {
+      var delta = vec4<f32>();
+      let column4 = (params.blockStart + x) / 4u;
+      for (var p = 0u; p < SUB; p++) { delta += e[p] * U4[(s + p) * (params.panelStride / 4u) + column4]; }
+      for (var i = 0u; i < 4u; i++) { W[rowBase + x + i] -= delta[i]; }
+    }
+    for (; x < count; x++) {
+      var delta = 0.0;
+      for (var p = 0u; p < SUB; p++) { delta += e[p] * blockU(s + p, x); }
       W[rowBase + x] -= delta;
     }
   }

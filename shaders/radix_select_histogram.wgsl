@@ -8,8 +8,9 @@
 // Bindings: 0 W chunk (read, row stride columns), 1 U panel (read, rows = block columns, row stride panelStride;
 //           unused by metric 1), 2 state (read: [0] prefix, [1] rank still sought), 3 histogram (read_write atomic,
 //           256 bins), 4 params.
-// Dispatch: (x, y, 1) workgroups of 256 covering ceil(chunkRows · colCount / 4096) workgroups, linear index
-//           x + y·num_workgroups.x; each invocation classifies 16 values.
+// Dispatch: (x, y, 1) workgroups of 256 covering ceil(chunkRows · colCount / 16384) workgroups, linear index
+//           x + y·num_workgroups.x; each invocation classifies 64 values (fewer, fuller workgroups: each one pays
+//           two barriers and 256 global atomics, which a CPU-backed adapter feels more than the values).
 
 struct Params {
   columns: u32,
@@ -26,6 +27,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> state: array<u32>;
 @group(0) @binding(3) var<storage, read_write> histogram: array<atomic<u32>>;
 @group(0) @binding(4) var<uniform> params: Params;
+
+const VALUES_PER_WORKGROUP: u32 = 16384u;
 
 var<workgroup> bins: array<atomic<u32>, 256>;
 
@@ -44,10 +47,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   atomicStore(&bins[t], 0u);
   workgroupBarrier();
   let total = params.chunkRows * params.colCount;
-  let base = (wid.x + wid.y * groups.x) * 4096u;
+  let base = (wid.x + wid.y * groups.x) * VALUES_PER_WORKGROUP;
   let prefix = state[0];
   let highShift = params.shift + 8u;
-  for (var i = 0u; i < 16u; i++) {
+  for (var i = 0u; i < VALUES_PER_WORKGROUP / 256u; i++) {
     let index = base + i * 256u + t;
     if (index >= total) { break; }
     let bits = metricBits(index);

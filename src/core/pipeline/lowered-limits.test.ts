@@ -103,7 +103,7 @@ describe('pruneModel under lowered GPU limits', () => {
   it('names the setting to lower where a setting is what does not fit', async () => {
     const ctx = await lowered();
     await expect(pruneModel(ctx, model, { ...SETTINGS, blockSize: 128 }, texts)).rejects.toThrow(
-      /^invalid blockSize: 128 \(128 rows of U exceed this GPU's binding limit; use at most 71\)$/,
+      /^invalid blockSize: 128 \(128 rows of U exceed this GPU's binding limit; use at most 64\)$/,
     );
     // One 64-token sequence's gate|up projection (86 KiB) exceeds the limit: the block runs its MLP in token slices.
     const long = await pruneModel(ctx, model, { ...SETTINGS, seqlen: 64 }, texts);

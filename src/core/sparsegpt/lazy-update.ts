@@ -19,10 +19,18 @@ export interface LazyUpdateBlock {
   panelStride: number;
 }
 
-/** Row strides of the block scratch that the walk writes and the lazy update reads as vec4. */
+/**
+ * Layout of the block scratch that the walk writes and the lazy update reads as vec4: row strides that are
+ * multiples of 4, and U panel rows up to a multiple of the walk's widest sub-block (32), which it reads as padding.
+ */
 export function blockScratchStrides(columns: number, blockSize: number) {
-  const ceil4 = (value: number) => Math.ceil(value / 4) * 4;
-  return { errStride: ceil4(Math.min(blockSize, columns)), panelStride: ceil4(columns) };
+  const roundUp = (value: number, step: number) => Math.ceil(value / step) * step;
+  const blockColumns = Math.min(blockSize, columns);
+  return {
+    errStride: roundUp(blockColumns, 4),
+    panelStride: roundUp(columns, 4),
+    panelRows: roundUp(blockColumns, 32),
+  };
 }
 
 export function encodeLazyBatchUpdate(
@@ -71,8 +79,8 @@ export async function lazyBatchUpdate(
   return withErrorScope(ctx, 'lazy batch update', async () => {
     const matrix = uploadChunkedMatrix(ctx, W, rows, columns, 'W');
     const run = new GpuRun(ctx, 'lazyBatchUpdate');
-    const { errStride, panelStride } = blockScratchStrides(columns, blockCount);
-    const paddedPanel = new Float32Array(errStride * panelStride);
+    const { errStride, panelStride, panelRows } = blockScratchStrides(columns, blockCount);
+    const paddedPanel = new Float32Array(panelRows * panelStride);
     paddedPanel.set(padColumns(uRows, blockCount, columns, panelStride));
     const uPanel = uploadFloat32(ctx, paddedPanel, 'uPanel');
     const errBuffers = matrix.chunks.map((chunk) => {

@@ -100,6 +100,7 @@ describe('SparseGPT layer solve on the GPU', () => {
       [24, 96, 128, 0.5], // block larger than the layer
       [100, 40, 16, 0.6], // more rows than columns
       [5, 130, 64, 0.4], // three blocks of the factorization, the last partial
+      [33, 90, 13, 0.5], // blocks that start off a multiple of 4 (scalar and vec4 columns in the walk)
     ])('%i×%i, block %i, sparsity %f', async (rows, cols, blockSize, sparsity) => {
       const ctx = await gpu();
       const layer = syntheticLayer(rows, cols, 3 * cols, rows + cols);

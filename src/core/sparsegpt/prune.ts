@@ -226,14 +226,14 @@ async function encodeSparseGpt(
   }
   const unstructured = settings.pattern === 'unstructured';
   if (unstructured && settings.sparsity === 0) return;
-  const { errStride, panelStride } = blockScratchStrides(cols, settings.blockSize);
-  const panelBytes = errStride * panelStride * 4;
+  const { errStride, panelStride, panelRows } = blockScratchStrides(cols, settings.blockSize);
+  const panelBytes = panelRows * panelStride * 4;
   if (panelBytes > bindingLimit(ctx)) {
     throw new InvalidSettingError(
       'blockSize',
       settings.blockSize,
-      `${errStride} rows of U exceed this GPU's binding limit; use at most ` +
-        `${Math.floor(bindingLimit(ctx) / (panelStride * 4 * 4)) * 4}`,
+      `${panelRows} rows of U exceed this GPU's binding limit; use at most ` +
+        `${Math.floor(bindingLimit(ctx) / (panelStride * 4 * 32)) * 32}`,
     );
   }
   const uPanel = run.buffer(panelBytes, 'uPanel');

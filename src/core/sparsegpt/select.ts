@@ -10,6 +10,9 @@ import { computePipeline } from '../gpu/pipelines';
 import type { ChunkedMatrix } from './chunked-matrix';
 import { bindResources, dispatchIn, type GpuRun, workgroupGrid } from './gpu-run';
 
+/** As in radix_select_histogram.wgsl. */
+const VALUES_PER_WORKGROUP = 16384;
+
 export const SelectMetric = { weightOverDiagonalSquared: 0, magnitude: 1 } as const;
 
 export interface SelectScratch {
@@ -69,7 +72,7 @@ export function encodeRadixSelect(
         scratch.histogram,
         slot,
       ]);
-      const [x, y] = workgroupGrid(ctx, Math.ceil(values / 4096));
+      const [x, y] = workgroupGrid(ctx, Math.ceil(values / VALUES_PER_WORKGROUP));
       dispatchIn(pass, histogram, group, x, y);
     }
     scanWith(shift, 0);

@@ -47,6 +47,13 @@ export function encodePruneBlockWalk(
     block.errStride,
     block.panelStride,
   ]);
-  const group = bindResources(ctx, pipeline, [chunk.buffer, block.uPanel, err, block.selectState, slot]);
+  const group = bindResources(ctx, pipeline, [
+    chunk.buffer,
+    block.uPanel,
+    err,
+    block.selectState,
+    slot,
+    block.uPanel,
+  ]);
   dispatchIn(pass, pipeline, group, Math.ceil(chunk.rows / WALK_ROWS));
 }
