@@ -6,7 +6,9 @@
 // the key heads (from keyColumn) and the value heads (from valueColumn), each head headDim wide; tokens are
 // `sequences` independent sequences of seqLen. Query head h reads key/value head h / groupSize (transformers'
 // repeat_kv). For query position i: out = Σ_{j ≤ i} softmax_j(scale · q_i·k_j) v_j, written to
-// out[token, h·HEAD_DIM ...] (row stride outStride).
+// out[token, outColumn + h·HEAD_DIM ...] (row stride outStride). outColumn lets the heads of one head group (a
+// range of key/value heads and the query heads that read them, projected into a buffer of their own when the
+// whole q|k|v does not fit one binding) write their columns of the full attention output.
 //
 // One workgroup of QUERY_TILE threads per (query tile, head, sequence), one query row per thread: the thread keeps
 // its query and its output accumulator in registers, the workgroup loads each key/value tile cooperatively.
@@ -29,8 +31,8 @@ struct Params {
   valueColumn: u32,
   outStride: u32,
   groupSize: u32,
+  outColumn: u32,
   scale: f32,
-  _pad: u32,
 }
 
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
@@ -100,7 +102,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (inSequence) {
     let inverse = 1.0 / runningSum;
     for (var d = 0u; d < HEAD_DIM; d++) {
-      out[(sequenceStart + query) * params.outStride + head * HEAD_DIM + d] = acc[d] * inverse;
+      out[(sequenceStart + query) * params.outStride + params.outColumn + head * HEAD_DIM + d] = acc[d] * inverse;
     }
   }
 }

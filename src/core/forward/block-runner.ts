@@ -3,11 +3,19 @@
  * hidden states out, both row-major f32 [sequences·seqLen, hidden]. Each sequence is independent (causal attention
  * within it). Intermediate buffers are sized for the chunk and reused from block to block.
  *
- * Larger than memory: attention needs the q|k|v of whole sequences, so the q|k|v projection and the attention
+ * Larger than one binding: attention needs the q|k|v of whole sequences, so the q|k|v projection and the attention
  * output hold the whole chunk, but everything else is per token. Where the per-token intermediates of a chunk do
  * not fit one storage binding (the gate|up projection of one Llama-7B sequence of 2048 tokens is 172 MiB, the
  * default binding limit 128 MiB), the norms, the q|k|v projection, o_proj, the MLP and the residual adds run in
- * token slices sized to the limit. The arithmetic of each token is the same either way.
+ * token slices sized to the limit. Where the q|k|v of the chunk does not fit (one Llama-7B sequence of 4096 tokens
+ * needs 192 MiB), attention runs in head groups: a range of key/value heads with the query heads that read them
+ * (every head is its own key/value head under multi-head attention) has its rows of the fused q|k|v weight
+ * projected into a buffer of its own, rotated and attended to, and writes its columns of the attention output;
+ * then the next group reuses the buffer. The arithmetic of each token and head is the same either way, so the
+ * output and every captured input are bit-identical to an unsplit run. What stays whole: the hidden states, the
+ * attention output (heads · headDim per token, no wider than the hidden states in every supported family but
+ * Llama-style configs with a larger head_dim) and the q|k|v of one key/value head; past those, a
+ * ForwardMemoryError says which sequences per chunk or seqLen fit.
  *
  * How the pruning pipeline drives a model (model-forward.ts does the same without pruning):
  *
@@ -44,7 +52,7 @@ import { bindingLimit, createStorageBuffer, uploadFloat32 } from '../gpu/buffers
 import type { GpuContext } from '../gpu/context';
 import { withErrorScope } from '../gpu/pipelines';
 import type { Architecture, InputGroup } from './architecture';
-import type { BlockWeights } from './block-weights';
+import type { BlockWeights, GroupWeights } from './block-weights';
 import { CommandBatch } from './command-batch';
 import { encodeAttention } from './kernels/attention';
 import { encodeLinear } from './kernels/linear';
@@ -80,22 +88,62 @@ interface ScratchSpec {
 }
 
 /**
- * Buffers that hold every token of a chunk: the hidden states in and out (the caller's), and the q|k|v projection
- * and attention output, because attention reads every position of a sequence at once.
+ * A range of key/value heads with the query heads that read them (query head h reads key/value head
+ * h / (heads / kvHeads), as transformers' repeat_kv does): the unit attention is split into when the q|k|v of a
+ * chunk is larger than one binding. Its projection is stored [queries | keys | values] per token.
+ */
+export interface HeadGroup {
+  firstKvHead: number;
+  kvHeads: number;
+}
+
+/** Query heads per key/value head: 1 for multi-head attention. */
+function queriesPerKvHead(arch: Architecture): number {
+  return arch.heads / arch.kvHeads;
+}
+
+/** Floats per token of the q|k|v of `kvHeads` key/value heads and their query heads. */
+function qkvFloatsPerToken(arch: Architecture, kvHeads: number): number {
+  return kvHeads * (queriesPerKvHead(arch) + 2) * arch.headDim;
+}
+
+/** The smallest head group's q|k|v: the least of the projection that attention must hold for whole sequences. */
+function oneHeadGroupSpec(arch: Architecture): ScratchSpec {
+  const perKvHead = queriesPerKvHead(arch);
+  return {
+    name:
+      perKvHead === 1
+        ? 'q|k|v projection (split to one head per group)'
+        : `q|k|v projection (split to one key/value head and its ${perKvHead} query heads per group)`,
+    floatsPerToken: qkvFloatsPerToken(arch, 1),
+    whole: 'attention reads whole sequences',
+  };
+}
+
+/**
+ * Buffers that hold every token of a chunk: the hidden states in and out (the caller's), the attention output
+ * (every head group writes its columns for every token before o_proj reads a row) and the q|k|v of one head group,
+ * because attention reads every position of a sequence at once.
  */
 function wholeChunkSpecs(arch: Architecture): ScratchSpec[] {
-  const q = arch.heads * arch.headDim;
-  const kv = arch.kvHeads * arch.headDim;
-  const attention = 'attention reads whole sequences';
   return [
     {
       name: 'hidden states',
       floatsPerToken: arch.hiddenSize,
       whole: 'the block reads and writes them in one buffer each',
     },
-    { name: 'q|k|v projection', floatsPerToken: q + 2 * kv, whole: attention },
-    { name: 'attention output', floatsPerToken: q, whole: attention },
+    {
+      name: 'attention output',
+      floatsPerToken: arch.heads * arch.headDim,
+      whole: 'attention writes it for whole sequences',
+    },
+    oneHeadGroupSpec(arch),
   ];
+}
+
+/** The whole q|k|v of a chunk, one buffer on the fast path (one fused projection, no head groups). */
+function fusedQkvSpec(arch: Architecture): ScratchSpec {
+  return { name: 'q|k|v projection', floatsPerToken: qkvFloatsPerToken(arch, arch.kvHeads) };
 }
 
 /** Buffers of the per-token work (norms, residual stream, MLP), which runs in token slices when a chunk is large. */
@@ -117,27 +165,81 @@ function widest(specs: ScratchSpec[]): ScratchSpec {
   return specs.reduce((a, b) => (b.floatsPerToken > a.floatsPerToken ? b : a));
 }
 
+/** How many chunks of `tokens` the binding limit holds for a buffer of `spec`. */
+function fitting(ctx: GpuContext, spec: ScratchSpec, tokens: number): number {
+  return Math.floor(bindingLimit(ctx) / (spec.floatsPerToken * 4 * tokens));
+}
+
 /**
- * Sequences per block call: as many as run without splitting the per-token work into token slices (slices give the
- * same block output, but capture in smaller batches, and Hessians summed in other batches round differently), or
- * 1 where one sequence runs only in slices (Llama-7B at seqLen 2048: its gate|up projection is 172 MiB, the
- * default binding limit 128 MiB). A BlockRunner takes larger chunks too, up to what its whole-chunk buffers allow.
- * 0 when even one sequence's q|k|v does not fit one binding; the BlockRunner then says which seqLen does.
+ * Sequences per block call: as many as run on the fast path, with the whole q|k|v in one buffer and the per-token
+ * work unsliced (both splits give the same block output, but token slices capture in smaller batches, and
+ * Hessians summed in other batches round differently), or 1 where one sequence runs only split: in token slices
+ * (Llama-7B at seqLen 2048: its gate|up projection is 172 MiB, the default binding limit 128 MiB) and/or with
+ * attention in head groups (Llama-7B at seqLen 4096: its q|k|v is 192 MiB). A BlockRunner takes larger chunks
+ * too, up to what its whole-chunk buffers allow. 0 when even one sequence's hidden states, attention output or
+ * smallest head group's q|k|v does not fit one binding; the BlockRunner then says which seqLen does.
  */
 export function maxSequencesPerChunk(ctx: GpuContext, arch: Architecture, seqLen: number): number {
-  const limit = bindingLimit(ctx);
-  const perToken = (specs: ScratchSpec[]) => widest(specs).floatsPerToken * 4;
-  const unsliced = Math.floor(
-    limit / (Math.max(perToken(wholeChunkSpecs(arch)), perToken(sliceSpecs(arch))) * seqLen),
-  );
-  if (unsliced >= 1) return unsliced;
-  const sliced = Math.floor(limit / (perToken(wholeChunkSpecs(arch)) * seqLen));
-  return sliced >= 1 && tokensPerSlice(ctx, arch) >= 1 ? 1 : 0;
+  const fastPath = widest([...wholeChunkSpecs(arch), fusedQkvSpec(arch), ...sliceSpecs(arch)]);
+  const unsplit = fitting(ctx, fastPath, seqLen);
+  if (unsplit >= 1) return unsplit;
+  return fitting(ctx, widest(wholeChunkSpecs(arch)), seqLen) >= 1 && tokensPerSlice(ctx, arch) >= 1 ? 1 : 0;
 }
 
 /** The most tokens one slice of the per-token work may hold. */
 function tokensPerSlice(ctx: GpuContext, arch: Architecture): number {
-  return Math.floor(bindingLimit(ctx) / (widest(sliceSpecs(arch)).floatsPerToken * 4));
+  return fitting(ctx, widest(sliceSpecs(arch)), 1);
+}
+
+/**
+ * Head groups for chunks of `tokens`: one holding every head where the chunk's whole q|k|v fits one binding (the
+ * fused projection as one matmul, the fast path), otherwise as few groups of near-equal size as fit. The chunk
+ * must have passed checkChunk, so that one key/value head always fits.
+ */
+function planHeadGroups(ctx: GpuContext, arch: Architecture, tokens: number): HeadGroup[] {
+  const fit = Math.min(arch.kvHeads, fitting(ctx, oneHeadGroupSpec(arch), tokens));
+  if (fit < 1)
+    throw new RangeError(`one key/value head's q|k|v of ${tokens} tokens exceeds the binding limit`);
+  const size = Math.ceil(arch.kvHeads / Math.ceil(arch.kvHeads / fit));
+  const groups: HeadGroup[] = [];
+  for (let first = 0; first < arch.kvHeads; first += size) {
+    groups.push({ firstKvHead: first, kvHeads: Math.min(size, arch.kvHeads - first) });
+  }
+  return groups;
+}
+
+/** Rows [rowStart, rowStart + rows) of the fused q|k|v weight, written from `column` of a head group's q|k|v. */
+interface ProjectionPart {
+  rowStart: number;
+  rows: number;
+  column: number;
+}
+
+/**
+ * The rows of the fused q|k|v weight (queries, then keys, then values, each head headDim rows) that project a head
+ * group, merged where contiguous: a group of every head is the whole weight in one matmul, as on the fast path.
+ */
+function projectionParts(arch: Architecture, group: HeadGroup): ProjectionPart[] {
+  const { headDim } = arch;
+  const queryRows = group.kvHeads * queriesPerKvHead(arch) * headDim;
+  const kvRows = group.kvHeads * headDim;
+  const q = arch.heads * headDim;
+  const kv = arch.kvHeads * headDim;
+  const parts: ProjectionPart[] = [
+    { rowStart: group.firstKvHead * queriesPerKvHead(arch) * headDim, rows: queryRows, column: 0 },
+    { rowStart: q + group.firstKvHead * headDim, rows: kvRows, column: queryRows },
+    { rowStart: q + kv + group.firstKvHead * headDim, rows: kvRows, column: queryRows + kvRows },
+  ];
+  const merged: ProjectionPart[] = [];
+  for (const part of parts) {
+    const last = merged[merged.length - 1];
+    if (last && last.rowStart + last.rows === part.rowStart && last.column + last.rows === part.column) {
+      last.rows += part.rows;
+    } else {
+      merged.push({ ...part });
+    }
+  }
+  return merged;
 }
 
 function checkChunk(ctx: GpuContext, arch: Architecture, shape: ChunkShape): void {
@@ -150,12 +252,11 @@ function checkChunk(ctx: GpuContext, arch: Architecture, shape: ChunkShape): voi
   const spec = widest(wholeChunkSpecs(arch));
   const bytes = sequences * seqLen * spec.floatsPerToken * 4;
   if (bytes > limit) {
-    const perToken = spec.floatsPerToken * 4;
-    const fit = Math.floor(limit / (perToken * seqLen));
+    const fit = fitting(ctx, spec, seqLen);
     const remedy =
       fit >= 1
         ? `lower the sequences per chunk to ${fit} or fewer`
-        : `even one sequence is too long: lower seqLen to ${Math.floor(limit / perToken)} or fewer`;
+        : `even one sequence is too long: lower seqLen to ${fitting(ctx, spec, 1)} or fewer`;
     throw new ForwardMemoryError(
       `the ${spec.name} of ${sequences} sequences × ${seqLen} tokens needs ${mebibytes(bytes)}, more than this ` +
         `GPU's storage binding limit of ${mebibytes(limit)} (${spec.whole}): ${remedy}`,
@@ -171,7 +272,7 @@ function checkChunk(ctx: GpuContext, arch: Architecture, shape: ChunkShape): voi
 }
 
 export class BlockRunner {
-  /** Whole chunk: [tokens, q + 2·kv] and [tokens, q]. */
+  /** Whole chunk: [tokens, the widest head group's q|k|v] and [tokens, heads · headDim]. */
   private readonly qkv: GPUBuffer;
   private readonly attention: GPUBuffer;
   /** One token slice each. */
@@ -181,11 +282,14 @@ export class BlockRunner {
   private readonly activated: GPUBuffer;
   private readonly maxTokens: number;
   private readonly sliceCapacity: number;
+  /** Attention's head groups: one with every head unless the q|k|v of a chunk exceeds one binding. */
+  readonly headGroups: readonly HeadGroup[];
   private rope?: { key: string; table: GPUBuffer };
 
   /**
-   * Allocates the intermediates for chunks of up to `shape.sequences` × `shape.seqLen` tokens: the q|k|v and
-   * attention output for all of them, the per-token intermediates for as many tokens as one binding holds.
+   * Allocates the intermediates for chunks of up to `shape.sequences` × `shape.seqLen` tokens: the q|k|v of the
+   * widest head group and the attention output for all of them, the per-token intermediates for as many tokens as
+   * one binding holds.
    */
   constructor(
     readonly ctx: GpuContext,
@@ -196,9 +300,14 @@ export class BlockRunner {
     const tokens = shape.sequences * shape.seqLen;
     this.maxTokens = tokens;
     this.sliceCapacity = Math.min(tokens, tokensPerSlice(ctx, arch));
-    const [, qkv, attention] = wholeChunkSpecs(arch).map((s) => s.floatsPerToken);
-    this.qkv = createStorageBuffer(ctx, tokens * qkv * 4, 'block q|k|v projection');
-    this.attention = createStorageBuffer(ctx, tokens * attention * 4, 'block attention output');
+    this.headGroups = planHeadGroups(ctx, arch, tokens);
+    const qkvWidth = qkvFloatsPerToken(arch, this.headGroups[0].kvHeads);
+    this.qkv = createStorageBuffer(ctx, tokens * qkvWidth * 4, 'block q|k|v projection');
+    this.attention = createStorageBuffer(
+      ctx,
+      tokens * arch.heads * arch.headDim * 4,
+      'block attention output',
+    );
     const [normed, residual, up, activated] = sliceSpecs(arch).map((s) =>
       createStorageBuffer(ctx, this.sliceCapacity * s.floatsPerToken * 4, `block ${s.name}`),
     );
@@ -296,26 +405,26 @@ export class BlockRunner {
     const { attention, attention_output, mlp, mlp_output } = weights.groups;
     const slices = this.slices(tokens);
 
-    // Attention sublayer: q|k|v goes into the whole-chunk buffer that attention reads. Pre-norm projects
-    // norm(hidden) slice by slice; post-norm (OPT-350m) projects the block input, which is whole already.
-    if (arch.normFirst) {
-      for (const [start, count] of slices) {
-        norm('attentionNorm', hidden, start, count, this.normed);
-        await capture(attention.group, this.normed, count);
-        encodeLinear(ctx, batch, {
-          X: this.normed,
-          tokens: count,
-          W: attention.W,
-          bias: attention.bias,
-          Y: this.qkv,
-          yRowStart: start,
-        });
+    // Attention sublayer, head group by head group (one group of every head unless the chunk's q|k|v exceeds one
+    // binding): the group's q|k|v goes into the whole-chunk buffer that attention reads, and attention writes the
+    // group's columns of the attention output. Pre-norm projects norm(hidden) slice by slice; post-norm (OPT-350m)
+    // projects the block input, which is whole already. The projection's input is captured with the first group
+    // only; later groups normalise the slices again, since the normalised states are held one slice at a time
+    // (the same arithmetic, and a small fraction of the projection's).
+    for (const [index, heads] of this.headGroups.entries()) {
+      const first = index === 0;
+      if (arch.normFirst) {
+        for (const [start, count] of slices) {
+          norm('attentionNorm', hidden, start, count, this.normed);
+          if (first) await capture(attention.group, this.normed, count);
+          this.encodeProjection(batch, attention, heads, this.normed, start, count);
+        }
+      } else {
+        if (first) await capture(attention.group, hidden, tokens);
+        this.encodeProjection(batch, attention, heads, hidden, 0, tokens);
       }
-    } else {
-      await capture(attention.group, hidden, tokens);
-      encodeLinear(ctx, batch, { X: hidden, tokens, W: attention.W, bias: attention.bias, Y: this.qkv });
+      this.encodeAttention(batch, heads, tokens, options);
     }
-    this.encodeAttention(batch, tokens, options);
     await capture(attention_output.group, this.attention, tokens);
 
     // The rest is per token: o_proj, the residual add, the MLP, slice by slice into `out`.
@@ -368,18 +477,54 @@ export class BlockRunner {
     batch.submit();
   }
 
-  private encodeAttention(batch: CommandBatch, tokens: number, options: RunBlockOptions): void {
+  /**
+   * Encodes a head group's q|k|v for `tokens` rows of X into rows [yRowStart, …) of the q|k|v buffer, stored
+   * [queries | keys | values] per token: only the group's rows of the fused weight (and bias) are applied.
+   */
+  private encodeProjection(
+    batch: CommandBatch,
+    attention: GroupWeights,
+    heads: HeadGroup,
+    X: GPUBuffer,
+    yRowStart: number,
+    tokens: number,
+  ): void {
+    const width = qkvFloatsPerToken(this.arch, heads.kvHeads);
+    for (const part of projectionParts(this.arch, heads)) {
+      encodeLinear(this.ctx, batch, {
+        X,
+        tokens,
+        W: attention.W,
+        rowStart: part.rowStart,
+        rows: part.rows,
+        bias: attention.bias,
+        Y: this.qkv,
+        yRowStart,
+        outStride: width,
+        outColumnStart: part.column,
+      });
+    }
+  }
+
+  /** Rotates a head group's queries and keys in place, then writes its columns of the attention output. */
+  private encodeAttention(
+    batch: CommandBatch,
+    heads: HeadGroup,
+    tokens: number,
+    options: RunBlockOptions,
+  ): void {
     const { arch, ctx } = this;
-    const q = arch.heads * arch.headDim;
-    const kv = arch.kvHeads * arch.headDim;
-    const rowStride = q + 2 * kv;
+    const queryHeads = heads.kvHeads * queriesPerKvHead(arch);
+    const keyColumn = queryHeads * arch.headDim;
+    const kvWidth = heads.kvHeads * arch.headDim;
+    const rowStride = keyColumn + 2 * kvWidth;
     if (arch.rope) {
       encodeRotary(ctx, batch, {
         qkv: this.qkv,
         tokens,
         seqLen: options.seqLen,
         rowStride,
-        rotatedHeads: arch.heads + arch.kvHeads,
+        rotatedHeads: queryHeads + heads.kvHeads,
         headDim: arch.headDim,
         rotaryDim: arch.rope.rotaryDim,
         table: this.ropeTable(options.seqLen, options.positionOffset ?? 0),
@@ -389,15 +534,16 @@ export class BlockRunner {
       qkv: this.qkv,
       sequences: options.sequences,
       seqLen: options.seqLen,
-      heads: arch.heads,
-      kvHeads: arch.kvHeads,
+      heads: queryHeads,
+      kvHeads: heads.kvHeads,
       headDim: arch.headDim,
       rowStride,
-      keyColumn: q,
-      valueColumn: q + kv,
+      keyColumn,
+      valueColumn: keyColumn + kvWidth,
       scale: arch.attentionScale,
       out: this.attention,
-      outStride: q,
+      outStride: arch.heads * arch.headDim,
+      outColumn: heads.firstKvHead * queriesPerKvHead(arch) * arch.headDim,
     });
   }
 

@@ -295,6 +295,12 @@ describe('causal attention kernel (flash style, grouped K/V)', () => {
     await checkAttention(await tinyWorkgroupMemory(), 2, 11, 2, 1, 5);
   });
 
+  it("writes a head group's columns of a wider output and leaves the other columns as they were", async () => {
+    // 2 query heads of 5 at column 20 of 32-wide rows, as the third group of a block split by head ranges writes
+    // them; the 2 columns past them check the other side.
+    await checkAttention(await gpu(), 2, 37, 2, 1, 5, { outColumn: 20, outStride: 32 });
+  });
+
   async function checkAttention(
     ctx: GpuContext,
     sequences: number,
@@ -302,15 +308,19 @@ describe('causal attention kernel (flash style, grouped K/V)', () => {
     heads: number,
     kvHeads: number,
     headDim: number,
+    placement: { outColumn: number; outStride: number } = { outColumn: 0, outStride: heads * headDim },
   ) {
     const tokens = sequences * seqLen;
     const q = heads * headDim;
     const kv = kvHeads * headDim;
     const rowStride = q + 2 * kv;
+    const { outColumn, outStride } = placement;
     // Large-ish scores so the online softmax's rescaling matters.
     const data = gaussian(tokens * rowStride, seqLen * 13 + headDim).map((x) => 2 * x);
     const qkv = uploadFloat32(ctx, data, 'qkv');
-    const out = createStorageBuffer(ctx, tokens * q * 4, 'out');
+    // Columns outside the heads' own must keep what was there (another head group's output).
+    const SENTINEL = 7;
+    const out = uploadFloat32(ctx, new Float32Array(tokens * outStride).fill(SENTINEL), 'out');
     const scale = 1 / Math.sqrt(headDim);
     await run(ctx, (batch) =>
       encodeAttention(ctx, batch, {
@@ -325,7 +335,8 @@ describe('causal attention kernel (flash style, grouped K/V)', () => {
         valueColumn: q + kv,
         scale,
         out,
-        outStride: q,
+        outStride,
+        outColumn,
       }),
     );
     const split = (start: number, width: number) => {
@@ -346,7 +357,18 @@ describe('causal attention kernel (flash style, grouped K/V)', () => {
       headDim,
       scale,
     );
-    expect(relativeMaxError(await readFloat32(ctx, out, tokens * q), expected)).toBeLessThan(TOLERANCE);
+    const written = await readFloat32(ctx, out, tokens * outStride);
+    const ownColumns = new Float32Array(tokens * q);
+    let othersChanged = 0;
+    for (let t = 0; t < tokens; t++) {
+      for (let c = 0; c < outStride; c++) {
+        const value = written[t * outStride + c];
+        if (c >= outColumn && c < outColumn + q) ownColumns[t * q + c - outColumn] = value;
+        else if (value !== SENTINEL) othersChanged++;
+      }
+    }
+    expect(othersChanged).toBe(0);
+    expect(relativeMaxError(ownColumns, expected)).toBeLessThan(TOLERANCE);
   }
 });
 

@@ -125,6 +125,29 @@ export interface EmbedOptions {
 }
 
 /**
+ * Throws where the hidden states of a chunk do not fit one storage binding: they are the one per-token buffer of a
+ * chunk that nothing splits (every kernel binds them whole), so the remedy is fewer sequences per chunk, or a
+ * shorter seqLen where even one sequence is too long. Checked before the buffer is created, whose own size limit
+ * would otherwise fail first with no advice.
+ */
+export function requireHiddenStatesFit(
+  ctx: GpuContext,
+  arch: Architecture,
+  { sequences, seqLen }: { sequences: number; seqLen: number },
+): void {
+  const perSequence = seqLen * arch.hiddenSize * 4;
+  const fit = Math.floor(bindingLimit(ctx) / perSequence);
+  requireBindable(
+    ctx,
+    sequences * perSequence,
+    `the hidden states of ${sequences} sequences × ${seqLen} tokens`,
+    fit >= 1
+      ? `lower the sequences per chunk to ${fit} or fewer`
+      : `even one sequence is too long: lower seqLen to ${Math.floor(bindingLimit(ctx) / (arch.hiddenSize * 4))} or fewer`,
+  );
+}
+
+/**
  * Hidden states [sequences·seqLen, hidden] for token ids laid out the same way: token embeddings, OPT's
  * project_in, plus learned positions (each sequence starts at positionOffset).
  */
@@ -145,12 +168,7 @@ export async function embed(
   }
   const idData = checkedIds(ids, arch.vocabSize);
   const H = arch.hiddenSize;
-  requireBindable(
-    ctx,
-    tokens * H * 4,
-    `the hidden states of ${tokens} tokens`,
-    'embed fewer sequences at a time',
-  );
+  requireHiddenStatesFit(ctx, arch, options);
   const out = options.out ?? createStorageBuffer(ctx, tokens * H * 4, 'hidden states');
   if (out.size < tokens * H * 4)
     throw new RangeError(`embed: the output buffer is too small for ${tokens} tokens`);

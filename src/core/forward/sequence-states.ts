@@ -8,7 +8,7 @@ import type { GpuContext } from '../gpu/context';
 import type { Architecture } from './architecture';
 import type { BlockRunner, CaptureInput } from './block-runner';
 import type { BlockWeights } from './block-weights';
-import { type EmbeddingWeights, embed, type HeadWeights, nll } from './model-ends';
+import { type EmbeddingWeights, embed, type HeadWeights, nll, requireHiddenStatesFit } from './model-ends';
 
 interface Chunk {
   start: number;
@@ -42,6 +42,7 @@ export class SequenceStates {
   ): Promise<SequenceStates> {
     const sequences = ids.length / seqLen;
     const states = new SequenceStates(ctx, arch, ids, seqLen, Math.min(perChunk, sequences), positionOffset);
+    requireHiddenStatesFit(ctx, arch, { sequences: states.perChunk, seqLen });
     const bytes = states.perChunk * seqLen * arch.hiddenSize * 4;
     try {
       for (let start = 0; start < sequences; start += states.perChunk) {

@@ -1,7 +1,7 @@
 /**
  * A block whose per-token intermediates do not fit one storage binding runs in token slices: under a 6 KiB limit
  * (binding and buffer size) one 11-token sequence's gate|up projection (8.6 KiB) exceeds it, while the q|k|v of the
- * whole two-sequence chunk (4.1 KiB for Llama) still fits, as attention needs. The output and every captured input
+ * whole two-sequence chunk (4.1 KiB for Llama) still fits one buffer (head-groups.test.ts covers the q|k|v split). The output and every captured input
  * must be the float64 reference's and, token for token, what the same block gives under the device's real limits.
  */
 import { describe, expect, it } from 'vitest';
@@ -171,21 +171,31 @@ describe('a block in token slices when one sequence exceeds the binding limit', 
     }
   });
 
-  it('still refuses, saying what to lower, where attention needs more than one binding', async () => {
+  it('splits attention by heads past one binding of q|k|v, and refuses past one of hidden states', async () => {
     const ctx = await lowered();
     const arch = describeArchitecture(tinyLlamaConfig({ intermediateSize: 100 }));
-    // q|k|v is 4·6 + 2·2·6 = 48 floats per token: 32 tokens fill 6 KiB.
-    expect(maxSequencesPerChunk(ctx, arch, 32)).toBe(1);
-    expect(maxSequencesPerChunk(ctx, arch, 33)).toBe(0);
-    expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 33 })).toThrow(ForwardMemoryError);
-    expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 33 })).toThrow(
-      /^the q\|k\|v projection of 1 sequences × 33 tokens needs 6\.2 KiB, more than this GPU's storage binding limit of 6\.0 KiB \(attention reads whole sequences\): even one sequence is too long: lower seqLen to 32 or fewer$/,
+    // q|k|v is 4·6 + 2·2·6 = 48 floats per token: 33 tokens (6.2 KiB) take two head groups (head-groups.test.ts
+    // checks the numbers), one key/value head each.
+    expect(maxSequencesPerChunk(ctx, arch, 33)).toBe(1);
+    const split = new BlockRunner(ctx, arch, { sequences: 1, seqLen: 33 });
+    expect(split.headGroups).toEqual([
+      { firstKvHead: 0, kvHeads: 1 },
+      { firstKvHead: 1, kvHeads: 1 },
+    ]);
+    split.destroy();
+    // The hidden states (24 floats per token) must stay whole: 64 tokens fill 6 KiB.
+    expect(maxSequencesPerChunk(ctx, arch, 64)).toBe(1);
+    expect(maxSequencesPerChunk(ctx, arch, 65)).toBe(0);
+    expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 65 })).toThrow(ForwardMemoryError);
+    expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 65 })).toThrow(
+      /^the hidden states of 1 sequences × 65 tokens needs 6\.1 KiB, more than this GPU's storage binding limit of 6\.0 KiB \(the block reads and writes them in one buffer each\): even one sequence is too long: lower seqLen to 64 or fewer$/,
     );
-    expect(() => new BlockRunner(ctx, arch, { sequences: 3, seqLen: 16 })).toThrow(
-      /q\|k\|v projection of 3 sequences × 16 tokens needs 9\.0 KiB, .* lower the sequences per chunk to 2 or fewer$/,
+    expect(() => new BlockRunner(ctx, arch, { sequences: 3, seqLen: 22 })).toThrow(
+      /hidden states of 3 sequences × 22 tokens needs 6\.2 KiB, .* lower the sequences per chunk to 2 or fewer$/,
     );
     const runner = new BlockRunner(ctx, arch, { sequences: 2, seqLen: 16 });
     expect(runner.tokensPerSlice).toBe(7);
+    expect(runner.headGroups).toHaveLength(1);
     runner.destroy();
   });
 });

@@ -18,6 +18,8 @@ export interface AttentionArgs {
   scale: number;
   out: GPUBuffer;
   outStride: number;
+  /** Column of `out` that query head 0 writes to (default 0): a head group's place in the full output. */
+  outColumn?: number;
 }
 
 const QUERY_TILE = 32;
@@ -70,6 +72,7 @@ export function encodeAttention(ctx: GpuContext, batch: CommandBatch, args: Atte
       args.valueColumn,
       args.outStride,
       args.heads / args.kvHeads,
+      args.outColumn ?? 0,
     ],
     [args.scale],
   );
