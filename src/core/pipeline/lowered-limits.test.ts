@@ -2,10 +2,10 @@
  * The whole pipeline under a storage binding limit (and buffer size) of 48 KiB, so small that stories260K's
  * embedding table, its fused gate|up weights, the hidden states of more than one 32-token sequence, the down_proj
  * Hessian and the LM head's logits must all be split: the run must give what the same run gives under the device's
- * real limits. 48 KiB is the smallest limit the demo runs under: the Cholesky scratch of the 172-wide down_proj
- * (3 diagonal 64×64 block inverses in one buffer) is not split, and a limit one byte lower is refused with a message
- * that says the layer is too wide. Where a setting is what does not fit (the lazy-batch block size), the message
- * names the setting and the value that fits; sequences longer than one chunk holds run in token slices.
+ * real limits, bit for bit. The solver's floor is 64 rows of the widest Hessian (its tiles never straddle two
+ * buffers): below that the layer is refused with a message that says so. Where a setting is what does not fit (the
+ * lazy-batch block size), the message names the setting and the value that fits; sequences longer than one chunk
+ * holds run in token slices.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -27,8 +27,9 @@ const texts = {
   calibration: readFileSync(new URL('calibration.txt', demo), 'utf8'),
   evaluation: readFileSync(new URL('evaluation.txt', demo), 'utf8'),
 };
-/** Three 64×64 f32 blocks: the Cholesky block inverses of a 172-wide layer, the one buffer that is not split. */
-const LIMIT = 3 * 64 * 64 * 4;
+const LIMIT = 48 * 1024;
+/** 64 rows of the 172-wide down_proj Hessian: the solver's tiles never straddle two buffers, so no less will do. */
+const NARROWEST = 64 * 172 * 4;
 // blockSize 64: 128 rows of U for a 172-wide layer (88 KiB) do not fit, and the test below shows that is said.
 const SETTINGS: PruneSettings = {
   ...DEFAULT_SETTINGS,
@@ -58,7 +59,9 @@ const relative = (a: number, b: number) => Math.abs(a / b - 1);
 describe('pruneModel under lowered GPU limits', () => {
   const normal = useGpu();
   const lowered = useGpu({ testLimits: { maxStorageBufferBindingSize: LIMIT, maxBufferSize: LIMIT } });
-  const tooLow = useGpu({ testLimits: { maxStorageBufferBindingSize: LIMIT - 1, maxBufferSize: LIMIT - 1 } });
+  const tooLow = useGpu({
+    testLimits: { maxStorageBufferBindingSize: NARROWEST - 1, maxBufferSize: NARROWEST - 1 },
+  });
   let model: OpenedModel;
 
   beforeAll(async () => {
@@ -111,11 +114,11 @@ describe('pruneModel under lowered GPU limits', () => {
     expect(ctx.memory.current).toBeLessThan(1024);
   });
 
-  it('one byte below, the 172-wide layer is refused as too wide for the GPU', async () => {
+  it('below 64 rows of the widest Hessian, the 172-wide layer is refused as too wide for the GPU', async () => {
     const ctx = await tooLow();
     // No evaluation text: the run fails at block 0's down_proj, and the LM head's kernels need no compiling.
     await expect(pruneModel(ctx, model, SETTINGS, { calibration: texts.calibration })).rejects.toThrow(
-      /^a layer with 172 inputs is too wide for this GPU: its Cholesky 3 diagonal block inverses \(49152 bytes\) would exceed the buffer size limit of 49151 bytes$/,
+      /^hessian: 64 rows of 172 floats \(44032 bytes\) exceed this GPU's storage binding limit of 44031 bytes$/,
     );
     expect(ctx.memory.current).toBeLessThan(1024);
   });

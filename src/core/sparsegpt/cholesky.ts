@@ -12,6 +12,7 @@ import inverseShader from '../../../shaders/triangular_inverse_panel.wgsl?raw';
 import { bindingLimit } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { computePipeline } from '../gpu/pipelines';
+import { selectVariant } from '../gpu/wgsl-variants';
 import { type ChunkedMatrix, type MatrixChunk, ROW_ALIGN } from './chunked-matrix';
 import { bindResources, dispatchIn, type GpuRun } from './gpu-run';
 
@@ -22,8 +23,18 @@ export interface FactorScratch {
   /** U_kk = R_kk⁻¹ of every diagonal block, 64×64 each, in buffers of `blocksPerBuffer` slots. */
   blockInverses: GPUBuffer[];
   blocksPerBuffer: number;
-  /** Dense [rows, 64] panel per row chunk of A: R12 during the factorization, R12·U22 during the inverse. */
-  panels: GPUBuffer[];
+  /**
+   * The dense [n, 64] panel, R12 during the factorization and R12·U22 during the inverse: one buffer where it fits
+   * one binding, else one per row chunk of A. Which of the two never changes a result bit by itself; sums that
+   * run over panel rows are split at the buffers' edges only in the second case.
+   */
+  panels: PanelPart[];
+}
+
+interface PanelPart {
+  buffer: GPUBuffer;
+  firstRow: number;
+  rows: number;
 }
 
 export function createFactorScratch(ctx: GpuContext, run: GpuRun, A: ChunkedMatrix): FactorScratch {
@@ -40,9 +51,14 @@ export function createFactorScratch(ctx: GpuContext, run: GpuRun, A: ChunkedMatr
   for (let first = 0; first < blocks; first += blocksPerBuffer) {
     blockInverses.push(run.buffer(Math.min(blocksPerBuffer, blocks - first) * BLOCK_BYTES, 'blockInverses'));
   }
-  // A panel chunk holds 64 floats per row of its A chunk, which holds at least as many (A is wider than one block
-  // whenever a panel is used), so it fits wherever the A chunk does.
-  const panels = A.chunks.map((chunk) => run.buffer(chunk.rows * BLOCK * 4, 'panel'));
+  // A per-chunk panel holds 64 floats per row of its A chunk, which holds at least as many (A is wider than one
+  // block whenever a panel is used), so it fits wherever the A chunk does.
+  const parts = A.cols * BLOCK * 4 <= limit ? [{ firstRow: 0, rows: A.cols }] : A.chunks;
+  const panels = parts.map(({ firstRow, rows }) => ({
+    buffer: run.buffer(rows * BLOCK * 4, 'panel'),
+    firstRow,
+    rows,
+  }));
   return { blockInverses, blocksPerBuffer, panels };
 }
 
@@ -78,14 +94,27 @@ function blockInverse(scratch: FactorScratch, block: Block): GPUBufferBinding {
   };
 }
 
-/** The chunks of A with rows above the block, with their index (which is also their panel's). */
-function chunksAbove(
-  A: ChunkedMatrix,
-  block: Block,
-): Array<{ chunk: MatrixChunk; index: number; above: number }> {
+/** The chunks of A with rows above the block, and how many. */
+function chunksAbove(A: ChunkedMatrix, block: Block): Array<{ chunk: MatrixChunk; above: number }> {
   return A.chunks
-    .map((chunk, index) => ({ chunk, index, above: rowsAbove(chunk, block.start) }))
+    .map((chunk) => ({ chunk, above: rowsAbove(chunk, block.start) }))
     .filter((entry) => entry.above > 0);
+}
+
+function panelHolding(scratch: FactorScratch, row: number): PanelPart {
+  const part = scratch.panels.find((p) => row >= p.firstRow && row < p.firstRow + p.rows);
+  if (!part) throw new RangeError(`no Cholesky panel holds row ${row}`);
+  return part;
+}
+
+/** Panel rows from `row` up to the block, one range per panel buffer they lie in. */
+function panelRangesFrom(scratch: FactorScratch, row: number, block: Block) {
+  return scratch.panels
+    .map((part) => {
+      const first = Math.max(row, part.firstRow);
+      return { part, first, count: Math.min(block.start, part.firstRow + part.rows) - first };
+    })
+    .filter((range) => range.count > 0);
 }
 
 function encodePanel(
@@ -97,15 +126,18 @@ function encodePanel(
   block: Block,
   factorMode: boolean,
 ): void {
-  const panel = computePipeline(ctx, panelShader);
-  for (const { chunk, index, above } of chunksAbove(A, block)) {
-    const slot = run.params.slot([A.cols, above, block.start, block.size, factorMode ? 1 : 0]);
-    const group = bindResources(ctx, panel, [
-      chunk.buffer,
-      blockInverse(scratch, block),
-      scratch.panels[index],
-      slot,
+  const panel = computePipeline(ctx, selectVariant(panelShader, { VEC4_ROWS: A.cols % 4 === 0 }));
+  for (const { chunk, above } of chunksAbove(A, block)) {
+    const part = panelHolding(scratch, chunk.firstRow);
+    const slot = run.params.slot([
+      A.cols,
+      above,
+      block.start,
+      block.size,
+      factorMode ? 1 : 0,
+      chunk.firstRow - part.firstRow,
     ]);
+    const group = bindResources(ctx, panel, [chunk.buffer, blockInverse(scratch, block), part.buffer, slot]);
     dispatchIn(pass, panel, group, 1, Math.ceil(above / 16));
   }
 }
@@ -136,24 +168,21 @@ export function encodeReverseCholesky(
     );
     if (block.start === 0) continue;
     encodePanel(ctx, run, pass, A, scratch, block, true);
-    const above = chunksAbove(A, block);
-    for (const rowsOf of above) {
-      for (const colsOf of above) {
-        if (colsOf.index < rowsOf.index) continue;
+    for (const { chunk, above } of chunksAbove(A, block)) {
+      const rowPanel = panelHolding(scratch, chunk.firstRow);
+      // Columns j ≥ the chunk's first row: tiles wholly below the diagonal are never dispatched.
+      for (const range of panelRangesFrom(scratch, chunk.firstRow, block)) {
         const slot = run.params.slot([
           n,
-          rowsOf.chunk.firstRow,
-          rowsOf.above,
-          colsOf.chunk.firstRow,
-          colsOf.above,
+          chunk.firstRow,
+          above,
+          chunk.firstRow - rowPanel.firstRow,
+          range.first,
+          range.count,
+          range.first - range.part.firstRow,
         ]);
-        const group = bindResources(ctx, trailing, [
-          rowsOf.chunk.buffer,
-          scratch.panels[rowsOf.index],
-          scratch.panels[colsOf.index],
-          slot,
-        ]);
-        dispatchIn(pass, trailing, group, Math.ceil(colsOf.above / 32), Math.ceil(rowsOf.above / 32));
+        const group = bindResources(ctx, trailing, [chunk.buffer, rowPanel.buffer, range.part.buffer, slot]);
+        dispatchIn(pass, trailing, group, Math.ceil(range.count / 32), Math.ceil(above / 32));
       }
     }
   }
@@ -168,27 +197,26 @@ export function encodeUpperTriangularInverse(
   scratch: FactorScratch,
 ): void {
   const n = A.cols;
-  const inverse = computePipeline(ctx, inverseShader);
+  const inverse = computePipeline(ctx, selectVariant(inverseShader, { VEC4_ROWS: A.cols % 4 === 0 }));
   for (const block of blocksOf(n)) {
     if (block.start === 0) continue;
     encodePanel(ctx, run, pass, A, scratch, block, false);
-    const above = chunksAbove(A, block);
-    for (const rowsOf of above) {
-      for (const qOf of above) {
-        if (qOf.index < rowsOf.index) continue;
+    for (const { chunk, above } of chunksAbove(A, block)) {
+      panelRangesFrom(scratch, chunk.firstRow, block).forEach((range, i) => {
         const slot = run.params.slot([
           n,
-          rowsOf.chunk.firstRow,
-          rowsOf.above,
-          qOf.chunk.firstRow,
-          qOf.above,
+          chunk.firstRow,
+          above,
+          range.first,
+          range.count,
+          range.first - range.part.firstRow,
           block.start,
           block.size,
-          qOf.index === rowsOf.index ? 0 : 1,
+          i === 0 ? 0 : 1,
         ]);
-        const group = bindResources(ctx, inverse, [rowsOf.chunk.buffer, scratch.panels[qOf.index], slot]);
-        dispatchIn(pass, inverse, group, 2, Math.ceil(rowsOf.above / 32));
-      }
+        const group = bindResources(ctx, inverse, [chunk.buffer, range.part.buffer, slot]);
+        dispatchIn(pass, inverse, group, 2, Math.ceil(above / 32));
+      });
     }
   }
 }

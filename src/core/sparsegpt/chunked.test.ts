@@ -82,6 +82,20 @@ describe('solver with tensors split across storage bindings', () => {
     accumulator.destroy();
   });
 
+  it('factors U across chunks with vec4 rows too (a width that is a multiple of 4)', async () => {
+    const ctx = await gpu();
+    const width = 148;
+    const inputs = correlatedInputs(tokens, width, 44);
+    const accumulator = new HessianAccumulator(ctx, width);
+    accumulator.addFromArray(inputs, tokens);
+    const prepared = await prepareLayer(ctx, accumulator, width);
+    expect(prepared.U.chunks).toHaveLength(3);
+    const reference = prepareReference(hessianReference(inputs, tokens, width), width).U;
+    expect(relativeMaxError(await readChunkedMatrix(ctx, prepared.U), reference)).toBeLessThan(1e-4);
+    prepared.destroy();
+    accumulator.destroy();
+  });
+
   it('says plainly when not even 64 rows fit one binding', async () => {
     const ctx = await gpu();
     expect(() => new HessianAccumulator(ctx, 200)).toThrow(

@@ -1,0 +1,31 @@
+/**
+ * WGSL has no preprocessor, and a storage binding's element type (f32 or vec4<f32>) cannot depend on an override
+ * constant. Shaders that have a faster form for aligned data therefore hold both forms between comment lines
+ *   //#if NAME … //#else … //#endif   (no nesting)
+ * and the host keeps one of them before compiling.
+ */
+export function selectVariant(code: string, flags: Record<string, boolean>): string {
+  const kept: string[] = [];
+  let keeping: boolean | undefined;
+  for (const line of code.split('\n')) {
+    const directive = /^\s*\/\/#(if|else|endif)\b\s*(\w*)/.exec(line);
+    if (!directive) {
+      if (keeping !== false) kept.push(line);
+      continue;
+    }
+    const [, word, name] = directive;
+    if (word === 'if') {
+      if (keeping !== undefined) throw new Error('WGSL variants: nested //#if');
+      if (!(name in flags)) throw new Error(`WGSL variants: no value given for ${name}`);
+      keeping = flags[name];
+    } else if (word === 'else') {
+      if (keeping === undefined) throw new Error('WGSL variants: //#else without //#if');
+      keeping = !keeping;
+    } else {
+      if (keeping === undefined) throw new Error('WGSL variants: //#endif without //#if');
+      keeping = undefined;
+    }
+  }
+  if (keeping !== undefined) throw new Error('WGSL variants: //#if without //#endif');
+  return kept.join('\n');
+}
