@@ -62,6 +62,11 @@ async function expectMatchesReference(
   const referenceError = reconstructionErrorReference(W, reference.W, rows, cols, H).relativeError;
   expect(maskAgreement(result.W, reference.W)).toBeGreaterThanOrEqual(0.995);
   expect(Math.abs(result.relativeError / referenceError - 1)).toBeLessThan(0.02);
+  // Both shapes of the walk kernel (one row per invocation, as on a GPU; four, as on a CPU) do the same arithmetic.
+  for (const walkRowsPerInvocation of [1, 4] as const) {
+    const options = { sparsity, pattern, blockSize, measureError: false, walkRowsPerInvocation };
+    expect((await pruneLayer(ctx, W, rows, cols, prepared, options)).W).toEqual(result.W);
+  }
   return { result, reference, referenceError };
 }
 

@@ -13,6 +13,9 @@ export interface LayerPruneOptions {
   blockSize?: number;
   /** Compute tr(ΔW·H·ΔWᵀ)/tr(W·H·Wᵀ) (as many FLOPs as the solve itself). Default true. */
   measureError?: boolean;
+  /** Rows each invocation of the column walk owns (a kernel shape, same results). Default: 1 on a GPU, 4 on a
+   * CPU-backed adapter. */
+  walkRowsPerInvocation?: 1 | 4;
 }
 
 export interface ResolvedLayerPrune {
@@ -24,6 +27,7 @@ export interface ResolvedLayerPrune {
   /** Columns the walk kernel holds in registers at a time; a multiple of M for N:M. */
   subBlock: number;
   measureError: boolean;
+  walkRowsPerInvocation?: 1 | 4;
 }
 
 /** Largest M the walk kernel's registers hold for an N:M group. */
@@ -41,12 +45,16 @@ export function resolveLayerPrune(options: LayerPruneOptions, columns: number): 
     throw new InvalidSettingError('blockSize', blockSize, 'a whole number of columns ≥ 1');
   }
   const measureError = options.measureError ?? true;
+  const walkRowsPerInvocation = options.walkRowsPerInvocation;
+  if (walkRowsPerInvocation !== undefined && walkRowsPerInvocation !== 1 && walkRowsPerInvocation !== 4) {
+    throw new InvalidSettingError('walkRowsPerInvocation', walkRowsPerInvocation, '1 or 4');
+  }
   if (pattern === 'unstructured') {
     const sparsity = options.sparsity ?? 0.5;
     if (typeof sparsity !== 'number' || !(sparsity >= 0 && sparsity < 1)) {
       throw new InvalidSettingError('sparsity', sparsity, 'a fraction in [0, 1), e.g. 0.5');
     }
-    return { method, sparsity, pattern, blockSize, subBlock: 16, measureError };
+    return { method, sparsity, pattern, blockSize, subBlock: 16, measureError, walkRowsPerInvocation };
   }
   if (typeof pattern !== 'object' || pattern === null) {
     throw new InvalidSettingError('pattern', pattern, "'unstructured' or { n, m }");
@@ -67,5 +75,6 @@ export function resolveLayerPrune(options: LayerPruneOptions, columns: number): 
     blockSize: Math.ceil(blockSize / m) * m,
     subBlock,
     measureError,
+    walkRowsPerInvocation,
   };
 }

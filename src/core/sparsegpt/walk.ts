@@ -2,12 +2,22 @@
 import shader from '../../../shaders/prune_block_walk.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
 import { computePipeline } from '../gpu/pipelines';
+import { selectVariant } from '../gpu/wgsl-variants';
 import type { MatrixChunk } from './chunked-matrix';
 import { bindResources, dispatchIn, type GpuRun } from './gpu-run';
 import type { ResolvedLayerPrune } from './settings';
 
-/** Rows (invocations) per workgroup of the walk. */
-const WALK_ROWS = 64;
+/** Rows per workgroup of the walk: small, so that even a few hundred rows keep every CPU core of a software
+ * adapter busy, and a multiple of a GPU's 32 or 64 lanes when each invocation owns one row. */
+const WALK_ROWS_PER_WORKGROUP = 64;
+
+/**
+ * Rows each invocation walks: one on a GPU, which wants every row in flight; four on a CPU-backed adapter, where
+ * a U load shared by four rows' FMAs is what counts.
+ */
+export function walkRowsPerInvocation(ctx: GpuContext): 1 | 4 {
+  return ctx.adapter.isSoftware ? 4 : 1;
+}
 
 export interface WalkBlock {
   columns: number;
@@ -32,8 +42,10 @@ export function encodePruneBlockWalk(
 ): void {
   if (chunk.rows === 0) return;
   const nm = settings.pattern === 'unstructured' ? undefined : settings.pattern;
-  const pipeline = computePipeline(ctx, shader, 'main', {
-    ROWS: WALK_ROWS,
+  const rowsPerInvocation = settings.walkRowsPerInvocation ?? walkRowsPerInvocation(ctx);
+  const code = selectVariant(shader, { FOUR_ROWS: rowsPerInvocation === 4 });
+  const pipeline = computePipeline(ctx, code, 'main', {
+    ROWS: WALK_ROWS_PER_WORKGROUP / rowsPerInvocation,
     SUB: settings.subBlock,
     PATTERN: nm ? 1 : 0,
     PRUNE_N: nm?.n ?? 2,
@@ -55,5 +67,5 @@ export function encodePruneBlockWalk(
     slot,
     block.uPanel,
   ]);
-  dispatchIn(pass, pipeline, group, Math.ceil(chunk.rows / WALK_ROWS));
+  dispatchIn(pass, pipeline, group, Math.ceil(chunk.rows / WALK_ROWS_PER_WORKGROUP));
 }
