@@ -6,7 +6,8 @@ import shader from '../../../shaders/hessian_accumulate.wgsl?raw';
 import { bindingLimit, createStorageBuffer } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { computePipeline } from '../gpu/pipelines';
-import { type ChunkedMatrix, createChunkedMatrix, destroyChunkedMatrix, ROW_ALIGN } from './chunked-matrix';
+import { selectVariant } from '../gpu/wgsl-variants';
+import { type ChunkedMatrix, createChunkedMatrix, destroyChunkedMatrix } from './chunked-matrix';
 import { InvalidSettingError, InvalidTensorError } from './errors';
 import { bindResources, dispatchIn, f32, ParamArena } from './gpu-run';
 
@@ -56,7 +57,6 @@ export class HessianAccumulator {
     const alpha = this.seen / total;
     const beta = 2 / total;
     const params = new ParamArena(this.ctx, 'hessian');
-    const pipeline = computePipeline(this.ctx, shader);
     const encoder = this.ctx.device.createCommandEncoder({ label: 'hessian' });
     const pass = encoder.beginComputePass({ label: 'hessian' });
     const align = this.ctx.device.limits.minStorageBufferOffsetAlignment;
@@ -64,6 +64,9 @@ export class HessianAccumulator {
     const perWindow = Math.floor((bindingLimit(this.ctx) - align) / rowBytes);
     if (perWindow < 1)
       throw new RangeError(`one token of ${this.columns} floats exceeds the GPU binding limit`);
+    // vec4 reads need every window row to start on a multiple of 4 floats from the window start (which is aligned).
+    const vec4Rows = this.columns % 4 === 0 && xOffsetFloats % 4 === 0;
+    const pipeline = computePipeline(this.ctx, selectVariant(shader, { VEC4_ROWS: vec4Rows }));
     let first = true;
     for (let token0 = 0; token0 < tokens; token0 += perWindow) {
       const count = Math.min(perWindow, tokens - token0);
@@ -82,13 +85,7 @@ export class HessianAccumulator {
           f32(beta),
         ]);
         const group = bindResources(this.ctx, pipeline, [window, chunk.buffer, slot]);
-        dispatchIn(
-          pass,
-          pipeline,
-          group,
-          Math.ceil(this.columns / ROW_ALIGN),
-          Math.ceil(chunk.rows / ROW_ALIGN),
-        );
+        dispatchIn(pass, pipeline, group, Math.ceil(this.columns / 32), Math.ceil(chunk.rows / 32));
       }
       first = false;
     }

@@ -54,25 +54,30 @@ describe('solver kernels against float64 references', () => {
       accumulator.destroy();
     });
 
-    it('reads X straight from a GPU buffer at a float offset (the forward pass capture)', async () => {
-      const ctx = await gpu();
-      const columns = 19;
-      const tokens = 41;
-      const X = correlatedInputs(tokens, columns, 5);
-      const padded = new Float32Array(3 + X.length);
-      padded.set(X, 3);
-      const buffer = uploadFloat32(ctx, padded, 'X');
-      const accumulator = new HessianAccumulator(ctx, columns);
-      accumulator.add(buffer, 30, 3);
-      accumulator.add(buffer, tokens - 30, 3 + 30 * columns);
-      const H = await readChunkedMatrix(ctx, accumulator.H);
-      const expected = upper(hessianReference(X, tokens, columns), columns);
-      expect(relativeMaxError(upper(H, columns), expected)).toBeLessThan(1e-5);
-      expect(() => accumulator.add(buffer, tokens + 1, 3)).toThrow(InvalidTensorError);
-      expect(() => accumulator.add(buffer, 1.5)).toThrow(/token count/);
-      buffer.destroy();
-      accumulator.destroy();
-    });
+    it.each([
+      [19, 3], // scalar reads
+      [20, 4], // vec4 reads
+    ])(
+      'reads X straight from a GPU buffer (%i columns) at a float offset %i (the forward pass capture)',
+      async (columns, offset) => {
+        const ctx = await gpu();
+        const tokens = 41;
+        const X = correlatedInputs(tokens, columns, 5);
+        const padded = new Float32Array(offset + X.length);
+        padded.set(X, offset);
+        const buffer = uploadFloat32(ctx, padded, 'X');
+        const accumulator = new HessianAccumulator(ctx, columns);
+        accumulator.add(buffer, 30, offset);
+        accumulator.add(buffer, tokens - 30, offset + 30 * columns);
+        const H = await readChunkedMatrix(ctx, accumulator.H);
+        const expected = upper(hessianReference(X, tokens, columns), columns);
+        expect(relativeMaxError(upper(H, columns), expected)).toBeLessThan(1e-5);
+        expect(() => accumulator.add(buffer, tokens + 1, offset)).toThrow(InvalidTensorError);
+        expect(() => accumulator.add(buffer, 1.5)).toThrow(/token count/);
+        buffer.destroy();
+        accumulator.destroy();
+      },
+    );
 
     it('rejects non-finite inputs with the position of the bad value', async () => {
       const ctx = await gpu();
