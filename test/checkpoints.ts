@@ -5,7 +5,7 @@
  * comparisons meaningful.
  */
 import type { ModelConfig } from '../src/core/model/types';
-import { gaussian } from './random';
+import { gaussian, mulberry32 } from './random';
 
 export interface RandomCheckpoint {
   config: ModelConfig;
@@ -184,4 +184,15 @@ export function randomCheckpoint(config: ModelConfig, options: CheckpointOptions
       return data;
     },
   };
+}
+
+/** Token ids drawn uniformly from the vocabulary. */
+export function randomIds(count: number, vocab: number, seed: number): Int32Array {
+  const next = mulberry32(seed);
+  return Int32Array.from({ length: count }, () => Math.floor(next() * vocab));
+}
+
+/** The checkpoint as the forward's TensorSource. */
+export function checkpointSource(checkpoint: RandomCheckpoint) {
+  return async (name: string) => checkpoint.tensor(name);
 }

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type RandomCheckpoint,
+  checkpointSource,
   randomCheckpoint,
+  randomIds,
   tinyGpt2Config,
   tinyLlamaConfig,
   tinyOptConfig,
 } from '../../../test/checkpoints';
+import { relativeMaxError } from '../../../test/compare';
 import { useGpu } from '../../../test/gpu';
-import { mulberry32 } from '../../../test/random';
 import { createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import type { ModelConfig } from '../model/types';
@@ -18,15 +19,6 @@ import { ReferenceModel } from './forward.reference';
 import { ForwardMemoryError } from './limits';
 import { embed, uploadEmbedding } from './model-ends';
 import { modelNll } from './model-forward';
-
-function randomIds(count: number, vocab: number, seed: number): Int32Array {
-  const next = mulberry32(seed);
-  return Int32Array.from({ length: count }, () => Math.floor(next() * vocab));
-}
-
-function source(checkpoint: RandomCheckpoint) {
-  return async (name: string) => checkpoint.tensor(name);
-}
 
 /** Per-token NLL within 1e-4 relative (absolute below 1): float32 GPU against the float64 reference. */
 function expectNllClose(gpu: Float64Array, cpu: Float64Array) {
@@ -40,16 +32,6 @@ function expectNllClose(gpu: Float64Array, cpu: Float64Array) {
     worst = Math.max(worst, Math.abs(gpu[i] - cpu[i]) / Math.max(1, Math.abs(cpu[i])));
   }
   expect(worst).toBeLessThan(1e-4);
-}
-
-function relativeMaxError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let maxErr = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxErr = Math.max(maxErr, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  return maxErr / Math.max(maxRef, 1e-30);
 }
 
 interface ModelCase {
@@ -131,7 +113,7 @@ describe('whole-model forward on the GPU against the float64 reference', () => {
     const ids = randomIds(sequences * seqLen, config.vocabSize, 3);
     const reference = new ReferenceModel(config, checkpoint.tensor, checkpoint.names);
     const cpu = reference.forwardNll(ids, { sequences, seqLen, positionOffset });
-    const gpuNll = await modelNll(ctx, arch, source(checkpoint), ids, {
+    const gpuNll = await modelNll(ctx, arch, checkpointSource(checkpoint), ids, {
       seqLen,
       sequencesPerChunk: 2,
       positionOffset,
@@ -155,12 +137,12 @@ describe('whole-model forward on the GPU against the float64 reference', () => {
       const expected = new Map<string, Float64Array>();
       reference.block(1, reference.embed(ids, shape), shape, (role, X) => expected.set(role, X));
 
-      const embedding = await uploadEmbedding(ctx, arch, source(checkpoint));
+      const embedding = await uploadEmbedding(ctx, arch, checkpointSource(checkpoint));
       const hidden = await embed(ctx, arch, embedding, ids, shape);
       const out = createStorageBuffer(ctx, hidden.size, 'out');
       const runner = new BlockRunner(ctx, arch, shape);
-      const block0 = await uploadBlock(ctx, arch, 0, source(checkpoint));
-      const block1 = await uploadBlock(ctx, arch, 1, source(checkpoint));
+      const block0 = await uploadBlock(ctx, arch, 0, checkpointSource(checkpoint));
+      const block1 = await uploadBlock(ctx, arch, 1, checkpointSource(checkpoint));
       // The reference ran block 1 on embeddings; do the same on the GPU.
       const captured = new Map<string, Float32Array>();
       await runner.run(block1, hidden, out, {
@@ -196,10 +178,10 @@ describe('whole-model forward on the GPU against the float64 reference', () => {
       const reference = new ReferenceModel(config, (n) => modified.get(n)!, checkpoint.names);
       const expected = reference.block(0, reference.embed(ids, shape), shape);
 
-      const embedding = await uploadEmbedding(ctx, arch, source(checkpoint));
+      const embedding = await uploadEmbedding(ctx, arch, checkpointSource(checkpoint));
       const hidden = await embed(ctx, arch, embedding, ids, shape);
       const out = createStorageBuffer(ctx, hidden.size, 'out');
-      const weights = await uploadBlock(ctx, arch, 0, source(checkpoint));
+      const weights = await uploadBlock(ctx, arch, 0, checkpointSource(checkpoint));
       weights.replaceLinear(first.name, pruned(first));
       const onGpu = uploadFloat32(ctx, pruned(last), 'pruned');
       weights.replaceLinear(last.tensor, onGpu);
@@ -234,7 +216,7 @@ describe('forward under small storage binding limits', () => {
         sequences: 3,
         seqLen,
       });
-      expectNllClose(await modelNll(ctx, arch, source(checkpoint), ids, { seqLen }), cpu);
+      expectNllClose(await modelNll(ctx, arch, checkpointSource(checkpoint), ids, { seqLen }), cpu);
     }
   });
 
@@ -266,7 +248,7 @@ describe('bad input', () => {
     const config = tinyGpt2Config();
     const checkpoint = randomCheckpoint(config);
     const arch = describeArchitecture(config, checkpoint.names);
-    const embedding = await uploadEmbedding(ctx, arch, source(checkpoint));
+    const embedding = await uploadEmbedding(ctx, arch, checkpointSource(checkpoint));
     await expect(embed(ctx, arch, embedding, [1, 2, 57], { sequences: 1, seqLen: 3 })).rejects.toThrow(
       /token id 57 at position 2 is outside the vocabulary \[0, 57\)/,
     );

@@ -8,14 +8,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  checkpointSource,
   type RandomCheckpoint,
   randomCheckpoint,
+  randomIds,
   tinyGpt2Config,
   tinyLlamaConfig,
   tinyOptConfig,
 } from '../../../test/checkpoints';
+import { relativeMaxError } from '../../../test/compare';
 import { useGpu } from '../../../test/gpu';
-import { mulberry32 } from '../../../test/random';
 import { createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import type { ModelConfig } from '../model/types';
@@ -32,26 +34,6 @@ const TOKENS = SHAPE.sequences * SHAPE.seqLen;
 const LOW = 2560;
 const HIGHER = 3072;
 
-function randomIds(count: number, vocab: number, seed: number): Int32Array {
-  const next = mulberry32(seed);
-  return Int32Array.from({ length: count }, () => Math.floor(next() * vocab));
-}
-
-function source(checkpoint: RandomCheckpoint) {
-  return async (name: string) => checkpoint.tensor(name);
-}
-
-function relativeMaxError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let maxErr = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxErr = Math.max(maxErr, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  return maxErr / Math.max(maxRef, 1e-30);
-}
-
 /** Runs block 0 once and returns its output, each group's captured rows joined in call order, and the plan. */
 async function runBlockOnce(
   ctx: GpuContext,
@@ -59,7 +41,7 @@ async function runBlockOnce(
   checkpoint: RandomCheckpoint,
   input: Float32Array,
 ): Promise<{ out: Float32Array; captured: Map<string, Float32Array>; headGroups: readonly HeadGroup[] }> {
-  const weights = await uploadBlock(ctx, arch, 0, source(checkpoint));
+  const weights = await uploadBlock(ctx, arch, 0, checkpointSource(checkpoint));
   const hidden = uploadFloat32(ctx, input, 'hidden');
   const out = createStorageBuffer(ctx, hidden.size, 'out');
   const runner = new BlockRunner(ctx, arch, SHAPE);
@@ -185,8 +167,8 @@ describe('attention in head groups when the q|k|v of a chunk exceeds the binding
     expect(maxSequencesPerChunk(ctx, arch, shape.seqLen)).toBe(1);
     const ids = randomIds(shape.sequences * shape.seqLen, config.vocabSize, 34);
     const cpu = new ReferenceModel(config, checkpoint.tensor, checkpoint.names).forwardNll(ids, shape);
-    const split = await modelNll(ctx, arch, source(checkpoint), ids, { seqLen: shape.seqLen });
-    const unsplit = await modelNll(await normal(), arch, source(checkpoint), ids, {
+    const split = await modelNll(ctx, arch, checkpointSource(checkpoint), ids, { seqLen: shape.seqLen });
+    const unsplit = await modelNll(await normal(), arch, checkpointSource(checkpoint), ids, {
       seqLen: shape.seqLen,
       sequencesPerChunk: 1,
     });
@@ -217,7 +199,7 @@ describe('attention in head groups when the q|k|v of a chunk exceeds the binding
     // A whole forward meets the limit first where it embeds, and says the same.
     const checkpoint = randomCheckpoint(CASES[0].config, { seed: 35 });
     const ids = randomIds(33, CASES[0].config.vocabSize, 36);
-    await expect(modelNll(higher, llama, source(checkpoint), ids, { seqLen: 33 })).rejects.toThrow(
+    await expect(modelNll(higher, llama, checkpointSource(checkpoint), ids, { seqLen: 33 })).rejects.toThrow(
       /^the hidden states of 1 sequences × 33 tokens needs 3\.1 KiB, more than this GPU's storage binding limit of 3\.0 KiB: even one sequence is too long: lower seqLen to 32 or fewer$/,
     );
     expect(higher.memory.current).toBeLessThan(1024);

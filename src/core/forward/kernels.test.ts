@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { relativeMaxError } from '../../../test/compare';
 import { useGpu } from '../../../test/gpu';
 import { gaussian } from '../../../test/random';
 import { createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
@@ -24,18 +25,6 @@ import { encodeNorm } from './kernels/norm';
 import { encodeRotary } from './kernels/rotary';
 import { encodeGatedActivation } from './kernels/swiglu';
 import { ropeTable } from './rope';
-
-/** Largest error relative to the largest reference magnitude (f32 vs float64: ~1e-7·sqrt(terms)). */
-function relativeMaxError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let maxErr = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxErr = Math.max(maxErr, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  return maxErr / Math.max(maxRef, 1e-30);
-}
 
 function run(ctx: GpuContext, encode: (batch: CommandBatch) => void) {
   return withErrorScope(ctx, 'kernel test', () => {

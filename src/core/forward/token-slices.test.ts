@@ -6,13 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  checkpointSource,
   type RandomCheckpoint,
   randomCheckpoint,
+  randomIds,
   tinyLlamaConfig,
   tinyOptConfig,
 } from '../../../test/checkpoints';
+import { relativeMaxError } from '../../../test/compare';
 import { useGpu } from '../../../test/gpu';
-import { mulberry32 } from '../../../test/random';
 import { createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import type { ModelConfig } from '../model/types';
@@ -27,26 +29,6 @@ const LIMIT = 6 * 1024;
 const SHAPE = { sequences: 2, seqLen: 11 };
 const TOKENS = SHAPE.sequences * SHAPE.seqLen;
 
-function randomIds(count: number, vocab: number, seed: number): Int32Array {
-  const next = mulberry32(seed);
-  return Int32Array.from({ length: count }, () => Math.floor(next() * vocab));
-}
-
-function source(checkpoint: RandomCheckpoint) {
-  return async (name: string) => checkpoint.tensor(name);
-}
-
-function relativeMaxError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let maxErr = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxErr = Math.max(maxErr, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  return maxErr / Math.max(maxRef, 1e-30);
-}
-
 /** Each group's captures in call order: the token count of each call and all rows joined. */
 interface Captured {
   counts: Map<string, number[]>;
@@ -59,7 +41,7 @@ async function runBlockOnce(
   checkpoint: RandomCheckpoint,
   input: Float32Array,
 ): Promise<{ out: Float32Array; captured: Captured; tokensPerSlice: number }> {
-  const weights = await uploadBlock(ctx, arch, 0, source(checkpoint));
+  const weights = await uploadBlock(ctx, arch, 0, checkpointSource(checkpoint));
   const hidden = uploadFloat32(ctx, input, 'hidden');
   const out = createStorageBuffer(ctx, hidden.size, 'out');
   const runner = new BlockRunner(ctx, arch, SHAPE);
@@ -158,8 +140,8 @@ describe('a block in token slices when one sequence exceeds the binding limit', 
     const ids = randomIds(TOKENS, config.vocabSize, 24);
     const cpu = new ReferenceModel(config, checkpoint.tensor, checkpoint.names).forwardNll(ids, SHAPE);
     const options = { seqLen: SHAPE.seqLen, sequencesPerChunk: 2 };
-    const sliced = await modelNll(await lowered(), arch, source(checkpoint), ids, options);
-    const unsliced = await modelNll(await normal(), arch, source(checkpoint), ids, options);
+    const sliced = await modelNll(await lowered(), arch, checkpointSource(checkpoint), ids, options);
+    const unsliced = await modelNll(await normal(), arch, checkpointSource(checkpoint), ids, options);
     for (let t = 0; t < cpu.length; t++) {
       if (Number.isNaN(cpu[t])) {
         expect(sliced[t]).toBeNaN();

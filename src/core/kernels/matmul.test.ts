@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { relativeMaxError } from '../../../test/compare';
 import { useGpu } from '../../../test/gpu';
 import { gaussian } from '../../../test/random';
 import { matmul } from './matmul';
 import { matmulReference } from './matmul.reference';
-
-/** Largest error relative to the scale of the result; f32 accumulation over K terms stays ~1e-6·sqrt(K). */
-function relativeMaxError(actual: Float32Array, expected: Float64Array): number {
-  let maxErr = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxErr = Math.max(maxErr, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  return maxErr / Math.max(maxRef, 1e-30);
-}
 
 describe('matmul kernel (register-tiled, vec4)', () => {
   const gpu = useGpu();

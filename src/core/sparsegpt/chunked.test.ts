@@ -4,6 +4,7 @@
  * reference, as on a real GPU whose 128 MiB binding limit an 11008-wide layer's H (485 MB) exceeds.
  */
 import { describe, expect, it } from 'vitest';
+import { relativeMaxError } from '../../../test/compare';
 import { useGpu } from '../../../test/gpu';
 import { gaussian } from '../../../test/random';
 import { readChunkedMatrix } from './chunked-matrix';
@@ -11,7 +12,7 @@ import { InvalidSettingError } from './errors';
 import { HessianAccumulator } from './hessian';
 import { prepareLayer } from './prepare';
 import { pruneLayer } from './prune';
-import { correlatedInputs, maskAgreement, relativeMaxError } from './sparsegpt.fixtures';
+import { correlatedInputs, maskAgreement } from './sparsegpt.fixtures';
 import {
   hessianReference,
   magnitudeReference,

@@ -4,6 +4,7 @@
  * One file, one device: compiling the pipelines on SwiftShader costs seconds, so they are compiled once here.
  */
 import { describe, expect, it } from 'vitest';
+import { relativeMaxError } from '../../../test/compare';
 import { useGpu } from '../../../test/gpu';
 import { gaussian } from '../../../test/random';
 import { readFloat32, uploadFloat32 } from '../gpu/buffers';
@@ -14,7 +15,7 @@ import { lazyBatchUpdate } from './lazy-update';
 import { prepareLayer } from './prepare';
 import { pruneLayer } from './prune';
 import { reconstructionError } from './reconstruction-error';
-import { correlatedInputs, relativeMaxError } from './sparsegpt.fixtures';
+import { correlatedInputs } from './sparsegpt.fixtures';
 import {
   hessianReference,
   lazyUpdateReference,

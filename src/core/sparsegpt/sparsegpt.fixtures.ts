@@ -41,14 +41,3 @@ export function zerosInColumns(
   for (let r = 0; r < rows; r++) for (let j = start; j < end; j++) if (W[r * cols + j] === 0) zeros++;
   return zeros;
 }
-
-/** Largest |a − b| relative to the largest |b|. */
-export function relativeMaxError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let maxError = 0;
-  let maxExpected = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxError = Math.max(maxError, Math.abs(actual[i] - expected[i]));
-    maxExpected = Math.max(maxExpected, Math.abs(expected[i]));
-  }
-  return maxError / Math.max(maxExpected, 1e-30);
-}
