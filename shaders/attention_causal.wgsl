@@ -4,11 +4,17 @@
 //
 // Input is the fused projection buffer qkv [tokens, rowStride] holding per token the query heads (from column 0),
 // the key heads (from keyColumn) and the value heads (from valueColumn), each head headDim wide; tokens are
-// `sequences` independent sequences of seqLen. Query head h reads key/value head h / groupSize (transformers'
-// repeat_kv). For query position i: out = Σ_{j ≤ i} softmax_j(scale · q_i·k_j) v_j, written to
-// out[token, outColumn + h·HEAD_DIM ...] (row stride outStride). outColumn lets the heads of one head group (a
-// range of key/value heads and the query heads that read them, projected into a buffer of their own when the
-// whole q|k|v does not fit one binding) write their columns of the full attention output.
+// independent sequences of seqLen. Query head h reads key/value head h / groupSize (transformers' repeat_kv). For
+// query position i: out = Σ_{j ≤ i} softmax_j(scale · q_i·k_j) v_j, written to
+// out[qkv row − outRowOffset, outColumn + h·HEAD_DIM ...] (row stride outStride). outColumn lets the heads of one
+// head group (a range of key/value heads and the query heads that read them, projected into a buffer of their own
+// when the whole q|k|v does not fit one binding) write their columns of the full attention output.
+//
+// A dispatch covers the query positions [queryStart, queryEnd) of sequences firstSequence, firstSequence + 1, …:
+// where the attention output is split into buffers by token ranges (it does not fit one binding), each range's
+// queries are attended to on their own and written to their buffer from row 0 (outRowOffset = the range's first
+// token). Queries [i0, i1) read keys [0, i1) only, and a query's arithmetic does not depend on which tile it is
+// in (key tiles always start at key 0), so split and whole dispatches give the same bits.
 //
 // One workgroup of QUERY_TILE threads per (query tile, head, sequence), one query row per thread: the thread keeps
 // its query and its output accumulator in registers, the workgroup loads each key/value tile cooperatively.
@@ -16,8 +22,8 @@
 // HEAD_DIM and KEY_TILE are constants that the host specialises per model (registers are sized by them; the
 // two tiles take 2·KEY_TILE·HEAD_DIM·4 bytes of workgroup memory, chosen within the device's limit).
 //
-// Bindings: 0 qkv (read), 1 out [tokens, outStride], 2 params.
-// Dispatch: (ceil(seqLen / QUERY_TILE), heads, sequences) workgroups of QUERY_TILE.
+// Bindings: 0 qkv (read), 1 out [rows, outStride], 2 params.
+// Dispatch: (ceil((queryEnd − queryStart) / QUERY_TILE), heads, sequences) workgroups of QUERY_TILE.
 
 const HEAD_DIM: u32 = 64u;
 const KEY_TILE: u32 = 16u;
@@ -32,6 +38,10 @@ struct Params {
   outStride: u32,
   groupSize: u32,
   outColumn: u32,
+  firstSequence: u32,
+  queryStart: u32,
+  queryEnd: u32,
+  outRowOffset: u32,
   scale: f32,
 }
 
@@ -45,12 +55,12 @@ var<workgroup> values: array<f32, KEY_TILE * HEAD_DIM>;
 @compute @workgroup_size(QUERY_TILE)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let head = wid.y;
-  let sequenceStart = wid.z * params.seqLen;
+  let sequenceStart = (params.firstSequence + wid.z) * params.seqLen;
   let keyHeadColumn = (head / params.groupSize) * HEAD_DIM;
-  let firstQuery = wid.x * QUERY_TILE;
+  let firstQuery = params.queryStart + wid.x * QUERY_TILE;
   let query = firstQuery + lane;
-  let inSequence = query < params.seqLen;
-  let queryRow = sequenceStart + min(query, params.seqLen - 1u);
+  let inRange = query < params.queryEnd;
+  let queryRow = sequenceStart + min(query, params.queryEnd - 1u);
 
   var q: array<f32, HEAD_DIM>;
   var acc: array<f32, HEAD_DIM>;
@@ -62,7 +72,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var runningSum = 0.0;
 
   // Keys up to the tile's last query; the same for the whole workgroup, so the barriers stay uniform.
-  let keyEnd = min(firstQuery + QUERY_TILE, params.seqLen);
+  let keyEnd = min(firstQuery + QUERY_TILE, params.queryEnd);
   let tiles = (keyEnd + KEY_TILE - 1u) / KEY_TILE;
   for (var tile = 0u; tile < tiles; tile++) {
     let firstKey = tile * KEY_TILE;
@@ -76,7 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
     // Keys past the query (which includes keys past the sequence) are masked out; the first key of a sequence is
     // never masked, so every row with a query has a finite maximum after its first tile.
-    let visible = min(KEY_TILE, select(0u, query + 1u - min(firstKey, query + 1u), inSequence));
+    let visible = min(KEY_TILE, select(0u, query + 1u - min(firstKey, query + 1u), inRange));
     if (visible > 0u) {
       var scores: array<f32, KEY_TILE>;
       var tileMax = NEG_LARGE;
@@ -99,10 +109,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
   }
-  if (inSequence) {
+  if (inRange) {
     let inverse = 1.0 / runningSum;
+    let outRow = sequenceStart + query - params.outRowOffset;
     for (var d = 0u; d < HEAD_DIM; d++) {
-      out[(sequenceStart + query) * params.outStride + params.outColumn + head * HEAD_DIM + d] = acc[d] * inverse;
+      out[outRow * params.outStride + params.outColumn + head * HEAD_DIM + d] = acc[d] * inverse;
     }
   }
 }

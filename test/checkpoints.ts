@@ -4,7 +4,15 @@
  * Weights are scaled so activations stay O(1) and the LM head's softmax is far from uniform, which makes NLL
  * comparisons meaningful.
  */
+import { describeArchitecture } from '../src/core/forward/architecture';
+import { memoryByteSource } from '../src/core/io/bytes';
+import { openCheckpoint } from '../src/core/io/checkpoint';
+import { createModelFolder } from '../src/core/io/folder';
+import { encodeSafetensors } from '../src/core/io/safetensors-write';
 import type { ModelConfig } from '../src/core/model/types';
+import type { OpenedModel } from '../src/core/pipeline/open-model';
+import type { ModelSummary } from '../src/core/pipeline/types';
+import type { TextTokenizer } from '../src/core/tokenizer/text-tokenizer';
 import { gaussian, mulberry32 } from './random';
 
 export interface RandomCheckpoint {
@@ -195,4 +203,35 @@ export function randomIds(count: number, vocab: number, seed: number): Int32Arra
 /** The checkpoint as the forward's TensorSource. */
 export function checkpointSource(checkpoint: RandomCheckpoint) {
   return async (name: string) => checkpoint.tensor(name);
+}
+
+/** Characters to ids modulo the vocabulary: a fixture standing in for a tokenizer, which is not under test. */
+export function characterTokenizer(vocabSize: number): TextTokenizer {
+  return {
+    source: 'characters',
+    vocabSize,
+    addsBos: false,
+    encode: (text) => Array.from(text, (ch) => (ch.codePointAt(0) ?? 0) % vocabSize),
+    decode: (ids) => Array.from(ids, (id) => String.fromCodePoint(id + 32)).join(''),
+  };
+}
+
+/** A random checkpoint opened as pruneModel takes it: safetensors in memory, a character tokenizer. */
+export async function randomModel(config: ModelConfig, prefix?: string): Promise<OpenedModel> {
+  const random = randomCheckpoint(config, { prefix });
+  const bytes = encodeSafetensors(
+    random.names.map((name) => ({
+      name,
+      dtype: 'F32',
+      shape: [random.tensor(name).length],
+      data: random.tensor(name),
+    })),
+  );
+  const folder = createModelFolder('random', [
+    ['model.safetensors', memoryByteSource(bytes, 'model.safetensors')],
+  ]);
+  const checkpoint = await openCheckpoint(folder);
+  const arch = describeArchitecture(config, random.names);
+  const summary = { name: 'random', prunable: [] } as unknown as ModelSummary;
+  return { folder, config, arch, checkpoint, tokenizer: characterTokenizer(config.vocabSize), summary };
 }

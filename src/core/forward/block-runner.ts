@@ -3,26 +3,30 @@
  * hidden states out, both row-major f32 [sequences·seqLen, hidden]. Each sequence is independent (causal attention
  * within it). Intermediate buffers are sized for the chunk and reused from block to block.
  *
- * Larger than one binding: attention needs the q|k|v of whole sequences, so the q|k|v projection and the attention
- * output hold the whole chunk, but everything else is per token. Where the per-token intermediates of a chunk do
- * not fit one storage binding (the gate|up projection of one Llama-7B sequence of 2048 tokens is 172 MiB, the
- * default binding limit 128 MiB), the norms, the q|k|v projection, o_proj, the MLP and the residual adds run in
- * token slices sized to the limit. Where the q|k|v of the chunk does not fit (one Llama-7B sequence of 4096 tokens
- * needs 192 MiB), attention runs in head groups: a range of key/value heads with the query heads that read them
- * (every head is its own key/value head under multi-head attention) has its rows of the fused q|k|v weight
- * projected into a buffer of its own, rotated and attended to, and writes its columns of the attention output;
- * then the next group reuses the buffer. The arithmetic of each token and head is the same either way, so the
- * output and every captured input are bit-identical to an unsplit run. What stays whole: the hidden states, the
- * attention output (heads · headDim per token, no wider than the hidden states in every supported family but
- * Llama-style configs with a larger head_dim) and the q|k|v of one key/value head; past those, a
- * ForwardMemoryError says which sequences per chunk or seqLen fit.
+ * Larger than one binding: attention needs the q|k|v of whole sequences, so the q|k|v projection holds the whole
+ * chunk, but everything else is per token. Where the per-token intermediates of a chunk do not fit one storage
+ * binding (the gate|up projection of one Llama-7B sequence of 2048 tokens is 172 MiB, the default binding limit
+ * 128 MiB), the norms, the q|k|v projection, o_proj, the MLP and the residual adds run in token slices sized to
+ * the limit. Where the q|k|v of the chunk does not fit (one Llama-7B sequence of 4096 tokens needs 192 MiB),
+ * attention runs in head groups: a range of key/value heads with the query heads that read them (every head is its
+ * own key/value head under multi-head attention) has its rows of the fused q|k|v weight projected into a buffer of
+ * its own, rotated and attended to, and writes its columns of the attention output; then the next group reuses the
+ * buffer. Where the hidden states or the attention output of the chunk do not fit one binding (one Llama-70B
+ * sequence of 8192 tokens has 256 MiB of hidden states), they are held as several buffers split by token ranges
+ * (GpuMatrix shards of tokensPerRange tokens; SequenceStates allocates the hidden states so): token slices never
+ * straddle two buffers, and attention writes each range's queries, which read the keys of their sequence from its
+ * start in the head group's q|k|v, into that range's buffer. The arithmetic of each token and head is the same
+ * either way, so the output and every captured input are bit-identical to an unsplit run. What stays whole: the
+ * q|k|v of one key/value head (with its query heads) for the whole chunk, and one token's row of each
+ * intermediate; past those, a ForwardMemoryError says which sequences per chunk or seqLen fit.
  *
  * How the pruning pipeline drives a model (model-forward.ts does the same without pruning):
  *
  *   const arch = describeArchitecture(config, checkpointTensorNames);
  *   const source: TensorSource = (name) => checkpoint.readFloat32(name);   // any dtype → f32
  *   const perChunk = Math.min(wanted, maxSequencesPerChunk(ctx, arch, seqLen));  // 0 ⇒ seqLen too long
- *   // 1. Embed every chunk of sequences once (model-ends.ts): uploadEmbedding → embed(…, { out }) → destroy.
+ *   // 1. Embed every chunk of sequences once (model-ends.ts; SequenceStates does all of this): uploadEmbedding →
+ *   //    GpuMatrix.allocate(ctx, tokens, hidden, label, tokensPerRange(ctx, arch)) → embedInto(…) → destroy.
  *   // 2. One runner for the whole model, sized for the largest chunk (throws ForwardMemoryError, saying what to
  *   //    lower, past the storage binding limit):
  *   const runner = new BlockRunner(ctx, arch, { sequences: perChunk, seqLen });
@@ -31,8 +35,8 @@
  *     // a. Calibration pass with the dense weights: for every chunk,
  *     await runner.run(weights, chunk.hidden, spare, { sequences: chunk.count, seqLen, capture });
  *     //    capture(group, X, tokens) is called for each input group in the order of arch.block(b).groups
- *     //    (attention, attention_output, mlp, mlp_output): once per chunk, or once per token slice, in token
- *     //    order, for the groups whose input is computed slice by slice (see run). X is [tokens, group.features]
+ *     //    (attention, attention_output, mlp, mlp_output): once per chunk, or once per token slice or token range,
+ *     //    in token order, where the input is computed or held in parts (see run). X is [tokens, group.features]
  *     //    f32 on the GPU, valid only until the callback's promise settles: HessianAccumulator.add(X, tokens)
  *     //    (one accumulator per group.role) encodes on the same queue, so no readback or copy is needed.
  *     //    Discard `spare` (the dense outputs) unless the dense block output is wanted for error reports.
@@ -40,7 +44,7 @@
  *     //    orientation (toOutIn / fromOutIn for GPT-2's transposed Conv1D tensors):
  *     weights.replaceLinear(linear.name, W);                          // Float32Array or GPUBuffer
  *     // c. Run every chunk again without capture; the outputs are the next block's inputs (swap the chunk's
- *     //    buffer with `spare`: input and output must be different buffers).
+ *     //    hidden states with `spare`: input and output must be different buffers).
  *     weights.destroy();
  *   }
  *   runner.destroy();
@@ -54,6 +58,7 @@ import { withErrorScope } from '../gpu/pipelines';
 import type { Architecture, InputGroup } from './architecture';
 import type { BlockWeights, GroupWeights } from './block-weights';
 import { CommandBatch } from './command-batch';
+import { GpuMatrix } from './gpu-matrix';
 import { encodeAttention } from './kernels/attention';
 import { encodeLinear } from './kernels/linear';
 import { encodeNorm } from './kernels/norm';
@@ -68,6 +73,12 @@ import { ropeTable } from './rope';
  * The buffer may be longer than tokens rows and is overwritten later: consume it, don't keep it.
  */
 export type CaptureInput = (group: InputGroup, X: GPUBuffer, tokens: number) => void | Promise<void>;
+
+/**
+ * Hidden states [tokens, hidden]: one buffer, or a GpuMatrix split by token ranges where one buffer would exceed
+ * the binding limit (see tokensPerRange).
+ */
+export type HiddenStates = GPUBuffer | GpuMatrix;
 
 export interface ChunkShape {
   sequences: number;
@@ -121,23 +132,14 @@ function oneHeadGroupSpec(arch: Architecture): ScratchSpec {
 }
 
 /**
- * Buffers that hold every token of a chunk: the hidden states in and out (the caller's), the attention output
- * (every head group writes its columns for every token before o_proj reads a row) and the q|k|v of one head group,
- * because attention reads every position of a sequence at once.
+ * Buffers over every token of a chunk that are split by token ranges where they exceed one binding: the hidden
+ * states in and out (the caller's) and the attention output (every head group writes its columns for every token
+ * before o_proj reads a row).
  */
-function wholeChunkSpecs(arch: Architecture): ScratchSpec[] {
+function tokenRangeSpecs(arch: Architecture): ScratchSpec[] {
   return [
-    {
-      name: 'hidden states',
-      floatsPerToken: arch.hiddenSize,
-      whole: 'the block reads and writes them in one buffer each',
-    },
-    {
-      name: 'attention output',
-      floatsPerToken: arch.heads * arch.headDim,
-      whole: 'attention writes it for whole sequences',
-    },
-    oneHeadGroupSpec(arch),
+    { name: 'hidden states', floatsPerToken: arch.hiddenSize },
+    { name: 'attention output', floatsPerToken: arch.heads * arch.headDim },
   ];
 }
 
@@ -171,19 +173,21 @@ function fitting(ctx: GpuContext, spec: ScratchSpec, tokens: number): number {
 }
 
 /**
- * Sequences per block call: as many as run on the fast path, with the whole q|k|v in one buffer and the per-token
- * work unsliced (both splits give the same block output, but token slices capture in smaller batches, and
- * Hessians summed in other batches round differently), or 1 where one sequence runs only split: in token slices
- * (Llama-7B at seqLen 2048: its gate|up projection is 172 MiB, the default binding limit 128 MiB) and/or with
- * attention in head groups (Llama-7B at seqLen 4096: its q|k|v is 192 MiB). A BlockRunner takes larger chunks
- * too, up to what its whole-chunk buffers allow. 0 when even one sequence's hidden states, attention output or
- * smallest head group's q|k|v does not fit one binding; the BlockRunner then says which seqLen does.
+ * Sequences per block call: as many as run on the fast path, with the hidden states, the attention output and the
+ * whole q|k|v in one buffer each and the per-token work unsliced (the splits give the same block output, but
+ * token slices and ranges capture in smaller batches, and Hessians summed in other batches round differently), or
+ * 1 where one sequence runs only split: in token slices (Llama-7B at seqLen 2048: its gate|up projection is
+ * 172 MiB, the default binding limit 128 MiB), with attention in head groups (Llama-7B at seqLen 4096: its q|k|v
+ * is 192 MiB) and/or with its hidden states and attention output in token ranges (Llama-70B at seqLen 8192: its
+ * hidden states are 256 MiB). A BlockRunner takes larger chunks too, up to what one head group's q|k|v allows. 0
+ * only when the q|k|v of one key/value head and its query heads for one sequence, or one token's row of an
+ * intermediate, does not fit one binding; the BlockRunner then says which seqLen does.
  */
 export function maxSequencesPerChunk(ctx: GpuContext, arch: Architecture, seqLen: number): number {
-  const fastPath = widest([...wholeChunkSpecs(arch), fusedQkvSpec(arch), ...sliceSpecs(arch)]);
+  const fastPath = widest([...tokenRangeSpecs(arch), fusedQkvSpec(arch), ...sliceSpecs(arch)]);
   const unsplit = fitting(ctx, fastPath, seqLen);
   if (unsplit >= 1) return unsplit;
-  return fitting(ctx, widest(wholeChunkSpecs(arch)), seqLen) >= 1 && tokensPerSlice(ctx, arch) >= 1 ? 1 : 0;
+  return fitting(ctx, oneHeadGroupSpec(arch), seqLen) >= 1 && rowsFit(ctx, arch) ? 1 : 0;
 }
 
 /** The most tokens one slice of the per-token work may hold. */
@@ -192,9 +196,26 @@ function tokensPerSlice(ctx: GpuContext, arch: Architecture): number {
 }
 
 /**
+ * Tokens per buffer of hidden states and of the attention output where a chunk's do not fit one binding: one
+ * count for both, so that they split at the same tokens and the token slices between them stay long.
+ */
+export function tokensPerRange(ctx: GpuContext, arch: Architecture): number {
+  return fitting(ctx, widest(tokenRangeSpecs(arch)), 1);
+}
+
+/** The widest row that one token needs in one binding, whatever else is split. */
+function widestRow(arch: Architecture): ScratchSpec {
+  return widest([...tokenRangeSpecs(arch), ...sliceSpecs(arch)]);
+}
+
+function rowsFit(ctx: GpuContext, arch: Architecture): boolean {
+  return fitting(ctx, widestRow(arch), 1) >= 1;
+}
+
+/**
  * Head groups for chunks of `tokens`: one holding every head where the chunk's whole q|k|v fits one binding (the
  * fused projection as one matmul, the fast path), otherwise as few groups of near-equal size as fit. The chunk
- * must have passed checkChunk, so that one key/value head always fits.
+ * must have passed requireChunkFits, so that one key/value head always fits.
  */
 function planHeadGroups(ctx: GpuContext, arch: Architecture, tokens: number): HeadGroup[] {
   const fit = Math.min(arch.kvHeads, fitting(ctx, oneHeadGroupSpec(arch), tokens));
@@ -242,14 +263,19 @@ function projectionParts(arch: Architecture, group: HeadGroup): ProjectionPart[]
   return merged;
 }
 
-function checkChunk(ctx: GpuContext, arch: Architecture, shape: ChunkShape): void {
+/**
+ * Throws a ForwardMemoryError, saying which sequences per chunk or seqLen fit, where a BlockRunner cannot take
+ * chunks of this shape; checked where the hidden states are embedded too, so that a forward fails before any work.
+ */
+export function requireChunkFits(ctx: GpuContext, arch: Architecture, shape: ChunkShape): void {
   const { sequences, seqLen } = shape;
   if (!Number.isInteger(sequences) || sequences < 1 || !Number.isInteger(seqLen) || seqLen < 1) {
     throw new RangeError(`a chunk needs whole positive sequences and seqLen, got ${sequences} × ${seqLen}`);
   }
   const limit = bindingLimit(ctx);
-  // The widest whole-chunk buffer is the one that binds; name it, since that is what the remedy is sized by.
-  const spec = widest(wholeChunkSpecs(arch));
+  // The one buffer that must hold the whole chunk: the smallest head group's q|k|v, since attention reads every
+  // key of a sequence. Name it, since that is what the remedy is sized by.
+  const spec = oneHeadGroupSpec(arch);
   const bytes = sequences * seqLen * spec.floatsPerToken * 4;
   if (bytes > limit) {
     const fit = fitting(ctx, spec, seqLen);
@@ -262,19 +288,60 @@ function checkChunk(ctx: GpuContext, arch: Architecture, shape: ChunkShape): voi
         `GPU's storage binding limit of ${mebibytes(limit)} (${spec.whole}): ${remedy}`,
     );
   }
-  if (tokensPerSlice(ctx, arch) < 1) {
-    const slice = widest(sliceSpecs(arch));
+  if (!rowsFit(ctx, arch)) {
+    const row = widestRow(arch);
     throw new ForwardMemoryError(
-      `the ${slice.name} of a single token needs ${mebibytes(slice.floatsPerToken * 4)}, more than this GPU's ` +
+      `the ${row.name} of a single token needs ${mebibytes(row.floatsPerToken * 4)}, more than this GPU's ` +
         `storage binding limit of ${mebibytes(limit)}: this model is too wide for this GPU`,
     );
   }
 }
 
+/** Queries of one attention dispatch: positions [queryStart, queryEnd) of `sequences` sequences from firstSequence. */
+interface QueryRange {
+  firstSequence: number;
+  sequences: number;
+  queryStart: number;
+  queryEnd: number;
+}
+
+/**
+ * The dispatches that attend to the tokens [from, to) of a chunk of sequences of seqLen: whole sequences in one,
+ * a range's partial first and last sequences in one each. One dispatch of every sequence for the whole chunk.
+ */
+function queryRanges(from: number, to: number, seqLen: number): QueryRange[] {
+  const ranges: QueryRange[] = [];
+  for (let token = from; token < to; ) {
+    const sequence = Math.floor(token / seqLen);
+    const queryStart = token - sequence * seqLen;
+    const whole = queryStart === 0 ? Math.floor((to - token) / seqLen) : 0;
+    if (whole > 0) {
+      ranges.push({ firstSequence: sequence, sequences: whole, queryStart: 0, queryEnd: seqLen });
+      token += whole * seqLen;
+    } else {
+      const queryEnd = Math.min(seqLen, to - sequence * seqLen);
+      ranges.push({ firstSequence: sequence, sequences: 1, queryStart, queryEnd });
+      token = sequence * seqLen + queryEnd;
+    }
+  }
+  return ranges;
+}
+
+/** [first token, tokens] of as few slices of [first, first + tokens) as `capacity` allows, of near-equal size. */
+function evenSlices(first: number, tokens: number, capacity: number): Array<[number, number]> {
+  const count = Math.ceil(tokens / capacity);
+  const size = Math.ceil(tokens / count);
+  const slices: Array<[number, number]> = [];
+  for (let start = 0; start < tokens; start += size)
+    slices.push([first + start, Math.min(size, tokens - start)]);
+  return slices;
+}
+
 export class BlockRunner {
-  /** Whole chunk: [tokens, the widest head group's q|k|v] and [tokens, heads · headDim]. */
+  /** Whole chunk: [tokens, the widest head group's q|k|v] in one buffer. */
   private readonly qkv: GPUBuffer;
-  private readonly attention: GPUBuffer;
+  /** Whole chunk: [tokens, heads · headDim], split by token ranges where it exceeds one binding. */
+  private readonly attention: GpuMatrix;
   /** One token slice each. */
   private readonly normed: GPUBuffer;
   private readonly residual: GPUBuffer;
@@ -288,25 +355,27 @@ export class BlockRunner {
 
   /**
    * Allocates the intermediates for chunks of up to `shape.sequences` × `shape.seqLen` tokens: the q|k|v of the
-   * widest head group and the attention output for all of them, the per-token intermediates for as many tokens as
-   * one binding holds.
+   * widest head group and the attention output (in token ranges where needed) for all of them, the per-token
+   * intermediates for as many tokens as one binding holds.
    */
   constructor(
     readonly ctx: GpuContext,
     readonly arch: Architecture,
     shape: ChunkShape,
   ) {
-    checkChunk(ctx, arch, shape);
+    requireChunkFits(ctx, arch, shape);
     const tokens = shape.sequences * shape.seqLen;
     this.maxTokens = tokens;
     this.sliceCapacity = Math.min(tokens, tokensPerSlice(ctx, arch));
     this.headGroups = planHeadGroups(ctx, arch, tokens);
     const qkvWidth = qkvFloatsPerToken(arch, this.headGroups[0].kvHeads);
     this.qkv = createStorageBuffer(ctx, tokens * qkvWidth * 4, 'block q|k|v projection');
-    this.attention = createStorageBuffer(
+    this.attention = GpuMatrix.allocate(
       ctx,
-      tokens * arch.heads * arch.headDim * 4,
+      tokens,
+      arch.heads * arch.headDim,
       'block attention output',
+      tokensPerRange(ctx, arch),
     );
     const [normed, residual, up, activated] = sliceSpecs(arch).map((s) =>
       createStorageBuffer(ctx, this.sliceCapacity * s.floatsPerToken * 4, `block ${s.name}`),
@@ -322,57 +391,78 @@ export class BlockRunner {
     return this.sliceCapacity;
   }
 
+  /** Buffers of the attention output: 1 unless a chunk's exceeds one binding. */
+  get attentionRanges(): number {
+    return this.attention.shards.length;
+  }
+
   /**
-   * Runs `weights` on `hidden` into `out` (both [sequences·seqLen, hidden], distinct buffers), calling `capture`
-   * with the input of each of the block's input groups on the way: once for the whole chunk where the runner
-   * holds that input whole (the attention output; the block input of post-norm blocks), otherwise once per token
-   * slice, in token order.
+   * Runs `weights` on `hidden` into `out` (both [sequences·seqLen, hidden], one buffer or split by token ranges,
+   * sharing no buffer), calling `capture` with the input of each of the block's input groups on the way: once
+   * for the whole chunk where the runner holds that input whole (the attention output; the block input of
+   * post-norm blocks), once per token range where it is held split, otherwise once per token slice; in token
+   * order.
    */
   async run(
     weights: BlockWeights,
-    hidden: GPUBuffer,
-    out: GPUBuffer,
+    hidden: HiddenStates,
+    out: HiddenStates,
     options: RunBlockOptions,
   ): Promise<void> {
     const { sequences, seqLen } = options;
-    checkChunk(this.ctx, this.arch, options);
+    requireChunkFits(this.ctx, this.arch, options);
     const tokens = sequences * seqLen;
     if (tokens > this.maxTokens) {
       throw new RangeError(
         `this block runner was sized for ${this.maxTokens} tokens, got ${sequences} × ${seqLen}`,
       );
     }
-    if (hidden === out)
+    const inputs = this.tokenRows(hidden, 'input', tokens);
+    const outputs = this.tokenRows(out, 'output', tokens);
+    if (hidden === out || inputs.sharesBufferWith(outputs))
       throw new Error('runBlock: the input and output hidden states must be different buffers');
-    const hiddenBytes = tokens * this.arch.hiddenSize * 4;
-    for (const [what, buffer] of [
-      ['input', hidden],
-      ['output', out],
-    ] as const) {
-      if (buffer.size < hiddenBytes) {
-        throw new RangeError(
-          `runBlock: the ${what} buffer has ${buffer.size} bytes, ${tokens} tokens need ${hiddenBytes}`,
-        );
-      }
-    }
     await withErrorScope(this.ctx, `block ${weights.spec.index}`, () =>
-      this.encode(weights, hidden, out, tokens, options),
+      this.encode(weights, inputs, outputs, tokens, options),
     );
   }
 
-  /** [first token, tokens] of each slice: as few as the slice buffers allow, of near-equal size. */
-  private slices(tokens: number): Array<[number, number]> {
-    const count = Math.ceil(tokens / this.sliceCapacity);
-    const size = Math.ceil(tokens / count);
-    const slices: Array<[number, number]> = [];
-    for (let start = 0; start < tokens; start += size) slices.push([start, Math.min(size, tokens - start)]);
-    return slices;
+  /** Hidden states as token rows: a split GpuMatrix as it is, one buffer as a one-shard view of it. */
+  private tokenRows(states: HiddenStates, what: string, tokens: number): GpuMatrix {
+    const H = this.arch.hiddenSize;
+    if (states instanceof GpuMatrix) {
+      if (states.cols !== H || states.rows < tokens) {
+        throw new RangeError(
+          `runBlock: the ${what} hidden states are ${states.rows}×${states.cols}, ${tokens} tokens need ${tokens}×${H}`,
+        );
+      }
+      return states;
+    }
+    if (states.size < tokens * H * 4) {
+      throw new RangeError(
+        `runBlock: the ${what} buffer has ${states.size} bytes, ${tokens} tokens need ${tokens * H * 4}`,
+      );
+    }
+    return GpuMatrix.over(this.ctx, states, tokens, H, `block ${what}`);
+  }
+
+  /**
+   * [first token, tokens] of each slice: the chunk is cut where any of `split` starts another buffer, so that no
+   * slice straddles two, and each piece goes in as few slices as the slice buffers allow, of near-equal size.
+   * Where everything is one buffer, these are the slices of the whole chunk.
+   */
+  private slices(tokens: number, split: GpuMatrix[]): Array<[number, number]> {
+    const cuts = new Set([0, tokens]);
+    for (const matrix of split) {
+      for (const shard of matrix.shards) if (shard.rowStart < tokens) cuts.add(shard.rowStart);
+    }
+    const bounds = [...cuts].sort((a, b) => a - b);
+    return bounds.slice(1).flatMap((end, i) => evenSlices(bounds[i], end - bounds[i], this.sliceCapacity));
   }
 
   private async encode(
     weights: BlockWeights,
-    hidden: GPUBuffer,
-    out: GPUBuffer,
+    hidden: GpuMatrix,
+    out: GpuMatrix,
     tokens: number,
     options: RunBlockOptions,
   ): Promise<void> {
@@ -403,42 +493,50 @@ export class BlockRunner {
         yRowStart,
       });
     const { attention, attention_output, mlp, mlp_output } = weights.groups;
-    const slices = this.slices(tokens);
+    const slices = this.slices(tokens, [hidden, out, this.attention]);
 
     // Attention sublayer, head group by head group (one group of every head unless the chunk's q|k|v exceeds one
     // binding): the group's q|k|v goes into the whole-chunk buffer that attention reads, and attention writes the
     // group's columns of the attention output. Pre-norm projects norm(hidden) slice by slice; post-norm (OPT-350m)
-    // projects the block input, which is whole already. The projection's input is captured with the first group
-    // only; later groups normalise the slices again, since the normalised states are held one slice at a time
-    // (the same arithmetic, and a small fraction of the projection's).
+    // projects the block input, which the caller holds whole or in token ranges. The projection's input is
+    // captured with the first group only; later groups normalise the slices again, since the normalised states
+    // are held one slice at a time (the same arithmetic, and a small fraction of the projection's).
     for (const [index, heads] of this.headGroups.entries()) {
       const first = index === 0;
       if (arch.normFirst) {
         for (const [start, count] of slices) {
-          norm('attentionNorm', hidden, start, count, this.normed);
+          const x = hidden.rowsAt(start, count);
+          norm('attentionNorm', x.buffer, x.row, count, this.normed);
           if (first) await capture(attention.group, this.normed, count);
           this.encodeProjection(batch, attention, heads, this.normed, start, count);
         }
       } else {
-        if (first) await capture(attention.group, hidden, tokens);
-        this.encodeProjection(batch, attention, heads, hidden, 0, tokens);
+        for (const [shard, from, to] of hidden.overlaps(0, tokens)) {
+          if (first) await capture(attention.group, shard.buffer, to - from);
+          this.encodeProjection(batch, attention, heads, shard.buffer, from, to - from);
+        }
       }
       this.encodeAttention(batch, heads, tokens, options);
     }
-    await capture(attention_output.group, this.attention, tokens);
+    for (const [shard, from, to] of this.attention.overlaps(0, tokens)) {
+      await capture(attention_output.group, shard.buffer, to - from);
+    }
 
     // The rest is per token: o_proj, the residual add, the MLP, slice by slice into `out`.
     const gated = arch.mlp.kind === 'gated';
     for (const [start, count] of slices) {
+      const attended = this.attention.rowsAt(start, count);
+      const x = hidden.rowsAt(start, count);
+      const y = out.rowsAt(start, count);
       // Pre-norm keeps hidden + o_proj as the residual stream; post-norm normalises it into the stream first.
       encodeLinear(ctx, batch, {
-        X: this.attention,
-        xRowStart: start,
+        X: attended.buffer,
+        xRowStart: attended.row,
         tokens: count,
         W: attention_output.W,
         bias: attention_output.bias,
-        residual: hidden,
-        residualRowStart: start,
+        residual: x.buffer,
+        residualRowStart: x.row,
         Y: arch.normFirst ? this.residual : this.normed,
       });
       if (arch.normFirst) norm('mlpNorm', this.residual, 0, count, this.normed);
@@ -469,10 +567,10 @@ export class BlockRunner {
         W: mlp_output.W,
         bias: mlp_output.bias,
         residual: this.residual,
-        Y: arch.normFirst ? out : this.normed,
-        yRowStart: arch.normFirst ? start : 0,
+        Y: arch.normFirst ? y.buffer : this.normed,
+        yRowStart: arch.normFirst ? y.row : 0,
       });
-      if (!arch.normFirst) norm('mlpNorm', this.normed, 0, count, out, start);
+      if (!arch.normFirst) norm('mlpNorm', this.normed, 0, count, y.buffer, y.row);
     }
     batch.submit();
   }
@@ -506,7 +604,10 @@ export class BlockRunner {
     }
   }
 
-  /** Rotates a head group's queries and keys in place, then writes its columns of the attention output. */
+  /**
+   * Rotates a head group's queries and keys in place, then writes its columns of the attention output, token
+   * range by token range.
+   */
   private encodeAttention(
     batch: CommandBatch,
     heads: HeadGroup,
@@ -530,21 +631,27 @@ export class BlockRunner {
         table: this.ropeTable(options.seqLen, options.positionOffset ?? 0),
       });
     }
-    encodeAttention(ctx, batch, {
-      qkv: this.qkv,
-      sequences: options.sequences,
-      seqLen: options.seqLen,
-      heads: queryHeads,
-      kvHeads: heads.kvHeads,
-      headDim: arch.headDim,
-      rowStride,
-      keyColumn,
-      valueColumn: keyColumn + kvWidth,
-      scale: arch.attentionScale,
-      out: this.attention,
-      outStride: arch.heads * arch.headDim,
-      outColumn: heads.firstKvHead * queriesPerKvHead(arch) * arch.headDim,
-    });
+    // Each token range of the attention output gets its own queries; they read keys from their sequence's start.
+    for (const [shard, from, to] of this.attention.overlaps(0, tokens)) {
+      for (const queries of queryRanges(from, to, options.seqLen)) {
+        encodeAttention(ctx, batch, {
+          qkv: this.qkv,
+          ...queries,
+          seqLen: options.seqLen,
+          heads: queryHeads,
+          kvHeads: heads.kvHeads,
+          headDim: arch.headDim,
+          rowStride,
+          keyColumn,
+          valueColumn: keyColumn + kvWidth,
+          scale: arch.attentionScale,
+          out: shard.buffer,
+          outStride: arch.heads * arch.headDim,
+          outColumn: heads.firstKvHead * queriesPerKvHead(arch) * arch.headDim,
+          outRowOffset: shard.rowStart,
+        });
+      }
+    }
   }
 
   /** The (cos, sin) table for these positions, kept while consecutive calls use the same ones. */
@@ -559,8 +666,9 @@ export class BlockRunner {
   }
 
   destroy(): void {
-    const buffers = new Set([this.normed, this.residual, this.qkv, this.attention, this.up, this.activated]);
+    const buffers = new Set([this.normed, this.residual, this.qkv, this.up, this.activated]);
     for (const buffer of buffers) buffer.destroy();
+    this.attention.destroy();
     this.rope?.table.destroy();
     this.rope = undefined;
   }
@@ -571,8 +679,8 @@ export async function runBlock(
   ctx: GpuContext,
   arch: Architecture,
   weights: BlockWeights,
-  hidden: GPUBuffer,
-  out: GPUBuffer,
+  hidden: HiddenStates,
+  out: HiddenStates,
   options: RunBlockOptions,
 ): Promise<void> {
   const runner = new BlockRunner(ctx, arch, options);

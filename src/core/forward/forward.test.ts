@@ -230,12 +230,12 @@ describe('forward under small storage binding limits', () => {
     const runner = new BlockRunner(ctx, arch, { sequences: 2, seqLen });
     expect(runner.tokensPerSlice).toBe(6);
     runner.destroy();
-    // q|k|v past one binding (48 floats per token: 10 tokens fit) runs in head groups; the hidden states of one
-    // sequence must fit one binding: 24 floats per token → 21 tokens.
+    // q|k|v past one binding (48 floats per token: 10 tokens fit) runs in head groups, hidden states past one in
+    // token ranges; one key/value head's q|k|v of a sequence must fit one binding: 24 floats per token → 21 tokens.
     expect(maxSequencesPerChunk(ctx, arch, 21)).toBe(1);
     expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 64 })).toThrow(ForwardMemoryError);
     expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 64 })).toThrow(
-      /hidden states of 1 sequences × 64 tokens .* lower seqLen to 21 or fewer/,
+      /q\|k\|v projection .* of 1 sequences × 64 tokens .* lower seqLen to 21 or fewer/,
     );
   });
 });

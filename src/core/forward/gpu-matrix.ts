@@ -2,6 +2,8 @@
  * A row-major f32 matrix on the GPU, split by rows into buffers that each fit one storage binding. Weight
  * matrices (an LM head of 150k × 4096 is 2.4 GB) and fused projections can exceed the binding limit (128 MiB by
  * default on real GPUs); every kernel that reads weights works shard by shard, so nothing here assumes one buffer.
+ * The hidden states of a chunk of sequences and a block's attention output are held the same way, split by token
+ * ranges (one Llama-70B sequence of 8192 tokens is 256 MiB of hidden states).
  */
 import { bindingLimit, createStorageBuffer } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
@@ -23,8 +25,19 @@ export class GpuMatrix {
     readonly shards: MatrixShard[],
   ) {}
 
-  static allocate(ctx: GpuContext, rows: number, cols: number, label: string): GpuMatrix {
-    const perShard = rowsPerShard(ctx, cols, label);
+  /**
+   * `maxRowsPerShard` caps the shards below what one binding holds, so that matrices of different widths over the
+   * same tokens (hidden states, attention output) can share their shard boundaries.
+   */
+  static allocate(
+    ctx: GpuContext,
+    rows: number,
+    cols: number,
+    label: string,
+    maxRowsPerShard = Number.POSITIVE_INFINITY,
+  ): GpuMatrix {
+    const perShard = Math.min(rowsPerShard(ctx, cols, label), maxRowsPerShard);
+    if (!(perShard >= 1)) throw new RangeError(`${label}: shards need at least one row, got ${perShard}`);
     const shards: MatrixShard[] = [];
     for (let rowStart = 0; rowStart < rows; rowStart += perShard) {
       const count = Math.min(perShard, rows - rowStart);
@@ -32,6 +45,19 @@ export class GpuMatrix {
       shards.push({ buffer, rowStart, rows: count });
     }
     return new GpuMatrix(ctx, rows, cols, label, shards);
+  }
+
+  /**
+   * The first `rows` rows of one buffer the caller owns, as a one-shard matrix: how a plain buffer goes where a
+   * split matrix is taken. Destroying the view destroys the buffer.
+   */
+  static over(ctx: GpuContext, buffer: GPUBuffer, rows: number, cols: number, label: string): GpuMatrix {
+    if (buffer.size < rows * cols * 4) {
+      throw new RangeError(
+        `${label}: the buffer has ${buffer.size} bytes, ${rows}×${cols} floats need ${rows * cols * 4}`,
+      );
+    }
+    return new GpuMatrix(ctx, rows, cols, label, [{ buffer, rowStart: 0, rows }]);
   }
 
   static upload(ctx: GpuContext, data: Float32Array, rows: number, cols: number, label: string): GpuMatrix {
@@ -87,6 +113,26 @@ export class GpuMatrix {
       if (from < to) parts.push([shard, from, to]);
     }
     return parts;
+  }
+
+  /**
+   * The shard that holds all of rows [rowStart, rowStart + count), and where they start in it. Work split into
+   * slices that never straddle two shards (see BlockRunner) reads and writes each slice in one binding; a slice
+   * that does straddle is a bug, and throws.
+   */
+  rowsAt(rowStart: number, count: number): { buffer: GPUBuffer; row: number } {
+    const parts = this.overlaps(rowStart, count);
+    const [shard, from, to] = parts[0] ?? [];
+    if (parts.length !== 1 || !shard || from !== rowStart || to !== rowStart + count) {
+      throw new RangeError(`${this.label}: rows [${rowStart}, ${rowStart + count}) are not inside one shard`);
+    }
+    return { buffer: shard.buffer, row: rowStart - shard.rowStart };
+  }
+
+  /** True when this matrix and `other` share a buffer. */
+  sharesBufferWith(other: GpuMatrix): boolean {
+    const mine = new Set(this.shards.map((s) => s.buffer));
+    return other.shards.some((s) => mine.has(s.buffer));
   }
 
   destroy(): void {

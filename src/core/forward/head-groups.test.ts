@@ -183,24 +183,25 @@ describe('attention in head groups when the q|k|v of a chunk exceeds the binding
     }
   });
 
-  it('still refuses, saying what fits, where the hidden states or one head of q|k|v exceed a binding', async () => {
+  it('still refuses, saying what fits, where one head of q|k|v exceeds a binding', async () => {
     const llama = describeArchitecture(CASES[0].config);
     const higher = await lowered[HIGHER]();
-    // The hidden states (24 floats per token) are the widest whole-chunk buffer: 32 tokens fill 3 KiB.
-    expect(maxSequencesPerChunk(higher, llama, 32)).toBe(1);
-    expect(maxSequencesPerChunk(higher, llama, 33)).toBe(0);
-    expect(() => new BlockRunner(higher, llama, { sequences: 1, seqLen: 33 })).toThrow(ForwardMemoryError);
-    expect(() => new BlockRunner(higher, llama, { sequences: 1, seqLen: 33 })).toThrow(
-      /^the hidden states of 1 sequences × 33 tokens needs 3\.1 KiB, more than this GPU's storage binding limit of 3\.0 KiB \(the block reads and writes them in one buffer each\): even one sequence is too long: lower seqLen to 32 or fewer$/,
+    // One key/value head and its 2 query heads are 16 floats of q|k|v per token: 48 tokens fill 3 KiB. (The hidden
+    // states, 24 floats per token, of longer sequences go in token ranges: token-ranges.test.ts.)
+    expect(maxSequencesPerChunk(higher, llama, 48)).toBe(1);
+    expect(maxSequencesPerChunk(higher, llama, 49)).toBe(0);
+    const tooLong =
+      /^the q\|k\|v projection \(split to one key\/value head and its 2 query heads per group\) of 1 sequences × 49 tokens needs 3\.1 KiB, more than this GPU's storage binding limit of 3\.0 KiB \(attention reads whole sequences\): even one sequence is too long: lower seqLen to 48 or fewer$/;
+    expect(() => new BlockRunner(higher, llama, { sequences: 1, seqLen: 49 })).toThrow(ForwardMemoryError);
+    expect(() => new BlockRunner(higher, llama, { sequences: 1, seqLen: 49 })).toThrow(tooLong);
+    expect(() => new BlockRunner(higher, llama, { sequences: 3, seqLen: 22 })).toThrow(
+      /of 3 sequences × 22 tokens .* lower the sequences per chunk to 2 or fewer$/,
     );
-    expect(() => new BlockRunner(higher, llama, { sequences: 3, seqLen: 11 })).toThrow(
-      /hidden states of 3 sequences × 11 tokens .* lower the sequences per chunk to 2 or fewer$/,
-    );
-    // A whole forward meets the limit first where it embeds, and says the same.
+    // A whole forward says the same before it embeds anything.
     const checkpoint = randomCheckpoint(CASES[0].config, { seed: 35 });
-    const ids = randomIds(33, CASES[0].config.vocabSize, 36);
-    await expect(modelNll(higher, llama, checkpointSource(checkpoint), ids, { seqLen: 33 })).rejects.toThrow(
-      /^the hidden states of 1 sequences × 33 tokens needs 3\.1 KiB, more than this GPU's storage binding limit of 3\.0 KiB: even one sequence is too long: lower seqLen to 32 or fewer$/,
+    const ids = randomIds(49, CASES[0].config.vocabSize, 36);
+    await expect(modelNll(higher, llama, checkpointSource(checkpoint), ids, { seqLen: 49 })).rejects.toThrow(
+      tooLong,
     );
     expect(higher.memory.current).toBeLessThan(1024);
     // GPT-2's toy heads (3 · 8 floats of q|k|v per token) are wider than its hidden states (16): 26 tokens fit.

@@ -290,6 +290,70 @@ describe('causal attention kernel (flash style, grouped K/V)', () => {
     await checkAttention(await gpu(), 2, 37, 2, 1, 5, { outColumn: 20, outStride: 32 });
   });
 
+  it('writes query ranges into token-range buffers from their row 0, bit-identical to one whole dispatch', async () => {
+    // Three sequences of 37 tokens whose attention output is split into token ranges [0, 50) and [50, 111), as a
+    // block does when the output exceeds one binding: the first range holds sequence 0 and queries 0..12 of
+    // sequence 1, the second queries 13..36 of sequence 1 (not at a query tile boundary) and sequence 2.
+    const ctx = await gpu();
+    const [sequences, seqLen, heads, kvHeads, headDim] = [3, 37, 4, 2, 5];
+    const [tokens, q, kv] = [sequences * seqLen, heads * headDim, kvHeads * headDim];
+    const data = gaussian(tokens * (q + 2 * kv), 77).map((x) => 2 * x);
+    const scale = 1 / Math.sqrt(headDim);
+    const qkv = uploadFloat32(ctx, data, 'qkv');
+    const common = { qkv, seqLen, heads, kvHeads, headDim, rowStride: q + 2 * kv, keyColumn: q };
+    const args = { ...common, valueColumn: q + kv, scale, outStride: q };
+    const whole = createStorageBuffer(ctx, tokens * q * 4, 'whole');
+    const [first, second] = [50, 61].map((rows) => createStorageBuffer(ctx, rows * q * 4, 'range'));
+    await run(ctx, (batch) => {
+      encodeAttention(ctx, batch, { ...args, sequences, out: whole });
+      encodeAttention(ctx, batch, { ...args, sequences: 1, out: first });
+      encodeAttention(ctx, batch, { ...args, sequences: 1, firstSequence: 1, queryEnd: 13, out: first });
+      const rest = { ...args, sequences: 1, out: second, outRowOffset: 50 };
+      encodeAttention(ctx, batch, { ...rest, firstSequence: 1, queryStart: 13 });
+      encodeAttention(ctx, batch, { ...rest, firstSequence: 2 });
+    });
+    const joined = new Float32Array(tokens * q);
+    joined.set(await readFloat32(ctx, first, 50 * q));
+    joined.set(await readFloat32(ctx, second, 61 * q), 50 * q);
+    expect(joined).toEqual(await readFloat32(ctx, whole, tokens * q));
+    const expected = fusedReferenceAttention(data, sequences, seqLen, heads, kvHeads, headDim, scale);
+    expect(relativeMaxError(joined, expected)).toBeLessThan(TOLERANCE);
+    for (const buffer of [qkv, whole, first, second]) buffer.destroy();
+  });
+
+  /** The float64 reference on a fused [tokens, q | k | v] buffer, queries from column 0. */
+  function fusedReferenceAttention(
+    data: Float32Array,
+    sequences: number,
+    seqLen: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    scale: number,
+  ): Float64Array {
+    const tokens = sequences * seqLen;
+    const [q, kv] = [heads * headDim, kvHeads * headDim];
+    const rowStride = q + 2 * kv;
+    const split = (start: number, width: number) => {
+      const part = new Float64Array(tokens * width);
+      for (let t = 0; t < tokens; t++) {
+        for (let i = 0; i < width; i++) part[t * width + i] = data[t * rowStride + start + i];
+      }
+      return part;
+    };
+    return referenceAttention(
+      split(0, q),
+      split(q, kv),
+      split(q + kv, kv),
+      sequences,
+      seqLen,
+      heads,
+      kvHeads,
+      headDim,
+      scale,
+    );
+  }
+
   async function checkAttention(
     ctx: GpuContext,
     sequences: number,
@@ -328,24 +392,7 @@ describe('causal attention kernel (flash style, grouped K/V)', () => {
         outColumn,
       }),
     );
-    const split = (start: number, width: number) => {
-      const part = new Float64Array(tokens * width);
-      for (let t = 0; t < tokens; t++) {
-        for (let i = 0; i < width; i++) part[t * width + i] = data[t * rowStride + start + i];
-      }
-      return part;
-    };
-    const expected = referenceAttention(
-      split(0, q),
-      split(q, kv),
-      split(q + kv, kv),
-      sequences,
-      seqLen,
-      heads,
-      kvHeads,
-      headDim,
-      scale,
-    );
+    const expected = fusedReferenceAttention(data, sequences, seqLen, heads, kvHeads, headDim, scale);
     const written = await readFloat32(ctx, out, tokens * outStride);
     const ownColumns = new Float32Array(tokens * q);
     let othersChanged = 0;

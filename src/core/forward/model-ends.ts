@@ -7,8 +7,9 @@
  *
  *   const embedding = await uploadEmbedding(ctx, arch, source);   // tokens, learned positions, OPT project_in
  *   for (const chunk of chunks) {                                  // chunk: `count` sequences of seqLen ids
- *     chunk.hidden = createStorageBuffer(ctx, perChunk * seqLen * arch.hiddenSize * 4, 'hidden states');
- *     await embed(ctx, arch, embedding, chunkIds, { sequences: chunk.count, seqLen, out: chunk.hidden });
+ *     // Split by token ranges where one buffer would exceed the binding limit (block-runner.ts tokensPerRange).
+ *     chunk.hidden = GpuMatrix.allocate(ctx, perChunk * seqLen, arch.hiddenSize, 'hidden', tokensPerRange(ctx, arch));
+ *     await embedInto(ctx, arch, embedding, chunkIds, { sequences: chunk.count, seqLen }, chunk.hidden);
  *   }
  *   embedding.destroy();                                           // not needed while blocks run
  *   … every block through BlockRunner.run …
@@ -20,9 +21,11 @@
  *   }
  *   head.destroy();
  *
- * nll works through `tokenChunk` rows at a time and the vocabulary in pieces whose logits stay under
- * `logitsBytes` (default 64 MiB, never above the binding limit), with one readback per call. Bad token ids and
- * targets throw TokenIdError; positions past OPT/GPT-2's learned table say what seqLen fits.
+ * embed writes one buffer (the hidden states must then fit one binding); embedInto and nll take hidden states split
+ * by token ranges and work range by range. nll works through `tokenChunk` rows at a time and the vocabulary in
+ * pieces whose logits stay under `logitsBytes` (default 64 MiB, never above the binding limit), with one readback
+ * per token range. Bad token ids and targets throw TokenIdError; positions past OPT/GPT-2's learned table say what
+ * seqLen fits.
  */
 import { bindingLimit, createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
@@ -116,40 +119,38 @@ export async function uploadHead(
   };
 }
 
-export interface EmbedOptions {
+export interface EmbedShape {
   sequences: number;
   seqLen: number;
   positionOffset?: number;
+}
+
+export interface EmbedOptions extends EmbedShape {
   /** Written if given (at least sequences·seqLen·hidden floats), else a new buffer the caller owns. */
   out?: GPUBuffer;
 }
 
 /**
- * Throws where the hidden states of a chunk do not fit one storage binding: they are the one per-token buffer of a
- * chunk that nothing splits (every kernel binds them whole), so the remedy is fewer sequences per chunk, or a
- * shorter seqLen where even one sequence is too long. Checked before the buffer is created, whose own size limit
- * would otherwise fail first with no advice.
+ * Throws where the hidden states of a chunk do not fit one storage binding, for `embed`, which writes them to one
+ * buffer: SequenceStates (and embedInto) hold larger chunks split by token ranges. Checked before the buffer is
+ * created, whose own size limit would otherwise fail first with no advice.
  */
 export function requireHiddenStatesFit(
   ctx: GpuContext,
   arch: Architecture,
   { sequences, seqLen }: { sequences: number; seqLen: number },
 ): void {
-  const perSequence = seqLen * arch.hiddenSize * 4;
-  const fit = Math.floor(bindingLimit(ctx) / perSequence);
   requireBindable(
     ctx,
-    sequences * perSequence,
-    `the hidden states of ${sequences} sequences × ${seqLen} tokens`,
-    fit >= 1
-      ? `lower the sequences per chunk to ${fit} or fewer`
-      : `even one sequence is too long: lower seqLen to ${Math.floor(bindingLimit(ctx) / (arch.hiddenSize * 4))} or fewer`,
+    sequences * seqLen * arch.hiddenSize * 4,
+    `the hidden states of ${sequences} sequences × ${seqLen} tokens in one buffer`,
+    'embed them into a GpuMatrix split by token ranges (embedInto)',
   );
 }
 
 /**
- * Hidden states [sequences·seqLen, hidden] for token ids laid out the same way: token embeddings, OPT's
- * project_in, plus learned positions (each sequence starts at positionOffset).
+ * Hidden states [sequences·seqLen, hidden] in one buffer for token ids laid out the same way: token embeddings,
+ * OPT's project_in, plus learned positions (each sequence starts at positionOffset).
  */
 export async function embed(
   ctx: GpuContext,
@@ -158,56 +159,149 @@ export async function embed(
   ids: ArrayLike<number>,
   options: EmbedOptions,
 ): Promise<GPUBuffer> {
-  const { sequences, seqLen } = options;
-  const tokens = sequences * seqLen;
-  const offset = options.positionOffset ?? 0;
-  if (ids.length !== tokens) {
+  const tokens = options.sequences * options.seqLen;
+  const H = arch.hiddenSize;
+  const embeddingIds = checkedEmbeddingIds(arch, ids, options);
+  requireHiddenStatesFit(ctx, arch, options);
+  if (options.out && options.out.size < tokens * H * 4)
+    throw new RangeError(`embed: the output buffer is too small for ${tokens} tokens`);
+  const out = options.out ?? createStorageBuffer(ctx, tokens * H * 4, 'hidden states');
+  try {
+    await embedRows(ctx, arch, weights, embeddingIds, GpuMatrix.over(ctx, out, tokens, H, 'hidden states'));
+  } catch (error) {
+    if (!options.out) out.destroy();
+    throw error;
+  }
+  return out;
+}
+
+/**
+ * The same into hidden states held as a GpuMatrix, which may be split by token ranges (a chunk's hidden states
+ * can exceed one binding: one Llama-70B sequence of 8192 tokens is 256 MiB): each range is embedded on its own.
+ */
+export async function embedInto(
+  ctx: GpuContext,
+  arch: Architecture,
+  weights: EmbeddingWeights,
+  ids: ArrayLike<number>,
+  shape: EmbedShape,
+  out: GpuMatrix,
+): Promise<void> {
+  const tokens = shape.sequences * shape.seqLen;
+  const embeddingIds = checkedEmbeddingIds(arch, ids, shape);
+  if (out.cols !== arch.hiddenSize || out.rows < tokens) {
+    throw new RangeError(
+      `embed: the hidden states are ${out.rows}×${out.cols}, too small for ${tokens} tokens`,
+    );
+  }
+  await embedRows(ctx, arch, weights, embeddingIds, out);
+}
+
+/** Token ids (and learned position ids) of a chunk, checked against the vocabulary and the position table. */
+interface EmbeddingIds {
+  tokens: Uint32Array;
+  positions?: Uint32Array;
+}
+
+function checkedEmbeddingIds(arch: Architecture, ids: ArrayLike<number>, shape: EmbedShape): EmbeddingIds {
+  const { sequences, seqLen } = shape;
+  if (ids.length !== sequences * seqLen) {
     throw new TokenIdError(
       `embed: got ${ids.length} token ids for ${sequences} sequences × ${seqLen} tokens`,
     );
   }
-  const idData = checkedIds(ids, arch.vocabSize);
-  const H = arch.hiddenSize;
-  requireHiddenStatesFit(ctx, arch, options);
-  const out = options.out ?? createStorageBuffer(ctx, tokens * H * 4, 'hidden states');
-  if (out.size < tokens * H * 4)
-    throw new RangeError(`embed: the output buffer is too small for ${tokens} tokens`);
+  const tokens = checkedIds(ids, arch.vocabSize);
+  const positions = arch.positions
+    ? positionIdsFor(arch, sequences, seqLen, shape.positionOffset ?? 0)
+    : undefined;
+  return { tokens, positions };
+}
+
+/**
+ * Embeds rows [0, ids.tokens.length) of `out` shard by shard. A shard's rows go in pieces where OPT's project_in
+ * needs scratch wider than the hidden states (its gathered embeddings), so that the scratch fits one binding too;
+ * one shard in one piece is the unsplit embedding, dispatch for dispatch.
+ */
+async function embedRows(
+  ctx: GpuContext,
+  arch: Architecture,
+  weights: EmbeddingWeights,
+  ids: EmbeddingIds,
+  out: GpuMatrix,
+): Promise<void> {
+  const scratchWidth = Math.max(arch.hiddenSize, weights.projectIn?.cols ?? 0);
+  const perPiece = Math.floor(bindingLimit(ctx) / (scratchWidth * 4));
+  if (perPiece < 1) {
+    requireBindable(ctx, scratchWidth * 4, 'one token embedding', 'this model is too wide for this GPU');
+  }
   await withErrorScope(ctx, 'embedding', () => {
-    const batch = new CommandBatch(ctx);
-    const idBuffer = batch.scratch(uploadU32(ctx, idData, 'token ids'));
-    const projectIn = weights.projectIn;
-    const gathered = projectIn
-      ? batch.scratch(createStorageBuffer(ctx, tokens * projectIn.cols * 4, 'token embeddings'))
-      : out;
-    encodeGather(ctx, batch, {
-      table: weights.tokens,
-      ids: idBuffer,
-      tokens,
-      Y: gathered,
-      accumulate: false,
-    });
-    let positionsAdded: GPUBuffer | undefined;
-    if (weights.positions && arch.positions) {
-      const positionIds = positionIdsFor(arch, sequences, seqLen, offset);
-      const positionBuffer = batch.scratch(uploadU32(ctx, positionIds, 'position ids'));
-      // With project_in the positions are added to its output: gather them into their own buffer first.
-      positionsAdded = projectIn
-        ? batch.scratch(createStorageBuffer(ctx, tokens * H * 4, 'position embeddings'))
-        : out;
-      encodeGather(ctx, batch, {
-        table: weights.positions,
-        ids: positionBuffer,
-        tokens,
-        Y: positionsAdded,
-        accumulate: !projectIn,
-      });
+    for (const [shard, from, to] of out.overlaps(0, ids.tokens.length)) {
+      for (let start = from; start < to; start += perPiece) {
+        const count = Math.min(perPiece, to - start);
+        const batch = new CommandBatch(ctx);
+        encodeEmbedding(ctx, arch, batch, weights, {
+          tokens: ids.tokens.subarray(start, start + count),
+          positions: ids.positions?.subarray(start, start + count),
+          Y: shard.buffer,
+          yRowStart: start - shard.rowStart,
+        });
+        batch.submit();
+      }
     }
-    if (projectIn) {
-      encodeLinear(ctx, batch, { X: gathered, tokens, W: projectIn, residual: positionsAdded, Y: out });
-    }
-    batch.submit();
   });
-  return out;
+}
+
+/**
+ * Encodes the embedding of `ids.tokens.length` tokens into rows [yRowStart, …) of Y. Without project_in the
+ * gathers write Y directly, from row 0 (embedRows only splits rows within a shard where project_in is there).
+ */
+function encodeEmbedding(
+  ctx: GpuContext,
+  arch: Architecture,
+  batch: CommandBatch,
+  weights: EmbeddingWeights,
+  piece: { tokens: Uint32Array; positions?: Uint32Array; Y: GPUBuffer; yRowStart: number },
+): void {
+  const tokens = piece.tokens.length;
+  const H = arch.hiddenSize;
+  const projectIn = weights.projectIn;
+  if (!projectIn && piece.yRowStart !== 0) throw new Error('embedding: gathers write from row 0');
+  const idBuffer = batch.scratch(uploadU32(ctx, piece.tokens, 'token ids'));
+  const gathered = projectIn
+    ? batch.scratch(createStorageBuffer(ctx, tokens * projectIn.cols * 4, 'token embeddings'))
+    : piece.Y;
+  encodeGather(ctx, batch, {
+    table: weights.tokens,
+    ids: idBuffer,
+    tokens,
+    Y: gathered,
+    accumulate: false,
+  });
+  let positionsAdded: GPUBuffer | undefined;
+  if (weights.positions && piece.positions) {
+    const positionBuffer = batch.scratch(uploadU32(ctx, piece.positions, 'position ids'));
+    // With project_in the positions are added to its output: gather them into their own buffer first.
+    positionsAdded = projectIn
+      ? batch.scratch(createStorageBuffer(ctx, tokens * H * 4, 'position embeddings'))
+      : piece.Y;
+    encodeGather(ctx, batch, {
+      table: weights.positions,
+      ids: positionBuffer,
+      tokens,
+      Y: positionsAdded,
+      accumulate: !projectIn,
+    });
+  }
+  if (projectIn) {
+    encodeLinear(ctx, batch, {
+      X: gathered,
+      tokens,
+      W: projectIn,
+      residual: positionsAdded,
+      Y: piece.Y,
+      yRowStart: piece.yRowStart,
+    });
+  }
 }
 
 function positionIdsFor(arch: Architecture, sequences: number, seqLen: number, offset: number): Uint32Array {
@@ -251,13 +345,15 @@ export interface NllOptions {
 
 /**
  * Per-token negative log-likelihood of `targets` (one per hidden row; −1 = no target, NaN in the result):
- * final norm, LM head (tied or not), log-softmax, target pick, in token × vocabulary chunks.
+ * final norm, LM head (tied or not), log-softmax, target pick, in token × vocabulary chunks. The hidden states are
+ * one buffer or a GpuMatrix split by token ranges; token chunks never straddle two ranges, and each range folds
+ * into a state buffer of its own (16 bytes per token, a quarter of the narrowest hidden row) with one readback.
  */
 export async function nll(
   ctx: GpuContext,
   arch: Architecture,
   head: HeadWeights,
-  hidden: GPUBuffer,
+  hidden: GPUBuffer | GpuMatrix,
   targets: Int32Array,
   options: NllOptions = {},
 ): Promise<Float64Array> {
@@ -269,12 +365,58 @@ export async function nll(
       );
     }
   }
-  if (hidden.size < tokens * arch.hiddenSize * 4) {
-    throw new RangeError(`nll: the hidden buffer holds fewer than ${tokens} tokens`);
-  }
+  const rows = hiddenRows(ctx, arch, hidden, tokens, 'nll');
   const plan = planHead(ctx, arch, head, tokens, options);
   const buffers = new HeadBuffers(ctx, arch, head, plan.tokenChunk);
   const logits = createStorageBuffer(ctx, plan.tokenChunk * plan.vocabChunk * 4, 'logits chunk');
+  try {
+    const result = new Float64Array(tokens);
+    for (const [shard, from, to] of rows.overlaps(0, tokens)) {
+      const range = { hidden: shard.buffer, first: from, targets: targets.subarray(from, to) };
+      result.set(await nllOfRange(ctx, arch, head, range, { plan, buffers, logits }), from);
+    }
+    return result;
+  } finally {
+    logits.destroy();
+    buffers.destroy();
+  }
+}
+
+/** Hidden states as a GpuMatrix of at least `tokens` rows: one buffer becomes a one-shard view of it. */
+function hiddenRows(
+  ctx: GpuContext,
+  arch: Architecture,
+  hidden: GPUBuffer | GpuMatrix,
+  tokens: number,
+  what: string,
+): GpuMatrix {
+  const H = arch.hiddenSize;
+  if (hidden instanceof GpuMatrix) {
+    if (hidden.cols !== H || hidden.rows < tokens) {
+      throw new RangeError(`${what}: the hidden states hold fewer than ${tokens} tokens of ${H}`);
+    }
+    return hidden;
+  }
+  if (hidden.size < tokens * H * 4) {
+    throw new RangeError(`${what}: the hidden buffer holds fewer than ${tokens} tokens`);
+  }
+  return GpuMatrix.over(ctx, hidden, tokens, H, 'hidden states');
+}
+
+/**
+ * NLL of one buffer's rows [0, targets.length) (matrix rows from `first` on): token chunks through the head,
+ * every vocabulary chunk folded into the running log-sum-exp state, one readback.
+ */
+async function nllOfRange(
+  ctx: GpuContext,
+  arch: Architecture,
+  head: HeadWeights,
+  range: { hidden: GPUBuffer; first: number; targets: Int32Array },
+  scratch: { plan: HeadPlan; buffers: HeadBuffers; logits: GPUBuffer },
+): Promise<Float64Array> {
+  const { plan, buffers, logits } = scratch;
+  const { targets } = range;
+  const tokens = targets.length;
   const state = uploadFloat32(ctx, initialLogSumExpState(tokens), 'nll state');
   const targetBuffer = uploadU32(ctx, targets, 'nll targets');
   try {
@@ -282,7 +424,7 @@ export async function nll(
       for (let t0 = 0; t0 < tokens; t0 += plan.tokenChunk) {
         const batch = new CommandBatch(ctx);
         const count = Math.min(plan.tokenChunk, tokens - t0);
-        const x = buffers.encode(batch, hidden, t0, count);
+        const x = buffers.encode(batch, range.hidden, t0, count);
         for (let v0 = 0; v0 < arch.vocabSize; v0 += plan.vocabChunk) {
           const columns = Math.min(plan.vocabChunk, arch.vocabSize - v0);
           encodeLinear(ctx, batch, {
@@ -314,8 +456,7 @@ export async function nll(
     }
     return result;
   } finally {
-    for (const buffer of [logits, state, targetBuffer]) buffer.destroy();
-    buffers.destroy();
+    for (const buffer of [state, targetBuffer]) buffer.destroy();
   }
 }
 
@@ -324,11 +465,15 @@ export async function logitsAt(
   ctx: GpuContext,
   arch: Architecture,
   head: HeadWeights,
-  hidden: GPUBuffer,
+  hidden: GPUBuffer | GpuMatrix,
   rows: number[],
 ): Promise<Float32Array> {
   const count = rows.length;
   const H = arch.hiddenSize;
+  const states =
+    hidden instanceof GpuMatrix
+      ? hidden
+      : GpuMatrix.over(ctx, hidden, Math.floor(hidden.size / (H * 4)), H, 'hidden states');
   requireBindable(ctx, count * arch.vocabSize * 4, `logits of ${count} rows`, 'ask for fewer rows at a time');
   const logits = createStorageBuffer(ctx, count * arch.vocabSize * 4, 'logits');
   const buffers = new HeadBuffers(ctx, arch, head, count);
@@ -337,10 +482,11 @@ export async function logitsAt(
       const batch = new CommandBatch(ctx);
       const picked = batch.scratch(createStorageBuffer(ctx, count * H * 4, 'picked hidden rows'));
       rows.forEach((row, i) => {
-        if (!Number.isInteger(row) || row < 0 || (row + 1) * H * 4 > hidden.size) {
+        if (!Number.isInteger(row) || row < 0 || row >= states.rows) {
           throw new RangeError(`logitsAt: row ${row} is not in the hidden buffer`);
         }
-        batch.commands.copyBufferToBuffer(hidden, row * H * 4, picked, i * H * 4, H * 4);
+        const at = states.rowsAt(row, 1);
+        batch.commands.copyBufferToBuffer(at.buffer, at.row * H * 4, picked, i * H * 4, H * 4);
       });
       const x = buffers.encode(batch, picked, 0, count);
       encodeLinear(ctx, batch, { X: x, tokens: count, W: head.lmHead, Y: logits, outStride: arch.vocabSize });

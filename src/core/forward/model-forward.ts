@@ -1,7 +1,8 @@
 /**
  * A whole dense forward to per-token NLL, layer by layer: every chunk of sequences is embedded, then each block is
  * uploaded once and run over all chunks, then the LM head scores them. Only one block's weights are on the GPU at
- * a time; the hidden states of all sequences are (sequences · seqLen · hidden · 4 bytes).
+ * a time; the hidden states of all sequences are (sequences · seqLen · hidden · 4 bytes), each chunk's split by
+ * token ranges where it exceeds one storage binding.
  */
 import type { GpuContext } from '../gpu/context';
 import type { Architecture } from './architecture';
@@ -32,7 +33,7 @@ export async function modelNll(
   if (!Number.isInteger(sequences) || sequences < 1) {
     throw new RangeError(`${ids.length} token ids do not make whole sequences of ${seqLen}`);
   }
-  // Past the binding limit the BlockRunner below explains what to lower.
+  // Where even one sequence cannot run, SequenceStates.embed explains what to lower.
   const fit = Math.max(1, maxSequencesPerChunk(ctx, arch, seqLen));
   const perChunk = Math.min(options.sequencesPerChunk ?? Math.min(8, fit), sequences);
   let states: SequenceStates | undefined;

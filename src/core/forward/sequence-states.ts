@@ -1,24 +1,27 @@
 /**
  * The hidden states of a set of equal-length sequences (calibration samples or evaluation windows) as they move
- * through the model block by block, held on the GPU in chunks that one BlockRunner call takes.
+ * through the model block by block, held on the GPU in chunks that one BlockRunner call takes. A chunk's hidden
+ * states are one buffer where they fit one storage binding, else several split by token ranges (tokensPerRange
+ * tokens each, the same boundaries as the BlockRunner's attention output): one long sequence may exceed a
+ * binding (a Llama-70B sequence of 8192 tokens is 256 MiB, the default limit 128 MiB).
  */
 import { nextTokenTargets } from '../eval/perplexity-windows';
-import { createStorageBuffer } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import type { Architecture } from './architecture';
-import type { BlockRunner, CaptureInput } from './block-runner';
+import { type BlockRunner, type CaptureInput, requireChunkFits, tokensPerRange } from './block-runner';
 import type { BlockWeights } from './block-weights';
-import { type EmbeddingWeights, embed, type HeadWeights, nll, requireHiddenStatesFit } from './model-ends';
+import { GpuMatrix } from './gpu-matrix';
+import { type EmbeddingWeights, embedInto, type HeadWeights, nll } from './model-ends';
 
 interface Chunk {
   start: number;
   count: number;
-  hidden: GPUBuffer;
+  hidden: GpuMatrix;
 }
 
 export class SequenceStates {
   private readonly chunks: Chunk[] = [];
-  private spare?: GPUBuffer;
+  private spare?: GpuMatrix;
 
   private constructor(
     private readonly ctx: GpuContext,
@@ -42,22 +45,24 @@ export class SequenceStates {
   ): Promise<SequenceStates> {
     const sequences = ids.length / seqLen;
     const states = new SequenceStates(ctx, arch, ids, seqLen, Math.min(perChunk, sequences), positionOffset);
-    requireHiddenStatesFit(ctx, arch, { sequences: states.perChunk, seqLen });
-    const bytes = states.perChunk * seqLen * arch.hiddenSize * 4;
+    requireChunkFits(ctx, arch, { sequences: states.perChunk, seqLen });
+    const allocate = () =>
+      GpuMatrix.allocate(
+        ctx,
+        states.perChunk * seqLen,
+        arch.hiddenSize,
+        `${label} hidden states`,
+        tokensPerRange(ctx, arch),
+      );
     try {
       for (let start = 0; start < sequences; start += states.perChunk) {
         const count = Math.min(states.perChunk, sequences - start);
-        const hidden = createStorageBuffer(ctx, bytes, `${label} hidden states`);
+        const hidden = allocate();
         states.chunks.push({ start, count, hidden });
         const chunkIds = ids.subarray(start * seqLen, (start + count) * seqLen);
-        await embed(ctx, arch, embedding, chunkIds, {
-          sequences: count,
-          seqLen,
-          positionOffset,
-          out: hidden,
-        });
+        await embedInto(ctx, arch, embedding, chunkIds, { sequences: count, seqLen, positionOffset }, hidden);
       }
-      states.spare = createStorageBuffer(ctx, bytes, `${label} hidden states`);
+      states.spare = allocate();
     } catch (error) {
       states.destroy();
       throw error;
@@ -76,7 +81,7 @@ export class SequenceStates {
   /** Runs every chunk through one block; the block's output becomes these states. */
   async run(runner: BlockRunner, weights: BlockWeights): Promise<void> {
     for (const chunk of this.chunks) {
-      const out = this.spare as GPUBuffer;
+      const out = this.spare as GpuMatrix;
       await runner.run(weights, chunk.hidden, out, {
         sequences: chunk.count,
         seqLen: this.seqLen,
@@ -93,7 +98,7 @@ export class SequenceStates {
    */
   async capture(runner: BlockRunner, weights: BlockWeights, capture: CaptureInput): Promise<void> {
     for (const chunk of this.chunks) {
-      const out = this.spare as GPUBuffer;
+      const out = this.spare as GpuMatrix;
       await runner.run(weights, chunk.hidden, out, {
         sequences: chunk.count,
         seqLen: this.seqLen,

@@ -153,7 +153,7 @@ describe('a block in token slices when one sequence exceeds the binding limit', 
     }
   });
 
-  it('splits attention by heads past one binding of q|k|v, and refuses past one of hidden states', async () => {
+  it('splits attention by heads past one binding of q|k|v, and refuses past one of one head', async () => {
     const ctx = await lowered();
     const arch = describeArchitecture(tinyLlamaConfig({ intermediateSize: 100 }));
     // q|k|v is 4·6 + 2·2·6 = 48 floats per token: 33 tokens (6.2 KiB) take two head groups (head-groups.test.ts
@@ -165,15 +165,16 @@ describe('a block in token slices when one sequence exceeds the binding limit', 
       { firstKvHead: 1, kvHeads: 1 },
     ]);
     split.destroy();
-    // The hidden states (24 floats per token) must stay whole: 64 tokens fill 6 KiB.
+    // One key/value head with its 2 query heads (24 floats per token) must hold whole sequences: 64 tokens fill
+    // 6 KiB. (The hidden states of longer chunks go in token ranges: token-ranges.test.ts.)
     expect(maxSequencesPerChunk(ctx, arch, 64)).toBe(1);
     expect(maxSequencesPerChunk(ctx, arch, 65)).toBe(0);
     expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 65 })).toThrow(ForwardMemoryError);
     expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 65 })).toThrow(
-      /^the hidden states of 1 sequences × 65 tokens needs 6\.1 KiB, more than this GPU's storage binding limit of 6\.0 KiB \(the block reads and writes them in one buffer each\): even one sequence is too long: lower seqLen to 64 or fewer$/,
+      /^the q\|k\|v projection \(split to one key\/value head and its 2 query heads per group\) of 1 sequences × 65 tokens needs 6\.1 KiB, more than this GPU's storage binding limit of 6\.0 KiB \(attention reads whole sequences\): even one sequence is too long: lower seqLen to 64 or fewer$/,
     );
     expect(() => new BlockRunner(ctx, arch, { sequences: 3, seqLen: 22 })).toThrow(
-      /hidden states of 3 sequences × 22 tokens needs 6\.2 KiB, .* lower the sequences per chunk to 2 or fewer$/,
+      /of 3 sequences × 22 tokens needs 6\.2 KiB, .* lower the sequences per chunk to 2 or fewer$/,
     );
     const runner = new BlockRunner(ctx, arch, { sequences: 2, seqLen: 16 });
     expect(runner.tokensPerSlice).toBe(7);

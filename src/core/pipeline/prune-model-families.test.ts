@@ -4,51 +4,14 @@
  * c_attn), against the float64 CPU pipeline: the pruned perplexity within 1% and the same pruned weights.
  */
 import { describe, expect, it } from 'vitest';
-import { randomCheckpoint, tinyGpt2Config, tinyLlamaConfig, tinyOptConfig } from '../../../test/checkpoints';
+import { randomModel, tinyGpt2Config, tinyLlamaConfig, tinyOptConfig } from '../../../test/checkpoints';
 import { useGpu } from '../../../test/gpu';
 import { evaluationWindows } from '../eval/perplexity-windows';
-import { describeArchitecture } from '../forward/architecture';
-import { memoryByteSource } from '../io/bytes';
-import { openCheckpoint } from '../io/checkpoint';
-import { createModelFolder } from '../io/folder';
-import { encodeSafetensors } from '../io/safetensors-write';
 import type { ModelConfig } from '../model/types';
-import type { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { drawCalibrationWindows } from './calibration';
-import type { OpenedModel } from './open-model';
 import { pruneModel } from './prune-model';
 import { referenceSequentialPrune } from './sequential.reference';
-import { DEFAULT_SETTINGS, type ModelSummary, type PruneSettings } from './types';
-
-/** Characters to ids modulo the vocabulary: a fixture standing in for a tokenizer, which is not under test. */
-function characterTokenizer(vocabSize: number): TextTokenizer {
-  return {
-    source: 'characters',
-    vocabSize,
-    addsBos: false,
-    encode: (text) => Array.from(text, (ch) => (ch.codePointAt(0) ?? 0) % vocabSize),
-    decode: (ids) => Array.from(ids, (id) => String.fromCodePoint(id + 32)).join(''),
-  };
-}
-
-async function randomModel(config: ModelConfig, prefix?: string): Promise<OpenedModel> {
-  const random = randomCheckpoint(config, { prefix });
-  const bytes = encodeSafetensors(
-    random.names.map((name) => ({
-      name,
-      dtype: 'F32',
-      shape: [random.tensor(name).length],
-      data: random.tensor(name),
-    })),
-  );
-  const folder = createModelFolder('random', [
-    ['model.safetensors', memoryByteSource(bytes, 'model.safetensors')],
-  ]);
-  const checkpoint = await openCheckpoint(folder);
-  const arch = describeArchitecture(config, random.names);
-  const summary = { name: 'random', prunable: [] } as unknown as ModelSummary;
-  return { folder, config, arch, checkpoint, tokenizer: characterTokenizer(config.vocabSize), summary };
-}
+import { DEFAULT_SETTINGS, type PruneSettings } from './types';
 
 const TEXT = 'The quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs. '.repeat(
   40,

@@ -7,8 +7,13 @@ import { groupsAlong } from '../command-batch';
 
 export interface AttentionArgs {
   qkv: GPUBuffer;
+  /** Sequences attended to by this dispatch, from `firstSequence` on (default 0) in the q|k|v buffer. */
   sequences: number;
+  firstSequence?: number;
   seqLen: number;
+  /** The query positions of each sequence written (default: all, [0, seqLen)); keys are read from position 0. */
+  queryStart?: number;
+  queryEnd?: number;
   heads: number;
   kvHeads: number;
   headDim: number;
@@ -20,6 +25,11 @@ export interface AttentionArgs {
   outStride: number;
   /** Column of `out` that query head 0 writes to (default 0): a head group's place in the full output. */
   outColumn?: number;
+  /**
+   * The q|k|v row whose output goes to row 0 of `out` (default 0): the first token of one token range's buffer
+   * where the attention output is split by token ranges.
+   */
+  outRowOffset?: number;
 }
 
 const QUERY_TILE = 32;
@@ -58,6 +68,18 @@ export function encodeAttention(ctx: GpuContext, batch: CommandBatch, args: Atte
       `attention: ${args.heads} heads cannot share ${args.kvHeads} key/value heads evenly`,
     );
   }
+  const firstSequence = args.firstSequence ?? 0;
+  const queryStart = args.queryStart ?? 0;
+  const queryEnd = args.queryEnd ?? args.seqLen;
+  const outRowOffset = args.outRowOffset ?? 0;
+  if (!(queryStart < queryEnd && queryEnd <= args.seqLen)) {
+    throw new RangeError(
+      `attention: queries [${queryStart}, ${queryEnd}) are not a range of ${args.seqLen} positions`,
+    );
+  }
+  if (outRowOffset > firstSequence * args.seqLen + queryStart) {
+    throw new RangeError(`attention: output row offset ${outRowOffset} is past the first query's row`);
+  }
   const code = specialize(shader, {
     HEAD_DIM: args.headDim,
     KEY_TILE: keyTile(ctx, args.headDim),
@@ -73,6 +95,10 @@ export function encodeAttention(ctx: GpuContext, batch: CommandBatch, args: Atte
       args.outStride,
       args.heads / args.kvHeads,
       args.outColumn ?? 0,
+      firstSequence,
+      queryStart,
+      queryEnd,
+      outRowOffset,
     ],
     [args.scale],
   );
@@ -80,7 +106,7 @@ export function encodeAttention(ctx: GpuContext, batch: CommandBatch, args: Atte
     computePipeline(ctx, code),
     [args.qkv, args.out, params],
     [
-      groupsAlong(args.seqLen, QUERY_TILE, 'attention: sequence length'),
+      groupsAlong(queryEnd - queryStart, QUERY_TILE, 'attention: sequence length'),
       groupsAlong(args.heads, 1, 'attention: heads'),
       groupsAlong(args.sequences, 1, 'attention: sequences per chunk'),
     ],
