@@ -218,7 +218,14 @@ export function characterTokenizer(vocabSize: number): TextTokenizer {
 
 /** A random checkpoint opened as pruneModel takes it: safetensors in memory, a character tokenizer. */
 export async function randomModel(config: ModelConfig, prefix?: string): Promise<OpenedModel> {
-  const random = randomCheckpoint(config, { prefix });
+  return openRandomCheckpoint(config, randomCheckpoint(config, { prefix }));
+}
+
+/** Opens the (possibly edited) tensors of a random checkpoint as the pipeline would: F32 safetensors in memory. */
+export async function openRandomCheckpoint(
+  config: ModelConfig,
+  random: RandomCheckpoint,
+): Promise<OpenedModel> {
   const bytes = encodeSafetensors(
     random.names.map((name) => ({
       name,

@@ -17,6 +17,7 @@ import {
   tinyOptConfig,
 } from '../../../test/checkpoints';
 import { relativeMaxError } from '../../../test/compare';
+import { expectSplitNll, recordCaptures } from '../../../test/forward-checks';
 import { useGpu } from '../../../test/gpu';
 import { createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
@@ -45,20 +46,14 @@ async function runBlockOnce(
   const hidden = uploadFloat32(ctx, input, 'hidden');
   const out = createStorageBuffer(ctx, hidden.size, 'out');
   const runner = new BlockRunner(ctx, arch, SHAPE);
-  const captured = new Map<string, Float32Array>();
+  const { captured, capture } = recordCaptures(ctx);
   try {
-    await runner.run(weights, hidden, out, {
-      ...SHAPE,
-      capture: async (group, X, count) => {
-        const rows = await readFloat32(ctx, X, count * group.features);
-        const before = captured.get(group.role) ?? new Float32Array(0);
-        const joined = new Float32Array(before.length + rows.length);
-        joined.set(before);
-        joined.set(rows, before.length);
-        captured.set(group.role, joined);
-      },
-    });
-    return { out: await readFloat32(ctx, out, input.length), captured, headGroups: runner.headGroups };
+    await runner.run(weights, hidden, out, { ...SHAPE, capture });
+    return {
+      out: await readFloat32(ctx, out, input.length),
+      captured: captured.rows,
+      headGroups: runner.headGroups,
+    };
   } finally {
     runner.destroy();
     weights.destroy();
@@ -172,15 +167,7 @@ describe('attention in head groups when the q|k|v of a chunk exceeds the binding
       seqLen: shape.seqLen,
       sequencesPerChunk: 1,
     });
-    for (let t = 0; t < cpu.length; t++) {
-      if (Number.isNaN(cpu[t])) {
-        expect(split[t]).toBeNaN();
-        continue;
-      }
-      expect(Math.abs(split[t] - cpu[t])).toBeLessThan(1e-4 * Math.max(1, Math.abs(cpu[t])));
-      // The LM head splits its vocabulary differently under the lower limit; the blocks do not differ.
-      expect(Math.abs(split[t] - unsplit[t])).toBeLessThan(1e-6 * Math.max(1, Math.abs(cpu[t])));
-    }
+    expectSplitNll(split, unsplit, cpu);
   });
 
   it('still refuses, saying what fits, where one head of q|k|v exceeds a binding', async () => {

@@ -17,6 +17,7 @@ import {
   tinyOptConfig,
 } from '../../../test/checkpoints';
 import { relativeMaxError } from '../../../test/compare';
+import { type Captured, expectSplitNll, recordCaptures } from '../../../test/forward-checks';
 import { useGpu } from '../../../test/gpu';
 import { readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
@@ -34,11 +35,6 @@ const LIMIT = 1536;
 const LLAMA_GQA = tinyLlamaConfig({ numHeads: 6, numKvHeads: 3, headDim: 4 });
 
 /** Each group's captures in call order: the token count of each call and all rows joined. */
-interface Captured {
-  counts: Map<string, number[]>;
-  rows: Map<string, Float32Array>;
-}
-
 interface BlockResult {
   out: Float32Array;
   captured: Captured;
@@ -76,20 +72,12 @@ async function runBlockOnce(
   const out = GpuMatrix.allocate(ctx, tokens, H, 'out', perRange);
   const plainInput = split ? undefined : uploadFloat32(ctx, input, 'hidden');
   const runner = new BlockRunner(ctx, arch, shape);
-  const captured: Captured = { counts: new Map(), rows: new Map() };
+  const { captured, capture } = recordCaptures(ctx);
   try {
     // The fast path takes plain buffers: the input one, the output the one shard of `out`.
     await runner.run(weights, hidden ?? plainInput!, split ? out : out.shards[0].buffer, {
       ...shape,
-      capture: async (group, X, count) => {
-        const rows = await readFloat32(ctx, X, count * group.features);
-        const before = captured.rows.get(group.role) ?? new Float32Array(0);
-        const joined = new Float32Array(before.length + rows.length);
-        joined.set(before);
-        joined.set(rows, before.length);
-        captured.rows.set(group.role, joined);
-        captured.counts.set(group.role, [...(captured.counts.get(group.role) ?? []), count]);
-      },
+      capture,
     });
     return {
       out: await readRows(ctx, out, tokens),
@@ -216,15 +204,7 @@ describe('hidden states and attention output in token ranges past one binding', 
         seqLen,
         sequencesPerChunk: 1,
       });
-      for (let t = 0; t < cpu.length; t++) {
-        if (Number.isNaN(cpu[t])) {
-          expect(split[t]).toBeNaN();
-          continue;
-        }
-        expect(Math.abs(split[t] - cpu[t])).toBeLessThan(1e-4 * Math.max(1, Math.abs(cpu[t])));
-        // The LM head splits its vocabulary differently under the lower limit; the blocks do not differ.
-        expect(Math.abs(split[t] - unsplit[t])).toBeLessThan(1e-6 * Math.max(1, Math.abs(cpu[t])));
-      }
+      expectSplitNll(split, unsplit, cpu);
       expect(ctx.memory.current).toBeLessThan(1024);
     },
   );

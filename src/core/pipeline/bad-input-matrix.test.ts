@@ -8,9 +8,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { randomCheckpoint, tinyLlamaConfig } from '../../../test/checkpoints';
+import { openRandomCheckpoint, randomCheckpoint, tinyLlamaConfig } from '../../../test/checkpoints';
 import { useGpu } from '../../../test/gpu';
-import { describeArchitecture } from '../forward/architecture';
 import type { GpuContext } from '../gpu/context';
 import { memoryByteSink, memoryByteSource } from '../io/bytes';
 import { openCheckpoint } from '../io/checkpoint';
@@ -18,12 +17,11 @@ import { createModelFolder, type ModelFolder } from '../io/folder';
 import { encodeSafetensors, type TensorToWrite } from '../io/safetensors-write';
 import type { ModelConfig } from '../model/types';
 import { readTextInput } from '../text/text-file';
-import type { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { drawCalibrationWindows } from './calibration';
 import { type OpenedModel, openModel } from './open-model';
 import { pruneModel } from './prune-model';
 import { referenceSequentialPrune } from './sequential.reference';
-import { DEFAULT_SETTINGS, type ModelSummary, type PruneSettings, type RunResult } from './types';
+import { DEFAULT_SETTINGS, type PruneSettings, type RunResult } from './types';
 
 const demo = new URL('../../../public/demo/stories260K/', import.meta.url);
 const demoFiles = new Map<string, Uint8Array>(
@@ -80,41 +78,12 @@ function shardedWithoutSecond(): Record<string, Uint8Array | null> {
   };
 }
 
-/** Characters to ids modulo the vocabulary, without BOS: a fixture tokenizer for random checkpoints. */
-function characterTokenizer(vocabSize: number): TextTokenizer {
-  return {
-    source: 'characters',
-    vocabSize,
-    addsBos: false,
-    encode: (text) => Array.from(text, (ch) => (ch.codePointAt(0) ?? 0) % vocabSize),
-    decode: (ids) => Array.from(ids, (id) => String.fromCodePoint(id + 32)).join(''),
-  };
-}
-
 /** A tiny random Llama (2 blocks, hidden 24) in the exact HF layout, opened as the pipeline would open it. */
 async function randomLlama(edit: (tensors: Map<string, Float32Array>) => void = () => undefined) {
   const config: ModelConfig = tinyLlamaConfig();
   const random = randomCheckpoint(config);
   edit(random.tensors);
-  const bytes = encodeSafetensors(
-    random.names.map((name) => ({
-      name,
-      dtype: 'F32',
-      shape: [random.tensor(name).length],
-      data: random.tensor(name),
-    })),
-  );
-  const folder = createModelFolder('random', [
-    ['model.safetensors', memoryByteSource(bytes, 'model.safetensors')],
-  ]);
-  const model: OpenedModel = {
-    folder,
-    config,
-    arch: describeArchitecture(config, random.names),
-    checkpoint: await openCheckpoint(folder),
-    tokenizer: characterTokenizer(config.vocabSize),
-    summary: { name: 'random', prunable: [] } as unknown as ModelSummary,
-  };
+  const model = await openRandomCheckpoint(config, random);
   return { model, tensors: random.tensors };
 }
 
