@@ -14,10 +14,9 @@
 // Pattern 1 (N:M) — when the walk reaches the first column of a group of M it marks the N smallest w²/U_jj² of
 // the group, using the weights as updated so far (ties go to the lower column).
 //
-// Bindings: 0 W chunk (read_write, row stride columns), 1 U panel (read: U[blockStart + p, :] at row p, stride
-//           panelStride, a multiple of 4; rows p ≥ blockCount up to a multiple of SUB are finite padding),
-//           2 Err (read_write, [chunkRows, errStride]), 3 state (read: [0] threshold bits), 4 params,
-//           5 the U panel again, as vec4.
+// Bindings: 0 W chunk (read_write, row stride columns), 1 U panel (read, vec4: U[blockStart + p, :] at row p,
+//           stride panelStride, a multiple of 4; rows p ≥ blockCount up to a multiple of SUB are finite padding),
+//           2 Err (read_write, [chunkRows, errStride]), 3 state (read: [0] threshold bits), 4 params.
 // Dispatch: (ceil(chunkRows / (ROWS · RPI)), 1, 1) workgroups of ROWS.
 
 override ROWS: u32 = 64u;
@@ -62,15 +61,15 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read_write> W: array<f32>;
-@group(0) @binding(1) var<storage, read> U: array<f32>;
+@group(0) @binding(1) var<storage, read> U4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> Err: array<f32>;
 @group(0) @binding(3) var<storage, read> state: array<u32>;
 @group(0) @binding(4) var<uniform> params: Params;
-@group(0) @binding(5) var<storage, read> U4: array<vec4<f32>>;
 
 /** U[blockStart + p, blockStart + c]: row p of the panel, column c of the block. */
 fn blockU(p: u32, c: u32) -> f32 {
-  return U[p * params.panelStride + params.blockStart + c];
+  let index = p * params.panelStride + params.blockStart + c;
+  return U4[index / 4u][index % 4u];
 }
 
 fn metric(w: f32, d: f32) -> f32 {

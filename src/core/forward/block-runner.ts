@@ -417,32 +417,14 @@ export class BlockRunner {
         `this block runner was sized for ${this.maxTokens} tokens, got ${sequences} × ${seqLen}`,
       );
     }
-    const inputs = this.tokenRows(hidden, 'input', tokens);
-    const outputs = this.tokenRows(out, 'output', tokens);
+    const H = this.arch.hiddenSize;
+    const inputs = GpuMatrix.rowsOf(this.ctx, hidden, tokens, H, 'runBlock: the input hidden states');
+    const outputs = GpuMatrix.rowsOf(this.ctx, out, tokens, H, 'runBlock: the output hidden states');
     if (hidden === out || inputs.sharesBufferWith(outputs))
       throw new Error('runBlock: the input and output hidden states must be different buffers');
     await withErrorScope(this.ctx, `block ${weights.spec.index}`, () =>
       this.encode(weights, inputs, outputs, tokens, options),
     );
-  }
-
-  /** Hidden states as token rows: a split GpuMatrix as it is, one buffer as a one-shard view of it. */
-  private tokenRows(states: HiddenStates, what: string, tokens: number): GpuMatrix {
-    const H = this.arch.hiddenSize;
-    if (states instanceof GpuMatrix) {
-      if (states.cols !== H || states.rows < tokens) {
-        throw new RangeError(
-          `runBlock: the ${what} hidden states are ${states.rows}×${states.cols}, ${tokens} tokens need ${tokens}×${H}`,
-        );
-      }
-      return states;
-    }
-    if (states.size < tokens * H * 4) {
-      throw new RangeError(
-        `runBlock: the ${what} buffer has ${states.size} bytes, ${tokens} tokens need ${tokens * H * 4}`,
-      );
-    }
-    return GpuMatrix.over(this.ctx, states, tokens, H, `block ${what}`);
   }
 
   /**

@@ -60,6 +60,31 @@ export class GpuMatrix {
     return new GpuMatrix(ctx, rows, cols, label, [{ buffer, rowStart: 0, rows }]);
   }
 
+  /**
+   * At least `rows` rows of `cols` floats, held either as one buffer (viewed as a one-shard matrix) or already as a
+   * matrix that may be split by rows: how the forward takes hidden states from callers that hold them either way.
+   */
+  static rowsOf(
+    ctx: GpuContext,
+    states: GPUBuffer | GpuMatrix,
+    rows: number,
+    cols: number,
+    what: string,
+  ): GpuMatrix {
+    if (states instanceof GpuMatrix) {
+      if (states.cols !== cols || states.rows < rows) {
+        throw new RangeError(`${what}: ${states.rows}×${states.cols} floats, ${rows}×${cols} needed`);
+      }
+      return states;
+    }
+    if (states.size < rows * cols * 4) {
+      throw new RangeError(
+        `${what}: the buffer has ${states.size} bytes, ${rows}×${cols} floats need ${rows * cols * 4}`,
+      );
+    }
+    return GpuMatrix.over(ctx, states, rows, cols, what);
+  }
+
   static upload(ctx: GpuContext, data: Float32Array, rows: number, cols: number, label: string): GpuMatrix {
     if (data.length !== rows * cols) {
       throw new RangeError(`${label}: expected ${rows}×${cols} = ${rows * cols} values, got ${data.length}`);

@@ -365,7 +365,7 @@ export async function nll(
       );
     }
   }
-  const rows = hiddenRows(ctx, arch, hidden, tokens, 'nll');
+  const rows = GpuMatrix.rowsOf(ctx, hidden, tokens, arch.hiddenSize, 'nll: the hidden states');
   const plan = planHead(ctx, arch, head, tokens, options);
   const buffers = new HeadBuffers(ctx, arch, head, plan.tokenChunk);
   const logits = createStorageBuffer(ctx, plan.tokenChunk * plan.vocabChunk * 4, 'logits chunk');
@@ -380,27 +380,6 @@ export async function nll(
     logits.destroy();
     buffers.destroy();
   }
-}
-
-/** Hidden states as a GpuMatrix of at least `tokens` rows: one buffer becomes a one-shard view of it. */
-function hiddenRows(
-  ctx: GpuContext,
-  arch: Architecture,
-  hidden: GPUBuffer | GpuMatrix,
-  tokens: number,
-  what: string,
-): GpuMatrix {
-  const H = arch.hiddenSize;
-  if (hidden instanceof GpuMatrix) {
-    if (hidden.cols !== H || hidden.rows < tokens) {
-      throw new RangeError(`${what}: the hidden states hold fewer than ${tokens} tokens of ${H}`);
-    }
-    return hidden;
-  }
-  if (hidden.size < tokens * H * 4) {
-    throw new RangeError(`${what}: the hidden buffer holds fewer than ${tokens} tokens`);
-  }
-  return GpuMatrix.over(ctx, hidden, tokens, H, 'hidden states');
 }
 
 /**
@@ -473,7 +452,7 @@ export async function logitsAt(
   const states =
     hidden instanceof GpuMatrix
       ? hidden
-      : GpuMatrix.over(ctx, hidden, Math.floor(hidden.size / (H * 4)), H, 'hidden states');
+      : GpuMatrix.rowsOf(ctx, hidden, Math.floor(hidden.size / (H * 4)), H, 'logitsAt');
   requireBindable(ctx, count * arch.vocabSize * 4, `logits of ${count} rows`, 'ask for fewer rows at a time');
   const logits = createStorageBuffer(ctx, count * arch.vocabSize * 4, 'logits');
   const buffers = new HeadBuffers(ctx, arch, head, count);

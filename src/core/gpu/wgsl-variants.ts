@@ -5,6 +5,24 @@
  * and the host keeps one of them before compiling.
  */
 export function selectVariant(code: string, flags: Record<string, boolean>): string {
+  // Hosts ask on every dispatch they encode, always with the same few shader strings: keep what was selected.
+  let byFlags = variantsOf.get(code);
+  if (!byFlags) {
+    byFlags = new Map();
+    variantsOf.set(code, byFlags);
+  }
+  const key = JSON.stringify(flags);
+  let selected = byFlags.get(key);
+  if (selected === undefined) {
+    selected = keepVariant(code, flags);
+    byFlags.set(key, selected);
+  }
+  return selected;
+}
+
+const variantsOf = new Map<string, Map<string, string>>();
+
+function keepVariant(code: string, flags: Record<string, boolean>): string {
   const kept: string[] = [];
   let keeping: boolean | undefined;
   for (const line of code.split('\n')) {

@@ -13,7 +13,7 @@ import { bindingLimit } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { computePipeline } from '../gpu/pipelines';
 import { selectVariant } from '../gpu/wgsl-variants';
-import { type ChunkedMatrix, type MatrixChunk, ROW_ALIGN } from './chunked-matrix';
+import { type ChunkedMatrix, chunkHolding, type MatrixChunk, ROW_ALIGN } from './chunked-matrix';
 import { bindResources, dispatchIn, type GpuRun } from './gpu-run';
 
 const BLOCK = ROW_ALIGN;
@@ -74,10 +74,6 @@ function blocksOf(n: number): Block[] {
     blocks.push({ index, start, size: Math.min(BLOCK, n - start) });
   }
   return blocks;
-}
-
-function chunkHolding(A: ChunkedMatrix, row: number): MatrixChunk {
-  return A.chunks[Math.floor(row / A.rowsPerChunk)];
 }
 
 /** Rows of the chunk that lie above `start` (global rows < start). */

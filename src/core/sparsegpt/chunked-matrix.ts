@@ -161,6 +161,11 @@ export function copyRowRange(
   }
 }
 
+/** The chunk that holds global row `row`. */
+export function chunkHolding(matrix: ChunkedMatrix, row: number): MatrixChunk {
+  return matrix.chunks[Math.floor(row / matrix.rowsPerChunk)];
+}
+
 /** Like copyRowRange, into a target whose rows are `targetStride` floats apart (≥ source.cols). */
 export function copyRowRangeStrided(
   encoder: GPUCommandEncoder,
@@ -175,7 +180,7 @@ export function copyRowRangeStrided(
     return;
   }
   for (let row = firstRow; row < firstRow + count; row++) {
-    const chunk = source.chunks[Math.floor(row / source.rowsPerChunk)];
+    const chunk = chunkHolding(source, row);
     const bytes = source.cols * 4;
     encoder.copyBufferToBuffer(
       chunk.buffer,

@@ -59,13 +59,6 @@ export function encodePruneBlockWalk(
     block.errStride,
     block.panelStride,
   ]);
-  const group = bindResources(ctx, pipeline, [
-    chunk.buffer,
-    block.uPanel,
-    err,
-    block.selectState,
-    slot,
-    block.uPanel,
-  ]);
+  const group = bindResources(ctx, pipeline, [chunk.buffer, block.uPanel, err, block.selectState, slot]);
   dispatchIn(pass, pipeline, group, Math.ceil(chunk.rows / WALK_ROWS_PER_WORKGROUP));
 }
