@@ -1,6 +1,8 @@
 /** `sparsegpt inspect MODEL_DIR`: what the reader sees in a model folder (architecture, tokenizer, tensors). */
+
+import { formatFileSize } from '../../core/format-bytes';
 import { type Checkpoint, openCheckpoint } from '../../core/io/checkpoint';
-import { formatBytes, ModelFileError } from '../../core/io/errors';
+import { ModelFileError } from '../../core/io/errors';
 import type { ModelFolder } from '../../core/io/folder';
 import { elementCount } from '../../core/io/safetensors-header';
 import { loadModelConfig } from '../../core/model/config';
@@ -40,7 +42,7 @@ function describeWeights(checkpoint: Checkpoint): string[] {
     .join(' ');
   return [
     `weights:      ${files}: ${checkpoint.tensors.length} tensors, ${parameters.toLocaleString('en-US')} parameters, ` +
-      `${formatBytes(bytes)} (${dtypes})`,
+      `${formatFileSize(bytes)} (${dtypes})`,
     ...(metadata ? [`metadata:     ${metadata}`] : []),
     ...checkpoint.warnings.map((w) => `warning:      ${w}`),
   ];

@@ -1,5 +1,5 @@
 /** `sparsegpt prune MODEL_DIR …`: the whole pipeline from the command line, the same core and WGSL as the app. */
-import { formatBytes } from '../../core/io/errors';
+import { formatBytes } from '../../core/format-bytes';
 import { openModel } from '../../core/pipeline/open-model';
 import { progressKey } from '../../core/pipeline/progress-store';
 import { pruneModel } from '../../core/pipeline/prune-model';

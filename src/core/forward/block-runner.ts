@@ -13,12 +13,12 @@
  * its own, rotated and attended to, and writes its columns of the attention output; then the next group reuses the
  * buffer. Where the hidden states or the attention output of the chunk do not fit one binding (one Llama-70B
  * sequence of 8192 tokens has 256 MiB of hidden states), they are held as several buffers split by token ranges
- * (GpuMatrix shards of tokensPerRange tokens; SequenceStates allocates the hidden states so): token slices never
+ * (SplitMatrix parts of tokensPerRange tokens; SequenceStates allocates the hidden states so): token slices never
  * straddle two buffers, and attention writes each range's queries, which read the keys of their sequence from its
  * start in the head group's q|k|v, into that range's buffer. The arithmetic of each token and head is the same
  * either way, so the output and every captured input are bit-identical to an unsplit run. What stays whole: the
  * q|k|v of one key/value head (with its query heads) for the whole chunk, and one token's row of each
- * intermediate; past those, a ForwardMemoryError says which sequences per chunk or seqLen fit.
+ * intermediate; past those, a GpuLimitError says which sequences per chunk or seqLen fit.
  *
  * How the pruning pipeline drives a model (model-forward.ts does the same without pruning):
  *
@@ -26,8 +26,8 @@
  *   const source: TensorSource = (name) => checkpoint.readFloat32(name);   // any dtype → f32
  *   const perChunk = Math.min(wanted, maxSequencesPerChunk(ctx, arch, seqLen));  // 0 ⇒ seqLen too long
  *   // 1. Embed every chunk of sequences once (model-ends.ts; SequenceStates does all of this): uploadEmbedding →
- *   //    GpuMatrix.allocate(ctx, tokens, hidden, label, tokensPerRange(ctx, arch)) → embedInto(…) → destroy.
- *   // 2. One runner for the whole model, sized for the largest chunk (throws ForwardMemoryError, saying what to
+ *   //    SplitMatrix.allocate(ctx, tokens, hidden, label, tokensPerRange(ctx, arch)) → embedInto(…) → destroy.
+ *   // 2. One runner for the whole model, sized for the largest chunk (throws GpuLimitError, saying what to
  *   //    lower, past the storage binding limit):
  *   const runner = new BlockRunner(ctx, arch, { sequences: perChunk, seqLen });
  *   for (let b = 0; b < arch.numBlocks; b++) {
@@ -52,19 +52,21 @@
  *
  * Evaluation windows that do not start at position 0 pass `positionOffset` to embed and run alike.
  */
-import { bindingLimit, createStorageBuffer, uploadFloat32 } from '../gpu/buffers';
+
+import { formatBytes } from '../format-bytes';
+import { createStorageBuffer, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
+import { bindingLimit, GpuLimitError } from '../gpu/limits';
 import { withErrorScope } from '../gpu/pipelines';
+import { CommandRecorder } from '../gpu/recorder';
+import { SplitMatrix } from '../gpu/split-matrix';
 import type { Architecture, InputGroup } from './architecture';
 import type { BlockWeights, GroupWeights } from './block-weights';
-import { CommandBatch } from './command-batch';
-import { GpuMatrix } from './gpu-matrix';
 import { encodeAttention } from './kernels/attention';
 import { encodeLinear } from './kernels/linear';
 import { encodeNorm } from './kernels/norm';
 import { encodeRotary } from './kernels/rotary';
 import { encodeGatedActivation } from './kernels/swiglu';
-import { ForwardMemoryError, mebibytes } from './limits';
 import { ropeTable } from './rope';
 
 /**
@@ -75,10 +77,10 @@ import { ropeTable } from './rope';
 export type CaptureInput = (group: InputGroup, X: GPUBuffer, tokens: number) => void | Promise<void>;
 
 /**
- * Hidden states [tokens, hidden]: one buffer, or a GpuMatrix split by token ranges where one buffer would exceed
+ * Hidden states [tokens, hidden]: one buffer, or a SplitMatrix split by token ranges where one buffer would exceed
  * the binding limit (see tokensPerRange).
  */
-export type HiddenStates = GPUBuffer | GpuMatrix;
+export type HiddenStates = GPUBuffer | SplitMatrix;
 
 export interface ChunkShape {
   sequences: number;
@@ -264,7 +266,7 @@ function projectionParts(arch: Architecture, group: HeadGroup): ProjectionPart[]
 }
 
 /**
- * Throws a ForwardMemoryError, saying which sequences per chunk or seqLen fit, where a BlockRunner cannot take
+ * Throws a GpuLimitError, saying which sequences per chunk or seqLen fit, where a BlockRunner cannot take
  * chunks of this shape; checked where the hidden states are embedded too, so that a forward fails before any work.
  */
 export function requireChunkFits(ctx: GpuContext, arch: Architecture, shape: ChunkShape): void {
@@ -283,16 +285,16 @@ export function requireChunkFits(ctx: GpuContext, arch: Architecture, shape: Chu
       fit >= 1
         ? `lower the sequences per chunk to ${fit} or fewer`
         : `even one sequence is too long: lower seqLen to ${fitting(ctx, spec, 1)} or fewer`;
-    throw new ForwardMemoryError(
-      `the ${spec.name} of ${sequences} sequences × ${seqLen} tokens needs ${mebibytes(bytes)}, more than this ` +
-        `GPU's storage binding limit of ${mebibytes(limit)} (${spec.whole}): ${remedy}`,
+    throw new GpuLimitError(
+      `the ${spec.name} of ${sequences} sequences × ${seqLen} tokens needs ${formatBytes(bytes)}, more than this ` +
+        `GPU's storage binding limit of ${formatBytes(limit)} (${spec.whole}): ${remedy}`,
     );
   }
   if (!rowsFit(ctx, arch)) {
     const row = widestRow(arch);
-    throw new ForwardMemoryError(
-      `the ${row.name} of a single token needs ${mebibytes(row.floatsPerToken * 4)}, more than this GPU's ` +
-        `storage binding limit of ${mebibytes(limit)}: this model is too wide for this GPU`,
+    throw new GpuLimitError(
+      `the ${row.name} of a single token needs ${formatBytes(row.floatsPerToken * 4)}, more than this GPU's ` +
+        `storage binding limit of ${formatBytes(limit)}: this model is too wide for this GPU`,
     );
   }
 }
@@ -341,7 +343,7 @@ export class BlockRunner {
   /** Whole chunk: [tokens, the widest head group's q|k|v] in one buffer. */
   private readonly qkv: GPUBuffer;
   /** Whole chunk: [tokens, heads · headDim], split by token ranges where it exceeds one binding. */
-  private readonly attention: GpuMatrix;
+  private readonly attention: SplitMatrix;
   /** One token slice each. */
   private readonly normed: GPUBuffer;
   private readonly residual: GPUBuffer;
@@ -370,13 +372,9 @@ export class BlockRunner {
     this.headGroups = planHeadGroups(ctx, arch, tokens);
     const qkvWidth = qkvFloatsPerToken(arch, this.headGroups[0].kvHeads);
     this.qkv = createStorageBuffer(ctx, tokens * qkvWidth * 4, 'block q|k|v projection');
-    this.attention = GpuMatrix.allocate(
-      ctx,
-      tokens,
-      arch.heads * arch.headDim,
-      'block attention output',
-      tokensPerRange(ctx, arch),
-    );
+    this.attention = SplitMatrix.allocate(ctx, tokens, arch.heads * arch.headDim, 'block attention output', {
+      maxRowsPerPart: tokensPerRange(ctx, arch),
+    });
     const [normed, residual, up, activated] = sliceSpecs(arch).map((s) =>
       createStorageBuffer(ctx, this.sliceCapacity * s.floatsPerToken * 4, `block ${s.name}`),
     );
@@ -393,7 +391,7 @@ export class BlockRunner {
 
   /** Buffers of the attention output: 1 unless a chunk's exceeds one binding. */
   get attentionRanges(): number {
-    return this.attention.shards.length;
+    return this.attention.parts.length;
   }
 
   /**
@@ -418,8 +416,8 @@ export class BlockRunner {
       );
     }
     const H = this.arch.hiddenSize;
-    const inputs = GpuMatrix.rowsOf(this.ctx, hidden, tokens, H, 'runBlock: the input hidden states');
-    const outputs = GpuMatrix.rowsOf(this.ctx, out, tokens, H, 'runBlock: the output hidden states');
+    const inputs = SplitMatrix.rowsOf(this.ctx, hidden, tokens, H, 'runBlock: the input hidden states');
+    const outputs = SplitMatrix.rowsOf(this.ctx, out, tokens, H, 'runBlock: the output hidden states');
     if (hidden === out || inputs.sharesBufferWith(outputs))
       throw new Error('runBlock: the input and output hidden states must be different buffers');
     await withErrorScope(this.ctx, `block ${weights.spec.index}`, () =>
@@ -432,10 +430,10 @@ export class BlockRunner {
    * slice straddles two, and each piece goes in as few slices as the slice buffers allow, of near-equal size.
    * Where everything is one buffer, these are the slices of the whole chunk.
    */
-  private slices(tokens: number, split: GpuMatrix[]): Array<[number, number]> {
+  private slices(tokens: number, split: SplitMatrix[]): Array<[number, number]> {
     const cuts = new Set([0, tokens]);
     for (const matrix of split) {
-      for (const shard of matrix.shards) if (shard.rowStart < tokens) cuts.add(shard.rowStart);
+      for (const shard of matrix.parts) if (shard.firstRow < tokens) cuts.add(shard.firstRow);
     }
     const bounds = [...cuts].sort((a, b) => a - b);
     return bounds.slice(1).flatMap((end, i) => evenSlices(bounds[i], end - bounds[i], this.sliceCapacity));
@@ -443,16 +441,32 @@ export class BlockRunner {
 
   private async encode(
     weights: BlockWeights,
-    hidden: GpuMatrix,
-    out: GpuMatrix,
+    hidden: SplitMatrix,
+    out: SplitMatrix,
+    tokens: number,
+    options: RunBlockOptions,
+  ): Promise<void> {
+    const recorder = new CommandRecorder(this.ctx, `block ${weights.spec.index}`);
+    try {
+      await this.encodeWith(recorder, weights, hidden, out, tokens, options);
+      recorder.submit();
+    } finally {
+      recorder.destroy();
+    }
+  }
+
+  private async encodeWith(
+    recorder: CommandRecorder,
+    weights: BlockWeights,
+    hidden: SplitMatrix,
+    out: SplitMatrix,
     tokens: number,
     options: RunBlockOptions,
   ): Promise<void> {
     const { ctx, arch } = this;
-    const batch = new CommandBatch(ctx);
     const capture = async (group: InputGroup, X: GPUBuffer, rows: number) => {
       if (!options.capture) return;
-      batch.submit();
+      recorder.submit();
       await options.capture(group, X, rows);
     };
     const norm = (
@@ -463,7 +477,7 @@ export class BlockRunner {
       Y: GPUBuffer,
       yRowStart = 0,
     ) =>
-      encodeNorm(ctx, batch, {
+      encodeNorm(ctx, recorder, {
         kind: arch.norm.kind,
         X,
         xRowStart,
@@ -490,15 +504,15 @@ export class BlockRunner {
           const x = hidden.rowsAt(start, count);
           norm('attentionNorm', x.buffer, x.row, count, this.normed);
           if (first) await capture(attention.group, this.normed, count);
-          this.encodeProjection(batch, attention, heads, this.normed, start, count);
+          this.encodeProjection(recorder, attention, heads, this.normed, start, count);
         }
       } else {
         for (const [shard, from, to] of hidden.overlaps(0, tokens)) {
           if (first) await capture(attention.group, shard.buffer, to - from);
-          this.encodeProjection(batch, attention, heads, shard.buffer, from, to - from);
+          this.encodeProjection(recorder, attention, heads, shard.buffer, from, to - from);
         }
       }
-      this.encodeAttention(batch, heads, tokens, options);
+      this.encodeAttention(recorder, heads, tokens, options);
     }
     for (const [shard, from, to] of this.attention.overlaps(0, tokens)) {
       await capture(attention_output.group, shard.buffer, to - from);
@@ -511,7 +525,7 @@ export class BlockRunner {
       const x = hidden.rowsAt(start, count);
       const y = out.rowsAt(start, count);
       // Pre-norm keeps hidden + o_proj as the residual stream; post-norm normalises it into the stream first.
-      encodeLinear(ctx, batch, {
+      encodeLinear(ctx, recorder, {
         X: attended.buffer,
         xRowStart: attended.row,
         tokens: count,
@@ -525,7 +539,7 @@ export class BlockRunner {
       else norm('attentionNorm', this.normed, 0, count, this.residual);
       const mlpInput = arch.normFirst ? this.normed : this.residual;
       await capture(mlp.group, mlpInput, count);
-      encodeLinear(ctx, batch, {
+      encodeLinear(ctx, recorder, {
         X: mlpInput,
         tokens: count,
         W: mlp.W,
@@ -534,7 +548,7 @@ export class BlockRunner {
         Y: this.up,
       });
       if (gated) {
-        encodeGatedActivation(ctx, batch, {
+        encodeGatedActivation(ctx, recorder, {
           gateUp: this.up,
           tokens: count,
           intermediate: arch.intermediateSize,
@@ -543,7 +557,7 @@ export class BlockRunner {
         });
       }
       await capture(mlp_output.group, this.activated, count);
-      encodeLinear(ctx, batch, {
+      encodeLinear(ctx, recorder, {
         X: this.activated,
         tokens: count,
         W: mlp_output.W,
@@ -554,7 +568,6 @@ export class BlockRunner {
       });
       if (!arch.normFirst) norm('mlpNorm', this.normed, 0, count, y.buffer, y.row);
     }
-    batch.submit();
   }
 
   /**
@@ -562,7 +575,7 @@ export class BlockRunner {
    * [queries | keys | values] per token: only the group's rows of the fused weight (and bias) are applied.
    */
   private encodeProjection(
-    batch: CommandBatch,
+    recorder: CommandRecorder,
     attention: GroupWeights,
     heads: HeadGroup,
     X: GPUBuffer,
@@ -571,7 +584,7 @@ export class BlockRunner {
   ): void {
     const width = qkvFloatsPerToken(this.arch, heads.kvHeads);
     for (const part of projectionParts(this.arch, heads)) {
-      encodeLinear(this.ctx, batch, {
+      encodeLinear(this.ctx, recorder, {
         X,
         tokens,
         W: attention.W,
@@ -591,7 +604,7 @@ export class BlockRunner {
    * range by token range.
    */
   private encodeAttention(
-    batch: CommandBatch,
+    recorder: CommandRecorder,
     heads: HeadGroup,
     tokens: number,
     options: RunBlockOptions,
@@ -602,7 +615,7 @@ export class BlockRunner {
     const kvWidth = heads.kvHeads * arch.headDim;
     const rowStride = keyColumn + 2 * kvWidth;
     if (arch.rope) {
-      encodeRotary(ctx, batch, {
+      encodeRotary(ctx, recorder, {
         qkv: this.qkv,
         tokens,
         seqLen: options.seqLen,
@@ -616,7 +629,7 @@ export class BlockRunner {
     // Each token range of the attention output gets its own queries; they read keys from their sequence's start.
     for (const [shard, from, to] of this.attention.overlaps(0, tokens)) {
       for (const queries of queryRanges(from, to, options.seqLen)) {
-        encodeAttention(ctx, batch, {
+        encodeAttention(ctx, recorder, {
           qkv: this.qkv,
           ...queries,
           seqLen: options.seqLen,
@@ -630,7 +643,7 @@ export class BlockRunner {
           out: shard.buffer,
           outStride: arch.heads * arch.headDim,
           outColumn: heads.firstKvHead * queriesPerKvHead(arch) * arch.headDim,
-          outRowOffset: shard.rowStart,
+          outRowOffset: shard.firstRow,
         });
       }
     }

@@ -1,9 +1,10 @@
 /**
- * One transformer block's weights on the GPU. The linears of each input group are fused into one row-sharded
- * matrix (q|k|v, gate|up) so that a group is one matmul; a pruned linear is written over its rows in place.
+ * One transformer block's weights on the GPU. The linears of each input group are stacked into one split matrix
+ * (q|k|v, gate|up) so that a group is one matmul; a pruned linear is written over its rows in place.
  */
 import { uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
+import { SplitMatrix } from '../gpu/split-matrix';
 import { ModelFileError } from '../io/errors';
 import {
   type Architecture,
@@ -12,7 +13,6 @@ import {
   type InputGroupRole,
   toOutIn,
 } from './architecture';
-import { GpuMatrix } from './gpu-matrix';
 import type { NormWeights } from './kernels/norm';
 
 /** Returns a checkpoint tensor as f32, whatever its stored dtype. */
@@ -21,7 +21,7 @@ export type TensorSource = (name: string) => Promise<Float32Array>;
 export interface GroupWeights {
   group: InputGroup;
   /** [group.rows, group.features], the linears' rows stacked in group order. */
-  W: GpuMatrix;
+  W: SplitMatrix;
   /** [group.rows] when any linear of the group has a bias (zeros for those without). */
   bias?: GPUBuffer;
 }
@@ -95,7 +95,12 @@ export async function uploadNorm(
 }
 
 async function uploadGroup(ctx: GpuContext, source: TensorSource, group: InputGroup): Promise<GroupWeights> {
-  const W = GpuMatrix.allocate(ctx, group.rows, group.features, `${group.linears[0].tensor} (${group.role})`);
+  const W = SplitMatrix.allocate(
+    ctx,
+    group.rows,
+    group.features,
+    `${group.linears[0].tensor} (${group.role})`,
+  );
   const withBias = group.linears.some((l) => l.bias);
   const bias = withBias ? new Float32Array(group.rows) : undefined;
   let row = 0;
@@ -159,7 +164,7 @@ export async function uploadBlock(
         return;
       }
       const encoder = ctx.device.createCommandEncoder();
-      weights.W.copyFrom(encoder, rowStart, W, linear.rows);
+      weights.W.copyRowsFrom(encoder, rowStart, W, linear.rows);
       ctx.device.queue.submit([encoder.finish()]);
     },
     destroy,

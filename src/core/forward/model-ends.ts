@@ -8,7 +8,7 @@
  *   const embedding = await uploadEmbedding(ctx, arch, source);   // tokens, learned positions, OPT project_in
  *   for (const chunk of chunks) {                                  // chunk: `count` sequences of seqLen ids
  *     // Split by token ranges where one buffer would exceed the binding limit (block-runner.ts tokensPerRange).
- *     chunk.hidden = GpuMatrix.allocate(ctx, perChunk * seqLen, arch.hiddenSize, 'hidden', tokensPerRange(ctx, arch));
+ *     chunk.hidden = SplitMatrix.allocate(ctx, perChunk * seqLen, arch.hiddenSize, 'hidden', tokensPerRange(ctx, arch));
  *     await embedInto(ctx, arch, embedding, chunkIds, { sequences: chunk.count, seqLen }, chunk.hidden);
  *   }
  *   embedding.destroy();                                           // not needed while blocks run
@@ -27,30 +27,32 @@
  * per token range. Bad token ids and targets throw TokenIdError; positions past OPT/GPT-2's learned table say what
  * seqLen fits.
  */
-import { bindingLimit, createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
+
+import { formatBytes } from '../format-bytes';
+import { createStorageBuffer, readFloat32, uploadArray, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
+import { bindingLimit, requireBindable } from '../gpu/limits';
 import { withErrorScope } from '../gpu/pipelines';
+import { CommandRecorder } from '../gpu/recorder';
+import { SplitMatrix } from '../gpu/split-matrix';
 import { type Architecture, toOutIn } from './architecture';
 import { readTensor, type TensorSource, uploadNorm } from './block-weights';
-import { CommandBatch } from './command-batch';
-import { GpuMatrix } from './gpu-matrix';
 import { encodeGather } from './kernels/embedding';
 import { encodeLinear } from './kernels/linear';
 import { encodeLogSumExp, initialLogSumExpState } from './kernels/logsumexp';
 import { encodeNorm, type NormWeights } from './kernels/norm';
-import { mebibytes, requireBindable } from './limits';
 
 export interface EmbeddingWeights {
-  tokens: GpuMatrix;
-  positions?: GpuMatrix;
-  projectIn?: GpuMatrix;
+  tokens: SplitMatrix;
+  positions?: SplitMatrix;
+  projectIn?: SplitMatrix;
   destroy(): void;
 }
 
 export interface HeadWeights {
   finalNorm?: NormWeights;
-  projectOut?: GpuMatrix;
-  lmHead: GpuMatrix;
+  projectOut?: SplitMatrix;
+  lmHead: SplitMatrix;
   destroy(): void;
 }
 
@@ -65,9 +67,9 @@ async function uploadMatrix(
   ctx: GpuContext,
   source: TensorSource,
   spec: { tensor: string; rows: number; cols: number },
-): Promise<GpuMatrix> {
+): Promise<SplitMatrix> {
   const data = await readTensor(source, spec.tensor, spec.rows * spec.cols);
-  return GpuMatrix.upload(ctx, data, spec.rows, spec.cols, spec.tensor);
+  return SplitMatrix.upload(ctx, data, spec.rows, spec.cols, spec.tensor);
 }
 
 export async function uploadEmbedding(
@@ -79,7 +81,7 @@ export async function uploadEmbedding(
   const positions = arch.positions ? await uploadMatrix(ctx, source, arch.positions) : undefined;
   const spec = arch.projectIn;
   const projectIn = spec
-    ? GpuMatrix.upload(ctx, toOutIn(spec, await source(spec.tensor)), spec.rows, spec.cols, spec.tensor)
+    ? SplitMatrix.upload(ctx, toOutIn(spec, await source(spec.tensor)), spec.rows, spec.cols, spec.tensor)
     : undefined;
   return {
     tokens,
@@ -103,7 +105,7 @@ export async function uploadHead(
     : undefined;
   const spec = arch.projectOut;
   const projectOut = spec
-    ? GpuMatrix.upload(ctx, toOutIn(spec, await source(spec.tensor)), spec.rows, spec.cols, spec.tensor)
+    ? SplitMatrix.upload(ctx, toOutIn(spec, await source(spec.tensor)), spec.rows, spec.cols, spec.tensor)
     : undefined;
   const lmHead = await uploadMatrix(ctx, source, arch.lmHead);
   return {
@@ -144,7 +146,7 @@ export function requireHiddenStatesFit(
     ctx,
     sequences * seqLen * arch.hiddenSize * 4,
     `the hidden states of ${sequences} sequences × ${seqLen} tokens in one buffer`,
-    'embed them into a GpuMatrix split by token ranges (embedInto)',
+    'embed them into a SplitMatrix split by token ranges (embedInto)',
   );
 }
 
@@ -167,7 +169,7 @@ export async function embed(
     throw new RangeError(`embed: the output buffer is too small for ${tokens} tokens`);
   const out = options.out ?? createStorageBuffer(ctx, tokens * H * 4, 'hidden states');
   try {
-    await embedRows(ctx, arch, weights, embeddingIds, GpuMatrix.over(ctx, out, tokens, H, 'hidden states'));
+    await embedRows(ctx, arch, weights, embeddingIds, SplitMatrix.over(ctx, out, tokens, H, 'hidden states'));
   } catch (error) {
     if (!options.out) out.destroy();
     throw error;
@@ -176,7 +178,7 @@ export async function embed(
 }
 
 /**
- * The same into hidden states held as a GpuMatrix, which may be split by token ranges (a chunk's hidden states
+ * The same into hidden states held as a SplitMatrix, which may be split by token ranges (a chunk's hidden states
  * can exceed one binding: one Llama-70B sequence of 8192 tokens is 256 MiB): each range is embedded on its own.
  */
 export async function embedInto(
@@ -185,7 +187,7 @@ export async function embedInto(
   weights: EmbeddingWeights,
   ids: ArrayLike<number>,
   shape: EmbedShape,
-  out: GpuMatrix,
+  out: SplitMatrix,
 ): Promise<void> {
   const tokens = shape.sequences * shape.seqLen;
   const embeddingIds = checkedEmbeddingIds(arch, ids, shape);
@@ -227,7 +229,7 @@ async function embedRows(
   arch: Architecture,
   weights: EmbeddingWeights,
   ids: EmbeddingIds,
-  out: GpuMatrix,
+  out: SplitMatrix,
 ): Promise<void> {
   const scratchWidth = Math.max(arch.hiddenSize, weights.projectIn?.cols ?? 0);
   const perPiece = Math.floor(bindingLimit(ctx) / (scratchWidth * 4));
@@ -238,14 +240,15 @@ async function embedRows(
     for (const [shard, from, to] of out.overlaps(0, ids.tokens.length)) {
       for (let start = from; start < to; start += perPiece) {
         const count = Math.min(perPiece, to - start);
-        const batch = new CommandBatch(ctx);
-        encodeEmbedding(ctx, arch, batch, weights, {
+        const recorder = new CommandRecorder(ctx, 'embedding');
+        encodeEmbedding(ctx, arch, recorder, weights, {
           tokens: ids.tokens.subarray(start, start + count),
           positions: ids.positions?.subarray(start, start + count),
           Y: shard.buffer,
-          yRowStart: start - shard.rowStart,
+          yRowStart: start - shard.firstRow,
         });
-        batch.submit();
+        recorder.submit();
+        recorder.destroy();
       }
     }
   });
@@ -258,7 +261,7 @@ async function embedRows(
 function encodeEmbedding(
   ctx: GpuContext,
   arch: Architecture,
-  batch: CommandBatch,
+  recorder: CommandRecorder,
   weights: EmbeddingWeights,
   piece: { tokens: Uint32Array; positions?: Uint32Array; Y: GPUBuffer; yRowStart: number },
 ): void {
@@ -266,11 +269,11 @@ function encodeEmbedding(
   const H = arch.hiddenSize;
   const projectIn = weights.projectIn;
   if (!projectIn && piece.yRowStart !== 0) throw new Error('embedding: gathers write from row 0');
-  const idBuffer = batch.scratch(uploadU32(ctx, piece.tokens, 'token ids'));
+  const idBuffer = recorder.untilSubmit(uploadArray(ctx, piece.tokens, 'token ids'));
   const gathered = projectIn
-    ? batch.scratch(createStorageBuffer(ctx, tokens * projectIn.cols * 4, 'token embeddings'))
+    ? recorder.untilSubmit(createStorageBuffer(ctx, tokens * projectIn.cols * 4, 'token embeddings'))
     : piece.Y;
-  encodeGather(ctx, batch, {
+  encodeGather(ctx, recorder, {
     table: weights.tokens,
     ids: idBuffer,
     tokens,
@@ -279,12 +282,12 @@ function encodeEmbedding(
   });
   let positionsAdded: GPUBuffer | undefined;
   if (weights.positions && piece.positions) {
-    const positionBuffer = batch.scratch(uploadU32(ctx, piece.positions, 'position ids'));
+    const positionBuffer = recorder.untilSubmit(uploadArray(ctx, piece.positions, 'position ids'));
     // With project_in the positions are added to its output: gather them into their own buffer first.
     positionsAdded = projectIn
-      ? batch.scratch(createStorageBuffer(ctx, tokens * H * 4, 'position embeddings'))
+      ? recorder.untilSubmit(createStorageBuffer(ctx, tokens * H * 4, 'position embeddings'))
       : piece.Y;
-    encodeGather(ctx, batch, {
+    encodeGather(ctx, recorder, {
       table: weights.positions,
       ids: positionBuffer,
       tokens,
@@ -293,7 +296,7 @@ function encodeEmbedding(
     });
   }
   if (projectIn) {
-    encodeLinear(ctx, batch, {
+    encodeLinear(ctx, recorder, {
       X: gathered,
       tokens,
       W: projectIn,
@@ -330,12 +333,6 @@ function checkedIds(ids: ArrayLike<number>, vocab: number): Uint32Array {
   return out;
 }
 
-function uploadU32(ctx: GpuContext, data: Uint32Array | Int32Array, label: string): GPUBuffer {
-  const buffer = createStorageBuffer(ctx, data.byteLength, label);
-  ctx.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-  return buffer;
-}
-
 export interface NllOptions {
   /** Tokens normalised and projected per step (default 256). */
   tokenChunk?: number;
@@ -346,14 +343,14 @@ export interface NllOptions {
 /**
  * Per-token negative log-likelihood of `targets` (one per hidden row; −1 = no target, NaN in the result):
  * final norm, LM head (tied or not), log-softmax, target pick, in token × vocabulary chunks. The hidden states are
- * one buffer or a GpuMatrix split by token ranges; token chunks never straddle two ranges, and each range folds
+ * one buffer or a SplitMatrix split by token ranges; token chunks never straddle two ranges, and each range folds
  * into a state buffer of its own (16 bytes per token, a quarter of the narrowest hidden row) with one readback.
  */
 export async function nll(
   ctx: GpuContext,
   arch: Architecture,
   head: HeadWeights,
-  hidden: GPUBuffer | GpuMatrix,
+  hidden: GPUBuffer | SplitMatrix,
   targets: Int32Array,
   options: NllOptions = {},
 ): Promise<Float64Array> {
@@ -365,7 +362,7 @@ export async function nll(
       );
     }
   }
-  const rows = GpuMatrix.rowsOf(ctx, hidden, tokens, arch.hiddenSize, 'nll: the hidden states');
+  const rows = SplitMatrix.rowsOf(ctx, hidden, tokens, arch.hiddenSize, 'nll: the hidden states');
   const plan = planHead(ctx, arch, head, tokens, options);
   const buffers = new HeadBuffers(ctx, arch, head, plan.tokenChunk);
   const logits = createStorageBuffer(ctx, plan.tokenChunk * plan.vocabChunk * 4, 'logits chunk');
@@ -397,16 +394,16 @@ async function nllOfRange(
   const { targets } = range;
   const tokens = targets.length;
   const state = uploadFloat32(ctx, initialLogSumExpState(tokens), 'nll state');
-  const targetBuffer = uploadU32(ctx, targets, 'nll targets');
+  const targetBuffer = uploadArray(ctx, targets, 'nll targets');
   try {
     await withErrorScope(ctx, 'LM head', () => {
       for (let t0 = 0; t0 < tokens; t0 += plan.tokenChunk) {
-        const batch = new CommandBatch(ctx);
+        const recorder = new CommandRecorder(ctx, 'LM head');
         const count = Math.min(plan.tokenChunk, tokens - t0);
-        const x = buffers.encode(batch, range.hidden, t0, count);
+        const x = buffers.encode(recorder, range.hidden, t0, count);
         for (let v0 = 0; v0 < arch.vocabSize; v0 += plan.vocabChunk) {
           const columns = Math.min(plan.vocabChunk, arch.vocabSize - v0);
-          encodeLinear(ctx, batch, {
+          encodeLinear(ctx, recorder, {
             X: x,
             tokens: count,
             W: head.lmHead,
@@ -414,17 +411,18 @@ async function nllOfRange(
             rows: columns,
             Y: logits,
           });
-          encodeLogSumExp(ctx, batch, {
+          encodeLogSumExp(ctx, recorder, {
             logits,
             tokens: count,
             columns,
-            chunkStart: v0,
+            vocabStart: v0,
             targets: targetBuffer,
             state,
             stateRowStart: t0,
           });
         }
-        batch.submit();
+        recorder.submit();
+        recorder.destroy();
       }
     });
     const folded = await readFloat32(ctx, state, tokens * 4);
@@ -444,32 +442,39 @@ export async function logitsAt(
   ctx: GpuContext,
   arch: Architecture,
   head: HeadWeights,
-  hidden: GPUBuffer | GpuMatrix,
+  hidden: GPUBuffer | SplitMatrix,
   rows: number[],
 ): Promise<Float32Array> {
   const count = rows.length;
   const H = arch.hiddenSize;
   const states =
-    hidden instanceof GpuMatrix
+    hidden instanceof SplitMatrix
       ? hidden
-      : GpuMatrix.rowsOf(ctx, hidden, Math.floor(hidden.size / (H * 4)), H, 'logitsAt');
+      : SplitMatrix.rowsOf(ctx, hidden, Math.floor(hidden.size / (H * 4)), H, 'logitsAt');
   requireBindable(ctx, count * arch.vocabSize * 4, `logits of ${count} rows`, 'ask for fewer rows at a time');
   const logits = createStorageBuffer(ctx, count * arch.vocabSize * 4, 'logits');
   const buffers = new HeadBuffers(ctx, arch, head, count);
   try {
     await withErrorScope(ctx, 'LM head', () => {
-      const batch = new CommandBatch(ctx);
-      const picked = batch.scratch(createStorageBuffer(ctx, count * H * 4, 'picked hidden rows'));
+      const recorder = new CommandRecorder(ctx, 'LM head');
+      const picked = recorder.untilSubmit(createStorageBuffer(ctx, count * H * 4, 'picked hidden rows'));
       rows.forEach((row, i) => {
         if (!Number.isInteger(row) || row < 0 || row >= states.rows) {
           throw new RangeError(`logitsAt: row ${row} is not in the hidden buffer`);
         }
         const at = states.rowsAt(row, 1);
-        batch.commands.copyBufferToBuffer(at.buffer, at.row * H * 4, picked, i * H * 4, H * 4);
+        recorder.commands.copyBufferToBuffer(at.buffer, at.row * H * 4, picked, i * H * 4, H * 4);
       });
-      const x = buffers.encode(batch, picked, 0, count);
-      encodeLinear(ctx, batch, { X: x, tokens: count, W: head.lmHead, Y: logits, outStride: arch.vocabSize });
-      batch.submit();
+      const x = buffers.encode(recorder, picked, 0, count);
+      encodeLinear(ctx, recorder, {
+        X: x,
+        tokens: count,
+        W: head.lmHead,
+        Y: logits,
+        outStride: arch.vocabSize,
+      });
+      recorder.submit();
+      recorder.destroy();
     });
     return await readFloat32(ctx, logits, count * arch.vocabSize);
   } finally {
@@ -501,7 +506,7 @@ function planHead(
     vocabChunk = Math.min(arch.vocabSize, Math.floor(logitsBytes / (tokenChunk * 4)));
   }
   if (vocabChunk < 1) {
-    throw new RangeError(`nll: a logits budget of ${mebibytes(logitsBytes)} cannot hold even one row`);
+    throw new RangeError(`nll: a logits budget of ${formatBytes(logitsBytes)} cannot hold even one row`);
   }
   return { tokenChunk, vocabChunk };
 }
@@ -527,11 +532,11 @@ class HeadBuffers {
    * Encodes the head input for hidden rows [rowStart, rowStart + count) and returns the buffer the LM head reads
    * (from row 0). Without a final norm the rows are copied, since the LM head reads its input from row 0.
    */
-  encode(batch: CommandBatch, hidden: GPUBuffer, rowStart: number, count: number): GPUBuffer {
+  encode(recorder: CommandRecorder, hidden: GPUBuffer, rowStart: number, count: number): GPUBuffer {
     const { ctx, arch, head } = this;
     const H = arch.hiddenSize;
     if (head.finalNorm) {
-      encodeNorm(ctx, batch, {
+      encodeNorm(ctx, recorder, {
         kind: arch.norm.kind,
         X: hidden,
         xRowStart: rowStart,
@@ -542,10 +547,10 @@ class HeadBuffers {
         Y: this.normed,
       });
     } else {
-      batch.commands.copyBufferToBuffer(hidden, rowStart * H * 4, this.normed, 0, count * H * 4);
+      recorder.commands.copyBufferToBuffer(hidden, rowStart * H * 4, this.normed, 0, count * H * 4);
     }
     if (!head.projectOut || !this.projected) return this.normed;
-    encodeLinear(ctx, batch, { X: this.normed, tokens: count, W: head.projectOut, Y: this.projected });
+    encodeLinear(ctx, recorder, { X: this.normed, tokens: count, W: head.projectOut, Y: this.projected });
     return this.projected;
   }
 

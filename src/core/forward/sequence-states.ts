@@ -7,21 +7,21 @@
  */
 import { nextTokenTargets } from '../eval/perplexity-windows';
 import type { GpuContext } from '../gpu/context';
+import { SplitMatrix } from '../gpu/split-matrix';
 import type { Architecture } from './architecture';
 import { type BlockRunner, type CaptureInput, requireChunkFits, tokensPerRange } from './block-runner';
 import type { BlockWeights } from './block-weights';
-import { GpuMatrix } from './gpu-matrix';
 import { type EmbeddingWeights, embedInto, type HeadWeights, nll } from './model-ends';
 
 interface Chunk {
   start: number;
   count: number;
-  hidden: GpuMatrix;
+  hidden: SplitMatrix;
 }
 
 export class SequenceStates {
   private readonly chunks: Chunk[] = [];
-  private spare?: GpuMatrix;
+  private spare?: SplitMatrix;
 
   private constructor(
     private readonly ctx: GpuContext,
@@ -47,13 +47,9 @@ export class SequenceStates {
     const states = new SequenceStates(ctx, arch, ids, seqLen, Math.min(perChunk, sequences), positionOffset);
     requireChunkFits(ctx, arch, { sequences: states.perChunk, seqLen });
     const allocate = () =>
-      GpuMatrix.allocate(
-        ctx,
-        states.perChunk * seqLen,
-        arch.hiddenSize,
-        `${label} hidden states`,
-        tokensPerRange(ctx, arch),
-      );
+      SplitMatrix.allocate(ctx, states.perChunk * seqLen, arch.hiddenSize, `${label} hidden states`, {
+        maxRowsPerPart: tokensPerRange(ctx, arch),
+      });
     try {
       for (let start = 0; start < sequences; start += states.perChunk) {
         const count = Math.min(states.perChunk, sequences - start);
@@ -81,7 +77,7 @@ export class SequenceStates {
   /** Runs every chunk through one block; the block's output becomes these states. */
   async run(runner: BlockRunner, weights: BlockWeights): Promise<void> {
     for (const chunk of this.chunks) {
-      const out = this.spare as GpuMatrix;
+      const out = this.spare as SplitMatrix;
       await runner.run(weights, chunk.hidden, out, {
         sequences: chunk.count,
         seqLen: this.seqLen,
@@ -98,7 +94,7 @@ export class SequenceStates {
    */
   async capture(runner: BlockRunner, weights: BlockWeights, capture: CaptureInput): Promise<void> {
     for (const chunk of this.chunks) {
-      const out = this.spare as GpuMatrix;
+      const out = this.spare as SplitMatrix;
       await runner.run(weights, chunk.hidden, out, {
         sequences: chunk.count,
         seqLen: this.seqLen,

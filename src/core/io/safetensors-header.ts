@@ -5,9 +5,11 @@
  * shape × dtype size equal to each range. Nothing is allocated from a size the header claims before that size has
  * been checked against the real file size.
  */
+
+import { formatFileSize } from '../format-bytes';
 import type { ByteSource } from './bytes';
 import { DTYPE_BITS, type Dtype, isDtype, KNOWN_DTYPES } from './dtype';
-import { formatBytes, ModelFileError } from './errors';
+import { ModelFileError } from './errors';
 import { describeForeignFile } from './sniff';
 
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -77,8 +79,8 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
       foreign() ??
       new ModelFileError(
         'header-too-large',
-        `${file} is not a valid safetensors file: its header claims ${formatBytes(high * 2 ** 32 + low)}, ` +
-          `more than the ${formatBytes(MAX_HEADER_BYTES)} limit`,
+        `${file} is not a valid safetensors file: its header claims ${formatFileSize(high * 2 ** 32 + low)}, ` +
+          `more than the ${formatFileSize(MAX_HEADER_BYTES)} limit`,
         { file },
       )
     );
@@ -249,14 +251,14 @@ function checkLayout(tensors: TensorInfo[], file: string, dataStart: number, fil
     throw new ModelFileError(
       'truncated',
       `${file} is truncated: tensor ${first.name} needs bytes ${first.byteStart}–${first.byteEnd} but the file ends ` +
-        `at byte ${fileSize} (${formatBytes(expected - fileSize)} missing; was the download interrupted?)`,
+        `at byte ${fileSize} (${formatFileSize(expected - fileSize)} missing; was the download interrupted?)`,
       { file, tensor: first.name },
     );
   }
   if (expected < fileSize) {
     throw new ModelFileError(
       'trailing-bytes',
-      `${file} is corrupted: it has ${formatBytes(fileSize - expected)} after its last tensor that the header does ` +
+      `${file} is corrupted: it has ${formatFileSize(fileSize - expected)} after its last tensor that the header does ` +
         'not describe',
       { file },
     );

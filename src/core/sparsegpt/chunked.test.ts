@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { relativeMaxError } from '../../../test/compare';
 import { useGpu } from '../../../test/gpu';
 import { gaussian } from '../../../test/random';
-import { readChunkedMatrix } from './chunked-matrix';
 import { InvalidSettingError } from './errors';
 import { HessianAccumulator } from './hessian';
 import { prepareLayer } from './prepare';
@@ -38,17 +37,15 @@ describe('solver with tensors split across storage bindings', () => {
     expect(ctx.limits.maxStorageBufferBindingSize).toBe(LIMIT);
     const accumulator = new HessianAccumulator(ctx, cols);
     accumulator.addFromArray(X, tokens);
-    expect(accumulator.H.chunks.map((chunk) => chunk.rows)).toEqual([64, 64, 22]);
-    const Hgpu = await readChunkedMatrix(ctx, accumulator.H);
+    expect(accumulator.H.parts.map((part) => part.rows)).toEqual([64, 64, 22]);
+    const Hgpu = await accumulator.H.read();
     const upper = (M: ArrayLike<number>) =>
       Float64Array.from(M, (v, e) => (e % cols >= Math.floor(e / cols) ? v : 0));
     expect(relativeMaxError(upper(Hgpu), upper(H))).toBeLessThan(1e-5);
 
     const prepared = await prepareLayer(ctx, accumulator, cols);
-    expect(prepared.U.chunks).toHaveLength(3);
-    expect(
-      relativeMaxError(await readChunkedMatrix(ctx, prepared.U), prepareReference(H, cols).U),
-    ).toBeLessThan(1e-4);
+    expect(prepared.U.parts).toHaveLength(3);
+    expect(relativeMaxError(await prepared.U.read(), prepareReference(H, cols).U)).toBeLessThan(1e-4);
 
     const sparsegpt = await pruneLayer(ctx, W, rows, cols, prepared, { sparsity: 0.5, blockSize: 32 });
     const reference = sparsegptReference(W, rows, cols, H, { sparsity: 0.5, blockSize: 32 });
@@ -90,9 +87,9 @@ describe('solver with tensors split across storage bindings', () => {
     const accumulator = new HessianAccumulator(ctx, width);
     accumulator.addFromArray(inputs, tokens);
     const prepared = await prepareLayer(ctx, accumulator, width);
-    expect(prepared.U.chunks).toHaveLength(3);
+    expect(prepared.U.parts).toHaveLength(3);
     const reference = prepareReference(hessianReference(inputs, tokens, width), width).U;
-    expect(relativeMaxError(await readChunkedMatrix(ctx, prepared.U), reference)).toBeLessThan(1e-4);
+    expect(relativeMaxError(await prepared.U.read(), reference)).toBeLessThan(1e-4);
     prepared.destroy();
     accumulator.destroy();
   });

@@ -1,13 +1,20 @@
 /**
- * Recording one solver run: many small dispatches in few command buffers, each with its own uniform parameters
- * (queue.writeBuffer lands before the whole command buffer, so dispatches cannot share one uniform buffer that is
- * rewritten between them), and per-step GPU time from timestamp queries when the adapter has them.
+ * Recording GPU work: many small dispatches in few command buffers, each dispatch with its own uniform
+ * parameters, the buffers the work needs, and (for the solver) GPU time per named step.
+ *
+ * Uniform parameters come from 256-byte slots of a few large buffers (ParamArena): queue.writeBuffer lands before
+ * the whole command buffer, so dispatches cannot share one uniform buffer rewritten between them. Dispatches go
+ * into one compute pass until a copy, a step or a submit ends it (WebGPU orders dispatches within a pass and
+ * makes each one's writes visible to the next). Steps are compute passes timed by timestamp queries where the
+ * adapter has them, else by the wall clock around passes submitted on their own; a recorder hands its work to the
+ * GPU every few steps, so the GPU starts early and command buffers stay small.
  */
-import { createStorageBuffer } from '../gpu/buffers';
-import type { GpuContext } from '../gpu/context';
-import { BufferUsage, MapMode } from '../gpu/flags';
+import { createStorageBuffer } from './buffers';
+import type { GpuContext } from './context';
+import { BufferUsage, MapMode } from './flags';
+import { bindResources, dispatchIn, type Resource } from './pipelines';
 
-/** A uniform word: plain numbers are u32, `{ f32 }` marks a float. */
+/** A uniform word: plain numbers are u32, `{ f32 }` marks a float (a scale of exactly 1 is still an f32). */
 export type ParamWord = number | { f32: number };
 
 export const f32 = (value: number): ParamWord => ({ f32: value });
@@ -86,104 +93,99 @@ export class ParamArena {
   }
 }
 
-export function bindResources(
-  ctx: GpuContext,
-  pipeline: GPUComputePipeline,
-  resources: Array<GPUBuffer | GPUBufferBinding>,
-): GPUBindGroup {
-  return ctx.device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: resources.map((resource, binding) => ({
-      binding,
-      resource: 'buffer' in resource ? resource : { buffer: resource },
-    })),
-  });
-}
-
-/** Splits a workgroup count over x and y when it exceeds the per-dimension limit; kernels rebuild the index. */
-export function workgroupGrid(ctx: GpuContext, count: number): [number, number] {
-  const max = ctx.limits.maxComputeWorkgroupsPerDimension;
-  if (count <= max) return [Math.max(count, 1), 1];
-  const y = Math.ceil(count / max);
-  return [Math.ceil(count / y), y];
-}
-
-export function dispatchIn(
-  pass: GPUComputePassEncoder,
-  pipeline: GPUComputePipeline,
-  group: GPUBindGroup,
-  x: number,
-  y = 1,
-): void {
-  if (x === 0 || y === 0) return;
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, group);
-  pass.dispatchWorkgroups(x, y);
-}
-
-/** How a run measured its steps: GPU timestamps, or wall clock around separately submitted passes. */
+/** How a recorder measured its steps: GPU timestamps, or wall clock around separately submitted passes. */
 export type TimingSource = 'timestamp' | 'wall-clock';
 
 const QUERIES_PER_SET = 512;
+/** Steps recorded between submissions (eight blocks of the solver's select, walk and lazy update). */
+const STEPS_PER_SUBMIT = 24;
 
-export class GpuRun {
-  readonly params: ParamArena;
+export class CommandRecorder {
   readonly timing: TimingSource;
+  private readonly arena: ParamArena;
   private encoder: GPUCommandEncoder;
+  private openPass?: GPUComputePassEncoder;
+  private stepsSinceSubmit = 0;
   private querySets: GPUQuerySet[] = [];
   private queryLabels: string[] = [];
   private wallMs = new Map<string, number>();
-  private scratch: GPUBuffer[] = [];
+  private owned: GPUBuffer[] = [];
+  private transient: GPUBuffer[] = [];
 
   constructor(
-    private readonly ctx: GpuContext,
+    readonly ctx: GpuContext,
     private readonly label: string,
   ) {
-    this.params = new ParamArena(ctx, label);
+    this.arena = new ParamArena(ctx, label);
     this.timing = ctx.features.timestampQuery ? 'timestamp' : 'wall-clock';
     this.encoder = ctx.device.createCommandEncoder({ label });
   }
 
-  /** A storage buffer that lives as long as the run. */
+  /** One dispatch's uniform parameters. */
+  params(words: ParamWord[]): GPUBufferBinding {
+    return this.arena.slot(words);
+  }
+
+  /** A storage buffer that lives as long as the recorder. */
   buffer(byteLength: number, label: string): GPUBuffer {
     const buffer = createStorageBuffer(this.ctx, byteLength, `${this.label}.${label}`);
-    this.scratch.push(buffer);
+    this.owned.push(buffer);
     return buffer;
   }
 
-  /** Commands outside compute passes (copies, clears); untimed. */
-  commands(record: (encoder: GPUCommandEncoder) => void): void {
-    record(this.encoder);
+  /** Takes `buffer` until the next submit (intermediates of one step, id lists), then destroys it. */
+  untilSubmit(buffer: GPUBuffer): GPUBuffer {
+    this.transient.push(buffer);
+    return buffer;
   }
 
-  /** Records one compute pass counted toward `step`. */
-  async pass(step: string, record: (pass: GPUComputePassEncoder) => void): Promise<void> {
+  /** The encoder for commands outside compute passes (copies, clears); untimed. */
+  get commands(): GPUCommandEncoder {
+    this.endPass();
+    return this.encoder;
+  }
+
+  /** One dispatch of `pipeline` with binding i = resources[i], in the step being recorded or the open pass. */
+  dispatch(pipeline: GPUComputePipeline, resources: Resource[], x: number, y = 1, z = 1): void {
+    this.openPass ??= this.encoder.beginComputePass({ label: this.label });
+    dispatchIn(this.openPass, pipeline, bindResources(this.ctx, pipeline, resources), x, y, z);
+  }
+
+  /** Records the dispatches of `record` as one compute pass counted toward `step`. */
+  async step(step: string, record: () => void): Promise<void> {
+    this.endPass();
     if (this.timing === 'timestamp') {
       const index = this.queryLabels.length;
       const set = this.querySet(index);
       this.queryLabels.push(step);
       const local = (index % (QUERIES_PER_SET / 2)) * 2;
-      const pass = this.encoder.beginComputePass({
+      this.openPass = this.encoder.beginComputePass({
         label: step,
         timestampWrites: { querySet: set, beginningOfPassWriteIndex: local, endOfPassWriteIndex: local + 1 },
       });
-      record(pass);
-      pass.end();
+      record();
+      this.endPass();
+      if (++this.stepsSinceSubmit >= STEPS_PER_SUBMIT) this.submit();
       return;
     }
     await this.submitAndWait();
     const start = performance.now();
-    const pass = this.encoder.beginComputePass({ label: step });
-    record(pass);
-    pass.end();
+    this.openPass = this.encoder.beginComputePass({ label: step });
+    record();
+    this.endPass();
     await this.submitAndWait();
     this.wallMs.set(step, (this.wallMs.get(step) ?? 0) + performance.now() - start);
   }
 
   /** Hands what is recorded so far to the GPU so it starts while the CPU records more. */
   submit(): void {
-    this.params.flush();
+    this.endPass();
+    this.arena.flush();
     this.ctx.device.queue.submit([this.encoder.finish()]);
+    // WebGPU frees a destroyed buffer only once the work already submitted with it has run.
+    for (const buffer of this.transient) buffer.destroy();
+    this.transient = [];
+    this.stepsSinceSubmit = 0;
     this.encoder = this.ctx.device.createCommandEncoder({ label: this.label });
   }
 
@@ -194,6 +196,7 @@ export class GpuRun {
 
   /** Submits everything, waits, and returns milliseconds per step. */
   async finish(): Promise<Record<string, number>> {
+    this.endPass();
     const readback = this.timing === 'timestamp' ? this.resolveQueries() : undefined;
     await this.submitAndWait();
     const totals: Record<string, number> = {};
@@ -217,12 +220,20 @@ export class GpuRun {
     return totals;
   }
 
+  /** Frees the uniform slots, query sets and buffers; submit first what should still run. */
   destroy(): void {
-    this.params.destroy();
+    this.endPass();
+    this.arena.destroy();
     for (const set of this.querySets) set.destroy();
-    for (const buffer of this.scratch) buffer.destroy();
+    for (const buffer of [...this.owned, ...this.transient]) buffer.destroy();
     this.querySets = [];
-    this.scratch = [];
+    this.owned = [];
+    this.transient = [];
+  }
+
+  private endPass(): void {
+    this.openPass?.end();
+    this.openPass = undefined;
   }
 
   private querySet(passIndex: number): GPUQuerySet {
@@ -254,24 +265,7 @@ export class GpuRun {
       if (count > 0) this.encoder.resolveQuerySet(set, 0, count, resolved, i * QUERIES_PER_SET * 8);
     });
     this.encoder.copyBufferToBuffer(resolved, 0, readback, 0, bytes);
-    this.scratch.push(resolved);
+    this.owned.push(resolved);
     return readback;
   }
-}
-
-/** Reads a u32 buffer back to the CPU. */
-export async function readUint32(ctx: GpuContext, buffer: GPUBuffer, count: number): Promise<Uint32Array> {
-  const staging = ctx.device.createBuffer({
-    size: Math.max(4, count * 4),
-    usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
-    label: 'readback.u32',
-  });
-  const encoder = ctx.device.createCommandEncoder();
-  encoder.copyBufferToBuffer(buffer, 0, staging, 0, count * 4);
-  ctx.device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(MapMode.READ);
-  const out = new Uint32Array(staging.getMappedRange(0, count * 4).slice(0));
-  staging.unmap();
-  staging.destroy();
-  return out;
 }
