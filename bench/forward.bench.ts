@@ -9,11 +9,12 @@
  */
 
 import { type Architecture, describeArchitecture, storedShape } from '../src/core/forward/architecture';
-import { BlockRunner, maxSequencesPerChunk } from '../src/core/forward/block-runner';
+import { BlockRunner } from '../src/core/forward/block-runner';
 import { uploadBlock } from '../src/core/forward/block-weights';
+import { maxSequencesPerChunk } from '../src/core/forward/chunk-fit';
+import { nll, uploadHead } from '../src/core/forward/head';
 import { encodeAttention } from '../src/core/forward/kernels/attention';
 import { encodeLinear } from '../src/core/forward/kernels/linear';
-import { nll, uploadHead } from '../src/core/forward/model-ends';
 import { uploadFloat32 } from '../src/core/gpu/buffers';
 import type { GpuContext } from '../src/core/gpu/context';
 import { CommandRecorder } from '../src/core/gpu/recorder';

@@ -12,6 +12,7 @@ import {
   type InputGroup,
   type InputGroupRole,
   toOutIn,
+  transpose,
 } from './architecture';
 import type { NormWeights } from './kernels/norm';
 
@@ -77,6 +78,17 @@ function checkFinite(name: string, data: Float32Array): void {
       'be pruned. Use an intact copy of the model.',
     { tensor: name },
   );
+}
+
+/** A checkpoint matrix on the GPU as [rows, cols], transposed on the way where the checkpoint stores it so. */
+export async function uploadMatrix(
+  ctx: GpuContext,
+  source: TensorSource,
+  spec: { tensor: string; rows: number; cols: number; transposed?: boolean },
+): Promise<SplitMatrix> {
+  const data = await readTensor(source, spec.tensor, spec.rows * spec.cols);
+  const outIn = spec.transposed ? transpose(data, spec.cols, spec.rows) : data;
+  return SplitMatrix.upload(ctx, outIn, spec.rows, spec.cols, spec.tensor);
 }
 
 export async function uploadNorm(

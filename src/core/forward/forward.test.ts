@@ -14,10 +14,11 @@ import type { GpuContext } from '../gpu/context';
 import { GpuLimitError } from '../gpu/limits';
 import type { ModelConfig } from '../model/types';
 import { describeArchitecture, fromOutIn, toOutIn } from './architecture';
-import { BlockRunner, maxSequencesPerChunk } from './block-runner';
+import { BlockRunner } from './block-runner';
 import { uploadBlock } from './block-weights';
+import { maxSequencesPerChunk } from './chunk-fit';
+import { embed, uploadEmbedding } from './embedding';
 import { ReferenceModel } from './forward.reference';
-import { embed, uploadEmbedding } from './model-ends';
 import { modelNll } from './model-forward';
 
 /** Per-token NLL within 1e-4 relative (absolute below 1): float32 GPU against the float64 reference. */

@@ -24,9 +24,11 @@ import type { GpuContext } from '../gpu/context';
 import { GpuLimitError } from '../gpu/limits';
 import type { ModelConfig } from '../model/types';
 import { type Architecture, describeArchitecture } from './architecture';
-import { BlockRunner, type HeadGroup, maxSequencesPerChunk } from './block-runner';
+import { BlockRunner } from './block-runner';
 import { uploadBlock } from './block-weights';
+import { maxSequencesPerChunk } from './chunk-fit';
 import { ReferenceModel } from './forward.reference';
+import type { HeadGroup } from './head-groups';
 import { modelNll } from './model-forward';
 
 const SHAPE = { sequences: 2, seqLen: 11 };

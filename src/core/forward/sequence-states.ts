@@ -9,9 +9,12 @@ import { nextTokenTargets } from '../eval/perplexity-windows';
 import type { GpuContext } from '../gpu/context';
 import { SplitMatrix } from '../gpu/split-matrix';
 import type { Architecture } from './architecture';
-import { type BlockRunner, type CaptureInput, requireChunkFits, tokensPerRange } from './block-runner';
+import type { BlockRunner, CaptureInput } from './block-runner';
 import type { BlockWeights } from './block-weights';
-import { type EmbeddingWeights, embedInto, type HeadWeights, nll } from './model-ends';
+import { requireChunkFits } from './chunk-fit';
+import { type EmbeddingWeights, embedInto } from './embedding';
+import { type HeadWeights, nll } from './head';
+import { tokensPerRange } from './token-ranges';
 
 interface Chunk {
   start: number;

@@ -25,10 +25,12 @@ import { GpuLimitError } from '../gpu/limits';
 import { SplitMatrix } from '../gpu/split-matrix';
 import type { ModelConfig } from '../model/types';
 import { type Architecture, describeArchitecture } from './architecture';
-import { BlockRunner, type ChunkShape, maxSequencesPerChunk, tokensPerRange } from './block-runner';
+import { BlockRunner } from './block-runner';
 import { uploadBlock } from './block-weights';
+import { type ChunkShape, maxSequencesPerChunk } from './chunk-fit';
 import { ReferenceModel } from './forward.reference';
 import { modelNll } from './model-forward';
+import { tokensPerRange } from './token-ranges';
 
 const LIMIT = 1536;
 /** 6 query heads on 3 key/value heads of 4: 24 floats of hidden state per token, 16 of q|k|v per key/value head. */

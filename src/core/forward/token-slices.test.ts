@@ -21,8 +21,9 @@ import type { GpuContext } from '../gpu/context';
 import { GpuLimitError } from '../gpu/limits';
 import type { ModelConfig } from '../model/types';
 import { type Architecture, describeArchitecture } from './architecture';
-import { BlockRunner, maxSequencesPerChunk } from './block-runner';
+import { BlockRunner } from './block-runner';
 import { uploadBlock } from './block-weights';
+import { maxSequencesPerChunk } from './chunk-fit';
 import { ReferenceModel } from './forward.reference';
 import { modelNll } from './model-forward';
 

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useGpu } from '../../../test/gpu';
 import { openFolder } from '../../node/files';
-import { maxSequencesPerChunk } from '../forward/block-runner';
+import { maxSequencesPerChunk } from '../forward/chunk-fit';
 import type { GpuContext } from '../gpu/context';
 import { rowsPerPart } from '../gpu/limits';
 import { TILED } from '../gpu/split-matrix';

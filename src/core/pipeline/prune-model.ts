@@ -8,9 +8,11 @@
  */
 import { EvaluationTextError, perplexityFromNll } from '../eval/perplexity-windows';
 import { fromOutIn, type InputGroup, toOutIn } from '../forward/architecture';
-import { BlockRunner, maxSequencesPerChunk } from '../forward/block-runner';
+import { BlockRunner } from '../forward/block-runner';
 import { type BlockWeights, type TensorSource, uploadBlock } from '../forward/block-weights';
-import { uploadEmbedding, uploadHead } from '../forward/model-ends';
+import { maxSequencesPerChunk } from '../forward/chunk-fit';
+import { uploadEmbedding } from '../forward/embedding';
+import { uploadHead } from '../forward/head';
 import { SequenceStates } from '../forward/sequence-states';
 import type { GpuContext } from '../gpu/context';
 import { GpuOutOfMemoryError } from '../gpu/errors';

@@ -2,11 +2,11 @@
  * The baselines on the same kernels and infrastructure as SparseGPT, without weight updates:
  * magnitude — |w| against one layer-wide threshold (radix select), or the N smallest |w| of each group of M;
  * Wanda — |w|·‖X_j‖₂, the k smallest of each output row, or the N smallest of each group of M.
- * Hosts for shaders/baseline_mask_n_m.wgsl, baseline_mask_row_select.wgsl and baseline_mask_threshold.wgsl.
+ * Hosts for shaders/solver/baseline_mask_n_m.wgsl, baseline_mask_row_select.wgsl and baseline_mask_threshold.wgsl.
  */
-import nmShader from '../../../shaders/baseline_mask_n_m.wgsl?raw';
-import rowSelectShader from '../../../shaders/baseline_mask_row_select.wgsl?raw';
-import thresholdShader from '../../../shaders/baseline_mask_threshold.wgsl?raw';
+import nmShader from '../../../shaders/solver/baseline_mask_n_m.wgsl?raw';
+import rowSelectShader from '../../../shaders/solver/baseline_mask_row_select.wgsl?raw';
+import thresholdShader from '../../../shaders/solver/baseline_mask_threshold.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
 import { workgroupGrid } from '../gpu/limits';
 import { computePipeline } from '../gpu/pipelines';

@@ -2,13 +2,14 @@
  * Hosts for the blocked factorization that turns the damped Hessian into U, the upper Cholesky factor of H⁻¹
  * that SparseGPT walks: H = R·Rᵀ with R upper (a Cholesky run from the last column to the first; R = J·L·J for
  * the lower factor L of the reversed J·H·J), then U = R⁻¹ in place. One factorization and one triangular inverse,
- * both in 64-wide blocks whose FLOPs sit in register-tiled GEMM kernels.
+ * both in 64-wide blocks whose FLOPs sit in register-tiled GEMM kernels. Shaders (shaders/solver/):
+ * cholesky_diagonal_block.wgsl, cholesky_panel.wgsl, cholesky_trailing_update.wgsl, triangular_inverse_panel.wgsl.
  */
 
-import diagonalShader from '../../../shaders/cholesky_diagonal_block.wgsl?raw';
-import panelShader from '../../../shaders/cholesky_panel.wgsl?raw';
-import trailingShader from '../../../shaders/cholesky_trailing_update.wgsl?raw';
-import inverseShader from '../../../shaders/triangular_inverse_panel.wgsl?raw';
+import diagonalShader from '../../../shaders/solver/cholesky_diagonal_block.wgsl?raw';
+import panelShader from '../../../shaders/solver/cholesky_panel.wgsl?raw';
+import trailingShader from '../../../shaders/solver/cholesky_trailing_update.wgsl?raw';
+import inverseShader from '../../../shaders/solver/triangular_inverse_panel.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
 import { bindingLimit, requireBindable } from '../gpu/limits';
 import { computePipeline } from '../gpu/pipelines';

@@ -1,8 +1,8 @@
 /**
- * Host for shaders/hessian_accumulate.wgsl: the running H = 2/N · Σ xxᵀ of one linear layer's inputs, fed straight
+ * Host for shaders/solver/hessian_accumulate.wgsl: the running H = 2/N · Σ xxᵀ of one linear layer's inputs, fed straight
  * from the GPU buffers the forward pass captures (no readback), in any number of token batches.
  */
-import shader from '../../../shaders/hessian_accumulate.wgsl?raw';
+import shader from '../../../shaders/solver/hessian_accumulate.wgsl?raw';
 import { uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { bindingLimit, itemsPerBinding, requireBindable } from '../gpu/limits';

@@ -1,5 +1,5 @@
-/** Host for shaders/lazy_batch_update.wgsl: W[:, blockEnd:] −= Err · U[block, blockEnd:], per part of W. */
-import shader from '../../../shaders/lazy_batch_update.wgsl?raw';
+/** Host for shaders/solver/lazy_batch_update.wgsl: W[:, blockEnd:] −= Err · U[block, blockEnd:], per part of W. */
+import shader from '../../../shaders/solver/lazy_batch_update.wgsl?raw';
 import { uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { computePipeline, withErrorScope } from '../gpu/pipelines';

@@ -1,5 +1,5 @@
-/** Host for shaders/matrix_stats.wgsl: zeros (achieved sparsity) and non-finite values of a split matrix. */
-import shader from '../../../shaders/matrix_stats.wgsl?raw';
+/** Host for shaders/solver/matrix_stats.wgsl: zeros (achieved sparsity) and non-finite values of a split matrix. */
+import shader from '../../../shaders/solver/matrix_stats.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
 import { workgroupGrid } from '../gpu/limits';
 import { computePipeline } from '../gpu/pipelines';

@@ -2,10 +2,12 @@
  * Prepare once, prune many: everything SparseGPT derives from a layer's Hessian (dead inputs, dampening, the
  * Cholesky factor U of H⁻¹, Wanda's input norms) computed once on the GPU and kept there, so that re-pruning the
  * layer at another sparsity, pattern or method (the app's sliders) costs only the pruning itself.
+ * Hosts shaders/solver/hessian_diagonal.wgsl, hessian_damping.wgsl and hessian_damp_copy.wgsl; the
+ * factorization is cholesky.ts's.
  */
-import dampCopyShader from '../../../shaders/hessian_damp_copy.wgsl?raw';
-import dampingShader from '../../../shaders/hessian_damping.wgsl?raw';
-import diagonalShader from '../../../shaders/hessian_diagonal.wgsl?raw';
+import dampCopyShader from '../../../shaders/solver/hessian_damp_copy.wgsl?raw';
+import dampingShader from '../../../shaders/solver/hessian_damping.wgsl?raw';
+import diagonalShader from '../../../shaders/solver/hessian_diagonal.wgsl?raw';
 import { createStorageBuffer, readUint32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { workgroupGrid } from '../gpu/limits';

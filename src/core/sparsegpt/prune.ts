@@ -3,7 +3,7 @@
  * from a PreparedLayer: the caller's W is never modified; the result comes back as an array or stays on the GPU
  * for the forward re-run, with the achieved sparsity, the relative reconstruction error and milliseconds per step.
  */
-import deadColumnsShader from '../../../shaders/zero_dead_columns.wgsl?raw';
+import deadColumnsShader from '../../../shaders/solver/zero_dead_columns.wgsl?raw';
 import { createStorageBuffer, readUint32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { bindingLimit, workgroupGrid } from '../gpu/limits';

@@ -1,8 +1,8 @@
 /**
- * Host for shaders/reconstruction_error.wgsl: the relative reconstruction error of a pruned layer,
+ * Host for shaders/solver/reconstruction_error.wgsl: the relative reconstruction error of a pruned layer,
  * ‖(W − Ŵ)X‖² / ‖WX‖² = tr(ΔW·H·ΔWᵀ) / tr(W·H·Wᵀ) with the undamped H, without keeping X.
  */
-import shader from '../../../shaders/reconstruction_error.wgsl?raw';
+import shader from '../../../shaders/solver/reconstruction_error.wgsl?raw';
 import { readFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { computePipeline, withErrorScope } from '../gpu/pipelines';

@@ -1,10 +1,10 @@
 /**
- * Host for shaders/radix_select_histogram.wgsl + radix_select_scan.wgsl: the exact k-th smallest pruning metric
+ * Host for shaders/solver/radix_select_histogram.wgsl + radix_select_scan.wgsl: the exact k-th smallest pruning metric
  * over a column range of a split W, found on the GPU in four byte-wise passes; the result stays in `state` for
  * the kernels that apply the mask, so no CPU round trip is needed per block.
  */
-import histogramShader from '../../../shaders/radix_select_histogram.wgsl?raw';
-import scanShader from '../../../shaders/radix_select_scan.wgsl?raw';
+import histogramShader from '../../../shaders/solver/radix_select_histogram.wgsl?raw';
+import scanShader from '../../../shaders/solver/radix_select_scan.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
 import { workgroupGrid } from '../gpu/limits';
 import { computePipeline } from '../gpu/pipelines';

@@ -1,5 +1,5 @@
-/** Host for shaders/prune_block_walk.wgsl: SparseGPT's column walk over one block, per part of W. */
-import shader from '../../../shaders/prune_block_walk.wgsl?raw';
+/** Host for shaders/solver/prune_block_walk.wgsl: SparseGPT's column walk over one block, per part of W. */
+import shader from '../../../shaders/solver/prune_block_walk.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
 import { computePipeline } from '../gpu/pipelines';
 import type { CommandRecorder } from '../gpu/recorder';

@@ -1,5 +1,5 @@
-/** Host for shaders/attention_causal.wgsl: causal multi-head (grouped-query) attention over a fused q|k|v buffer. */
-import shader from '../../../../shaders/attention_causal.wgsl?raw';
+/** Host for shaders/forward/attention_causal.wgsl: causal multi-head (grouped-query) attention over a fused q|k|v buffer. */
+import shader from '../../../../shaders/forward/attention_causal.wgsl?raw';
 import type { GpuContext } from '../../gpu/context';
 import { groupsAlong, requireWorkgroupMemory } from '../../gpu/limits';
 import { computePipeline } from '../../gpu/pipelines';

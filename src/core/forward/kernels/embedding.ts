@@ -1,5 +1,5 @@
-/** Host for shaders/embedding_gather.wgsl: rows of a (split) table picked by id, written or added. */
-import shader from '../../../../shaders/embedding_gather.wgsl?raw';
+/** Host for shaders/forward/embedding_gather.wgsl: rows of a (split) table picked by id, written or added. */
+import shader from '../../../../shaders/forward/embedding_gather.wgsl?raw';
 import type { GpuContext } from '../../gpu/context';
 import { workgroupGrid } from '../../gpu/limits';
 import { computePipeline } from '../../gpu/pipelines';

@@ -1,12 +1,12 @@
 /**
- * Host for shaders/linear.wgsl (vec4, `in` % 4 == 0) and shaders/linear_unaligned.wgsl (any `in`):
+ * Host for shaders/forward/linear.wgsl (vec4, `in` % 4 == 0) and shaders/forward/linear_unaligned.wgsl (any `in`):
  * Y[t, outColumnStart + r] = activation(X[t]·W[rowStart + r] + bias[rowStart + r]) + residual, for the rows
  * [rowStart, rowStart + rows) of a split weight matrix, one dispatch per part. X, Y and the residual each
  * start at their own row, so token slices can move between whole-chunk buffers and slice-sized scratch.
  */
-import activations from '../../../../shaders/activations.wgsl?raw';
-import vec4Shader from '../../../../shaders/linear.wgsl?raw';
-import unalignedShader from '../../../../shaders/linear_unaligned.wgsl?raw';
+import activations from '../../../../shaders/forward/activations.wgsl?raw';
+import vec4Shader from '../../../../shaders/forward/linear.wgsl?raw';
+import unalignedShader from '../../../../shaders/forward/linear_unaligned.wgsl?raw';
 import { placeholderBuffer } from '../../gpu/buffers';
 import type { GpuContext } from '../../gpu/context';
 import { groupsAlong } from '../../gpu/limits';

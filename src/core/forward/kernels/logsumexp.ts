@@ -1,5 +1,5 @@
-/** Host for shaders/logsumexp_target.wgsl: folds a vocabulary slice of logits into per-token NLL state. */
-import shader from '../../../../shaders/logsumexp_target.wgsl?raw';
+/** Host for shaders/forward/logsumexp_target.wgsl: folds a vocabulary slice of logits into per-token NLL state. */
+import shader from '../../../../shaders/forward/logsumexp_target.wgsl?raw';
 import type { GpuContext } from '../../gpu/context';
 import { workgroupGrid } from '../../gpu/limits';
 import { computePipeline } from '../../gpu/pipelines';

@@ -1,6 +1,6 @@
-/** Host for shaders/rms_norm.wgsl and shaders/layer_norm.wgsl: one normalised row per token. */
-import layerNormShader from '../../../../shaders/layer_norm.wgsl?raw';
-import rmsNormShader from '../../../../shaders/rms_norm.wgsl?raw';
+/** Host for shaders/forward/rms_norm.wgsl and shaders/forward/layer_norm.wgsl: one normalised row per token. */
+import layerNormShader from '../../../../shaders/forward/layer_norm.wgsl?raw';
+import rmsNormShader from '../../../../shaders/forward/rms_norm.wgsl?raw';
 import type { GpuContext } from '../../gpu/context';
 import { workgroupGrid } from '../../gpu/limits';
 import { computePipeline } from '../../gpu/pipelines';

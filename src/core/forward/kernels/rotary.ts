@@ -1,5 +1,5 @@
-/** Host for shaders/rotary_embedding.wgsl: rotates the query and key heads of a fused q|k|v buffer in place. */
-import shader from '../../../../shaders/rotary_embedding.wgsl?raw';
+/** Host for shaders/forward/rotary_embedding.wgsl: rotates the query and key heads of a fused q|k|v buffer in place. */
+import shader from '../../../../shaders/forward/rotary_embedding.wgsl?raw';
 import type { GpuContext } from '../../gpu/context';
 import { workgroupGrid } from '../../gpu/limits';
 import { computePipeline } from '../../gpu/pipelines';

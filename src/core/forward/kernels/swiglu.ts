@@ -1,6 +1,6 @@
-/** Host for shaders/swiglu.wgsl: Y = activation(gate) · up from a fused gate|up projection. */
-import activations from '../../../../shaders/activations.wgsl?raw';
-import shader from '../../../../shaders/swiglu.wgsl?raw';
+/** Host for shaders/forward/swiglu.wgsl: Y = activation(gate) · up from a fused gate|up projection. */
+import activations from '../../../../shaders/forward/activations.wgsl?raw';
+import shader from '../../../../shaders/forward/swiglu.wgsl?raw';
 import type { GpuContext } from '../../gpu/context';
 import { workgroupGrid } from '../../gpu/limits';
 import { computePipeline } from '../../gpu/pipelines';

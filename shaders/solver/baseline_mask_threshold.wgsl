@@ -1,8 +1,8 @@
 // baseline_mask_threshold.wgsl — layer-wide magnitude pruning: zero every weight with |w| ≤ the threshold found by
 // radix select over the whole layer (the Wanda repository's prune_magnitude; the paper's magnitude baseline).
 //
-// Bindings: 0 W chunk (read_write), 1 state (read: [0] threshold bits of |w|), 2 params.
-// Dispatch: (x, y, 1) workgroups of 256 covering chunkRows · columns elements, linear index x + y·num_workgroups.x.
+// Bindings: 0 W part (read_write), 1 state (read: [0] threshold bits of |w|), 2 params.
+// Dispatch: (x, y, 1) workgroups of 256 covering partRows · columns elements, linear index x + y·num_workgroups.x.
 
 struct Params {
   count: u32,

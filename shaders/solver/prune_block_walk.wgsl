@@ -1,7 +1,7 @@
 // prune_block_walk.wgsl — SparseGPT's column walk over one block of Bs columns (Algorithm 1, inner loop):
 // for each column i: q = w masked to 0 or kept, err = (w − q) / U_ii, then w[:, i+1:] −= err · U[i, i+1:] within
 // the block; err is saved for the lazy batch update of the columns after the block (lazy_batch_update.wgsl).
-// Rows are independent: each invocation walks RPI rows of this W chunk. The walk runs SUB columns at a time in
+// Rows are independent: each invocation walks RPI rows of this W part. The walk runs SUB columns at a time in
 // registers; once those SUB errors are known they are applied to the rest of the block in one sweep, four columns
 // per vec4 U load where the panel's columns line up. Mathematically identical to the eager update. U is read
 // straight from the panel: every invocation of a workgroup reads the same U value at the same time (a broadcast
@@ -14,10 +14,10 @@
 // Pattern 1 (N:M) — when the walk reaches the first column of a group of M it marks the N smallest w²/U_jj² of
 // the group, using the weights as updated so far (ties go to the lower column).
 //
-// Bindings: 0 W chunk (read_write, row stride columns), 1 U panel (read, vec4: U[blockStart + p, :] at row p,
+// Bindings: 0 W part (read_write, row stride columns), 1 U panel (read, vec4: U[blockStart + p, :] at row p,
 //           stride panelStride, a multiple of 4; rows p ≥ blockCount up to a multiple of SUB are finite padding),
-//           2 Err (read_write, [chunkRows, errStride]), 3 state (read: [0] threshold bits), 4 params.
-// Dispatch: (ceil(chunkRows / (ROWS · RPI)), 1, 1) workgroups of ROWS.
+//           2 Err (read_write, [partRows, errStride]), 3 state (read: [0] threshold bits), 4 params.
+// Dispatch: (ceil(partRows / (ROWS · RPI)), 1, 1) workgroups of ROWS.
 
 override ROWS: u32 = 64u;
 override SUB: u32 = 16u;
@@ -53,7 +53,7 @@ fn withMaskLane(v: RowMasks, r: u32, x: u32) -> RowMasks { return x; }
 
 struct Params {
   columns: u32,
-  chunkRows: u32,
+  partRows: u32,
   blockStart: u32,
   blockCount: u32,
   errStride: u32,
@@ -98,8 +98,8 @@ fn groupMask(w: ptr<function, array<Rows, MAX_SUB>>, p: u32, c: u32, r: u32) -> 
 @compute @workgroup_size(ROWS)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.x * RPI;
-  if (row0 >= params.chunkRows) { return; }
-  let rowCount = min(RPI, params.chunkRows - row0);
+  if (row0 >= params.partRows) { return; }
+  let rowCount = min(RPI, params.partRows - row0);
   let count = params.blockCount;
 
   if (PATTERN == 0u) {
@@ -115,7 +115,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var mask = RowMasks();
   for (var s = 0u; s < count; s += SUB) {
     let sub = min(SUB, count - s);
-    // Weights and errors of the sub-block, zero for lanes past the chunk and p ≥ sub. (Every variable declared in
+    // Weights and errors of the sub-block, zero for lanes past the part and p ≥ sub. (Every variable declared in
     // a loop gets an explicit initializer: SwiftShader was seen to keep an array's previous values without one.)
     var w = array<Rows, MAX_SUB>();
     var e = array<Rows, MAX_SUB>();

@@ -1,8 +1,8 @@
 // hessian_accumulate.wgsl — running Hessian of a linear layer's inputs: H ← α·H + β·XᵀX, upper triangle only.
 //
 // X is the layer input, row-major f32 [tokens, columns], bound as a window of the caller's buffer (xOffset floats
-// from the window start). H is one row chunk of the [columns, columns] Hessian: rows firstRow … firstRow +
-// chunkRows − 1, row stride columns. Only entries on or above the diagonal are computed and written (H is
+// from the window start). H is one part of the [columns, columns] Hessian: rows firstRow … firstRow +
+// partRows − 1, row stride columns. Only entries on or above the diagonal are computed and written (H is
 // symmetric and every consumer reads the upper triangle), which halves the FLOPs. With α = n/(n+t) and
 // β = 2/(n+t), H stays the mean 2/N·Σ xxᵀ over all N tokens seen so far without re-reading old ones, as in the
 // paper. Register-tiled without workgroup memory or barriers: each invocation owns 4 rows i × 4 columns j and adds
@@ -10,15 +10,15 @@
 // X is read as vec4 where the window's rows line up with vec4s (VEC4_ROWS, chosen by the host: columns and xOffset
 // multiples of 4), as scalars otherwise.
 //
-// Bindings: 0 X (read), 1 H chunk (read_write), 2 params.
-// Dispatch: (ceil(columns / 32), ceil(chunkRows / 32), 1) workgroups of 8×8; 32×32 tiles below the diagonal exit.
+// Bindings: 0 X (read), 1 H part (read_write), 2 params.
+// Dispatch: (ceil(columns / 32), ceil(partRows / 32), 1) workgroups of 8×8; 32×32 tiles below the diagonal exit.
 
 struct Params {
   columns: u32,
   tokens: u32,
   xOffset: u32,
   firstRow: u32,
-  chunkRows: u32,
+  partRows: u32,
   alpha: f32,
   beta: f32,
 }
@@ -50,9 +50,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   if (tileCol0 + 31u < tileRow0) { return; }
   let row0 = tileRow0 + lid.y * 4u;
   let col0 = tileCol0 + lid.x * 4u;
-  let chunkEnd = params.firstRow + params.chunkRows;
-  if (row0 >= chunkEnd || col0 >= params.columns || col0 + 3u < row0) { return; }
-  // Rows past the chunk read a valid column (their sums are not written).
+  let partEnd = params.firstRow + params.partRows;
+  if (row0 >= partEnd || col0 >= params.columns || col0 + 3u < row0) { return; }
+  // Rows past the part read a valid column (their sums are not written).
   let rowColumn = min(row0, (params.columns - 1u) / 4u * 4u);
 
   var acc: array<vec4<f32>, 4>;
@@ -67,7 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
   for (var r = 0u; r < 4u; r++) {
     let row = row0 + r;
-    if (row >= chunkEnd) { break; }
+    if (row >= partEnd) { break; }
     for (var e = 0u; e < 4u; e++) {
       let col = col0 + e;
       if (col >= row && col < params.columns) {

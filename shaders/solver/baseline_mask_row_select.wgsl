@@ -4,12 +4,12 @@
 // memory) finds the value of rank k; every smaller weight goes, and of those equal to it, the first few in column
 // order, counted with a workgroup prefix sum over the row in column order.
 //
-// Bindings: 0 W chunk (read_write, row stride columns), 1 columnNorms (read, f32 [columns]), 2 params.
-// Dispatch: (x, y, 1) workgroups of 256, one per row of the chunk, linear index x + y·num_workgroups.x.
+// Bindings: 0 W part (read_write, row stride columns), 1 columnNorms (read, f32 [columns]), 2 params.
+// Dispatch: (x, y, 1) workgroups of 256, one per row of the part, linear index x + y·num_workgroups.x.
 
 struct Params {
   columns: u32,
-  chunkRows: u32,
+  partRows: u32,
   k: u32,
 }
 
@@ -44,7 +44,7 @@ fn inclusiveScan(t: u32, value: u32) -> u32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
         @builtin(local_invocation_index) t: u32) {
   let row = wid.x + wid.y * groups.x;
-  if (row >= params.chunkRows) { return; }
+  if (row >= params.partRows) { return; }
   let rowBase = row * params.columns;
   if (t == 0u) { found = vec2<u32>(0u, params.k); }
 

@@ -14,7 +14,7 @@
 // rest of the run stays finite. R_kk itself is never needed: the panel solve above the block uses U_kk, which is
 // also saved (to this block's 64×64 slot of the block-inverse scratch) for the triangular inverse phase.
 //
-// Bindings: 0 A chunk holding the block's rows (read_write, row stride columns), 1 blockInverse (read_write,
+// Bindings: 0 A part holding the block's rows (read_write, row stride columns), 1 blockInverse (read_write,
 //           this block's 64×64 slot), 2 status (read_write atomic: [2] = 1 + index of the last failed block), 3 params.
 // Dispatch: (1, 1, 1) workgroup of 64.
 

@@ -1,13 +1,13 @@
 // baseline_mask_n_m.wgsl — N:M masks of the baselines, no weight update: in every group of M consecutive weights of
 // a row, zero the N with the smallest metric, |w| (magnitude) or |w|·‖X_j‖₂ (Wanda). Ties go to the lower column.
 //
-// Bindings: 0 W chunk (read_write, row stride columns), 1 columnNorms (read, f32 [columns]; ignored unless
+// Bindings: 0 W part (read_write, row stride columns), 1 columnNorms (read, f32 [columns]; ignored unless
 //           useNorms), 2 params.
-// Dispatch: (x, y, 1) workgroups of 256 covering chunkRows · columns / M groups, linear index x + y·num_workgroups.x.
+// Dispatch: (x, y, 1) workgroups of 256 covering partRows · columns / M groups, linear index x + y·num_workgroups.x.
 
 struct Params {
   columns: u32,
-  chunkRows: u32,
+  partRows: u32,
   n: u32,
   m: u32,
   useNorms: u32,
@@ -28,7 +28,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
         @builtin(local_invocation_index) t: u32) {
   let groupIndex = (wid.x + wid.y * groups.x) * 256u + t;
   let groupsPerRow = params.columns / params.m;
-  if (groupIndex >= params.chunkRows * groupsPerRow) { return; }
+  if (groupIndex >= params.partRows * groupsPerRow) { return; }
   let row = groupIndex / groupsPerRow;
   let col0 = (groupIndex % groupsPerRow) * params.m;
   let base = row * params.columns + col0;

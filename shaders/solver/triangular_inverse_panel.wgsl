@@ -3,14 +3,14 @@
 // Columns left of the block already hold U (blocks are done left to right) and the block's own column strip still
 // holds R, already folded into Q, so the in-place write is safe. U is upper triangular and zero below the
 // diagonal, so each invocation starts its sum at its own first row: the FLOPs are those of a triangular product.
-// Q is one buffer, or split into the same row chunks as A where it does not fit one binding: a dispatch sums the l
+// Q is one buffer, or split into the same parts as A where it does not fit one binding: a dispatch sums the l
 // of one range of Q rows within one buffer, the first one writing −sum and the later ones subtracting theirs. Register-tiled like matmul.wgsl (4 rows × one vec4 of columns per invocation,
 // Q read as vec4 rows, U as vec4 where A's row stride is a multiple of 4 (VEC4_ROWS, chosen by the host) and as
 // scalars otherwise), with no workgroup memory or barriers.
 //
-// Bindings: 0 A chunk holding rows i (read_write, row stride columns), 1 Q (read, vec4 rows of 16; global row
+// Bindings: 0 A part holding rows i (read_write, row stride columns), 1 Q (read, vec4 rows of 16; global row
 //           qFirst + l at qOffset + l), 2 params.
-// Dispatch: (2, ceil(rowsAbove / 32), 1) workgroups of 8×8, rowsAbove = the A chunk's rows with index < blockStart.
+// Dispatch: (2, ceil(rowsAbove / 32), 1) workgroups of 8×8, rowsAbove = the A part's rows with index < blockStart.
 
 struct Params {
   columns: u32,
@@ -38,7 +38,7 @@ fn loadA(index: u32) -> f32 { return A[index]; }
 @group(0) @binding(1) var<storage, read> Q: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> params: Params;
 
-// U[i, l .. l + 3] for global columns l of this Q chunk (l a multiple of 4, as the chunk's first row is); zero
+// U[i, l .. l + 3] for global columns l of this Q part (l a multiple of 4, as the part's first row is); zero
 // past its rows (Q is not read there).
 fn loadU4(row: u32, l: u32) -> vec4<f32> {
   let end = params.qFirst + params.qRows;

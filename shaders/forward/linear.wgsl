@@ -5,7 +5,7 @@
 // register tile: every vec4 of X it loads is reused for 4 outputs and every vec4 of W for 4 tokens, with no
 // workgroup memory or barriers (fast on GPUs through L1, and on CPU adapters where barriers are costly).
 // A row shard of W is written to output columns [outColumnStart, outColumnStart + rows) of Y, so a weight matrix
-// split across buffers (binding-size limits, fused q|k|v) or a vocabulary chunk of the LM head is one dispatch.
+// split across buffers (binding-size limits, fused q|k|v) or a vocabulary slice of the LM head is one dispatch.
 // X, Y and residual each start at their own row (xRowStart, yRowStart, residualRowStart), so a block can run its
 // per-token work in token slices between whole-chunk buffers and slice-sized scratch.
 // Needs in % 4 == 0 (linear_unaligned.wgsl is the scalar twin). Requires activations.wgsl prepended.

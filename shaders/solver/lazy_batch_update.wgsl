@@ -8,13 +8,13 @@
 // written as scalars once per output. Columns run in vec4 groups from blockEnd rounded down to a multiple of 4;
 // outputs left of blockEnd belong to the block itself and are not written.
 //
-// Bindings: 0 W chunk (read_write, row stride columns), 1 Err (read, vec4 [chunkRows, errStride4]), 2 U panel
+// Bindings: 0 W part (read_write, row stride columns), 1 Err (read, vec4 [partRows, errStride4]), 2 U panel
 //           (read, vec4: U[blockStart + p, :] at row p, stride panelStride4), 3 params.
-// Dispatch: (ceil((ceil(columns / 4) − floor(blockEnd / 4)) / 8), ceil(chunkRows / 32), 1) workgroups of 8×8.
+// Dispatch: (ceil((ceil(columns / 4) − floor(blockEnd / 4)) / 8), ceil(partRows / 32), 1) workgroups of 8×8.
 
 struct Params {
   columns: u32,
-  chunkRows: u32,
+  partRows: u32,
   blockEnd: u32,
   blockCount: u32,
   errStride4: u32,
@@ -30,10 +30,10 @@ struct Params {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let col4 = params.blockEnd / 4u + gid.x;
   let row0 = gid.y * 4u;
-  if (col4 * 4u >= params.columns || row0 >= params.chunkRows) { return; }
-  // Rows past the chunk read its last row (always valid) and are not written back.
+  if (col4 * 4u >= params.columns || row0 >= params.partRows) { return; }
+  // Rows past the part read its last row (always valid) and are not written back.
   var rows: array<u32, 4>;
-  for (var r = 0u; r < 4u; r++) { rows[r] = min(row0 + r, params.chunkRows - 1u); }
+  for (var r = 0u; r < 4u; r++) { rows[r] = min(row0 + r, params.partRows - 1u); }
 
   var acc: array<vec4<f32>, 4>;
   let k4Count = (params.blockCount + 3u) / 4u;
@@ -50,7 +50,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   for (var r = 0u; r < 4u; r++) {
     let row = row0 + r;
-    if (row >= params.chunkRows) { break; }
+    if (row >= params.partRows) { break; }
     for (var e = 0u; e < 4u; e++) {
       let col = col4 * 4u + e;
       if (col >= params.blockEnd && col < params.columns) { W[row * params.columns + col] -= acc[r][e]; }

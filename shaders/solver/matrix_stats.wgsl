@@ -1,7 +1,7 @@
-// matrix_stats.wgsl — counts exact zeros and non-finite values (NaN, ±Inf) of one matrix chunk: the achieved
+// matrix_stats.wgsl — counts exact zeros and non-finite values (NaN, ±Inf) of one matrix part: the achieved
 // sparsity of a pruned layer, and the check that a caller's weights were finite.
 //
-// Bindings: 0 M chunk (read), 1 counters (read_write atomic: [0] zeros, [1] non-finite), 2 params.
+// Bindings: 0 M part (read), 1 counters (read_write atomic: [0] zeros, [1] non-finite), 2 params.
 // Dispatch: (x, y, 1) workgroups of 256 covering count elements (16 per invocation), index x + y·num_workgroups.x.
 
 struct Params {

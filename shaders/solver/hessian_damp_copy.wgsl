@@ -3,15 +3,15 @@
 //
 // λ = percdamp · mean(diag H) with mean from hessian_damping.wgsl. The undamped H stays untouched (the
 // reconstruction error needs it); a retry after a failed factorization recopies with a larger percdamp.
-// Bindings: 0 H chunk (read), 1 A chunk (read_write; same rows and stride), 2 deadFlags (read, u32 [columns]),
+// Bindings: 0 H part (read), 1 A part (read_write; same rows and stride), 2 deadFlags (read, u32 [columns]),
 //           3 status (read_write atomic u32 words: [3] non-finite H count,
 //           [4] mean(diag H) bits), 4 params.
-// Dispatch: (x, y, 1) workgroups of 256 covering chunkRows × columns elements, linear index x + y·num_workgroups.x.
+// Dispatch: (x, y, 1) workgroups of 256 covering partRows × columns elements, linear index x + y·num_workgroups.x.
 
 struct Params {
   columns: u32,
   firstRow: u32,
-  chunkRows: u32,
+  partRows: u32,
   percdamp: f32,
 }
 
@@ -29,7 +29,7 @@ fn isFinite(x: f32) -> bool {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
         @builtin(local_invocation_index) t: u32) {
   let index = (wid.x + wid.y * groups.x) * 256u + t;
-  if (index >= params.chunkRows * params.columns) { return; }
+  if (index >= params.partRows * params.columns) { return; }
   let row = params.firstRow + index / params.columns;
   let col = index % params.columns;
   if (col < row) {

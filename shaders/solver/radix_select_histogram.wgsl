@@ -5,16 +5,16 @@
 // Metric 0: w² / d², d = U[j, j] read from the U row panel of the current block (SparseGPT's unstructured mask);
 // metric 1: |w| (layer-wide magnitude pruning).
 //
-// Bindings: 0 W chunk (read, row stride columns), 1 U panel (read, rows = block columns, row stride panelStride;
+// Bindings: 0 W part (read, row stride columns), 1 U panel (read, rows = block columns, row stride panelStride;
 //           unused by metric 1), 2 state (read: [0] prefix, [1] rank still sought), 3 histogram (read_write atomic,
 //           256 bins), 4 params.
-// Dispatch: (x, y, 1) workgroups of 256 covering ceil(chunkRows · colCount / 16384) workgroups, linear index
+// Dispatch: (x, y, 1) workgroups of 256 covering ceil(partRows · colCount / 16384) workgroups, linear index
 //           x + y·num_workgroups.x; each invocation classifies 64 values (fewer, fuller workgroups: each one pays
 //           two barriers and 256 global atomics, which a CPU-backed adapter feels more than the values).
 
 struct Params {
   columns: u32,
-  chunkRows: u32,
+  partRows: u32,
   colStart: u32,
   colCount: u32,
   shift: u32,
@@ -46,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
         @builtin(local_invocation_index) t: u32) {
   atomicStore(&bins[t], 0u);
   workgroupBarrier();
-  let total = params.chunkRows * params.colCount;
+  let total = params.partRows * params.colCount;
   let base = (wid.x + wid.y * groups.x) * VALUES_PER_WORKGROUP;
   let prefix = state[0];
   let highShift = params.shift + 8u;

@@ -2,18 +2,18 @@
 //   ‖(W − Ŵ)X‖² ∝ tr(ΔW·H·ΔWᵀ)  and  ‖WX‖² ∝ tr(W·H·Wᵀ),  H the undamped Hessian (only its upper triangle is read:
 //   x·H·xᵀ = Σ_j x_j·(H_jj·x_j + 2·Σ_{i<j} x_i·H_ij)).
 // Each workgroup takes 64 rows of W and 64 columns j, forms T[r, j] = Σ_i x_ri·H'_ij over the H rows i of the bound
-// H chunk (H' = H with the diagonal once, above it twice, below it zero) for x = ΔW and x = W together (one H tile
+// H part (H' = H with the diagonal once, above it twice, below it zero) for x = ΔW and x = W together (one H tile
 // load feeds both), then reduces Σ x_rj·T[r, j] to one (numerator, denominator) pair. Summing every pair over all
-// (W chunk, H chunk) dispatches gives both traces; the host adds them in float64.
+// (W part, H part) dispatches gives both traces; the host adds them in float64.
 //
-// Bindings: 0 W original chunk (read), 1 W pruned chunk (read; same rows, stride columns), 2 H chunk (read, rows
+// Bindings: 0 W original part (read), 1 W pruned part (read; same rows, stride columns), 2 H part (read, rows
 //           hFirstRow … hFirstRow + hRows − 1), 3 partials (read_write, vec2 per workgroup from partialBase),
 //           4 params.
-// Dispatch: (ceil(columns / 64), ceil(chunkRows / 64), 1) workgroups of 16×16.
+// Dispatch: (ceil(columns / 64), ceil(partRows / 64), 1) workgroups of 16×16.
 
 struct Params {
   columns: u32,
-  chunkRows: u32,
+  partRows: u32,
   hFirstRow: u32,
   hRows: u32,
   partialBase: u32,
@@ -56,7 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
       let row = row0 + aRow;
       var w = 0.0;
       var q = 0.0;
-      if (row < params.chunkRows && k < params.columns) {
+      if (row < params.partRows && k < params.columns) {
         w = original[row * params.columns + k];
         q = pruned[row * params.columns + k];
       }
@@ -86,7 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   var sums = vec2<f32>(0.0, 0.0);
   for (var a = 0u; a < 4u; a++) {
     let row = row0 + 4u * lid.y + a;
-    if (row >= params.chunkRows) { continue; }
+    if (row >= params.partRows) { continue; }
     for (var e = 0u; e < 4u; e++) {
       let col = col0 + 4u * lid.x + e;
       if (col >= params.columns) { continue; }

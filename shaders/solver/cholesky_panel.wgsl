@@ -2,16 +2,16 @@
 //   factor mode:  R[i, block] = A[i, block] · U_kkᵀ   (the panel solve A12 = R12·R22ᵀ of the reverse Cholesky),
 //                 written back in place and to the dense panel for the trailing update;
 //   inverse mode: Q[i, :] = R[i, block] · U_kk        (the right factor of U12 = −U11·R12·U22, to the panel only).
-// Rows i are this chunk's rows with index < blockStart. Register-tiled without workgroup memory: each invocation
+// Rows i are this part's rows with index < blockStart. Register-tiled without workgroup memory: each invocation
 // owns 4 rows × 4 columns, reading A as vec4 where its row stride is a multiple of 4 (VEC4_ROWS, chosen by the host)
 // and as scalars otherwise, and U_kk as vec4 rows
 // (dot products in factor mode, a GEMM's broadcast FMAs in inverse mode). One workgroup covers all 64 columns of
 // its 16 rows, so the in-place write of factor mode waits for the workgroup's reads at a single barrier.
 // Columns k ≥ blockSize (the partial last block) read as zero, and U_kk is zero there too.
 //
-// Bindings: 0 A chunk (read_write, row stride columns), 1 blockInverse (read, vec4 [64, 16]: U_kk),
-//           2 panel (read_write, vec4 rows of 16; this chunk's row i at panelOffset + i), 3 params.
-// Dispatch: (1, ceil(rowsAbove / 16), 1) workgroups of 16×4, rowsAbove = the chunk's rows with index < blockStart.
+// Bindings: 0 A part (read_write, row stride columns), 1 blockInverse (read, vec4 [64, 16]: U_kk),
+//           2 panel (read_write, vec4 rows of 16; this part's row i at panelOffset + i), 3 params.
+// Dispatch: (1, ceil(rowsAbove / 16), 1) workgroups of 16×4, rowsAbove = the part's rows with index < blockStart.
 
 struct Params {
   columns: u32,

@@ -1,15 +1,15 @@
 // cholesky_trailing_update.wgsl — the trailing update of the reverse Cholesky: A11 −= R12·R12ᵀ on the upper
 // triangle of the leading [blockStart, blockStart] part, R12 being the panel just solved (dense, 64 wide; one
-// buffer, or split into the same row chunks as A where it does not fit one binding). This is where the factorization's FLOPs are: a symmetric rank-64 update.
+// buffer, or split into the same parts as A where it does not fit one binding). This is where the factorization's FLOPs are: a symmetric rank-64 update.
 // Register-tiled like matmul.wgsl, without workgroup memory or barriers: each invocation owns 4 rows i × 4 columns
 // j of A and accumulates dot(R12[i, k..k+3], R12[j, k..k+3]) over vec4s of k (the same FMAs per load as a GEMM).
 // Tiles of a workgroup that lie wholly below the diagonal exit at once.
 //
-// Bindings: 0 A chunk holding rows i (read_write, row stride columns), 1 panel holding rows i (read, vec4 rows of
+// Bindings: 0 A part holding rows i (read_write, row stride columns), 1 panel holding rows i (read, vec4 rows of
 //           16; local row i at rowPanelOffset + i), 2 panel holding rows j (read, possibly the same buffer; the
 //           range's column j at colPanelOffset + j), 3 params.
-// Dispatch: (ceil(colCount / 32), ceil(rowCount / 32), 1) workgroups of 8×8: rowCount = the chunk's rows above
-//           blockStart; columns colFirst .. colFirst + colCount (global), from the chunk's first row to blockStart
+// Dispatch: (ceil(colCount / 32), ceil(rowCount / 32), 1) workgroups of 8×8: rowCount = the part's rows above
+//           blockStart; columns colFirst .. colFirst + colCount (global), from the part's first row to blockStart
 //           within one panel buffer.
 
 struct Params {

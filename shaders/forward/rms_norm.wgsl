@@ -2,7 +2,7 @@
 //
 // One workgroup of 64 per row: each thread sums the squares of a strided slice, a tree in workgroup memory
 // combines them. Rows are numbered across a 2-D grid (num_workgroups.x × y) so more than 65535 tokens fit in one
-// dispatch. X rows are read from xRowStart on (the LM head normalises a token chunk of the whole hidden buffer)
+// dispatch. X rows are read from xRowStart on (the LM head normalises a token slice of the whole hidden buffer)
 // and Y rows written from yRowStart on (a block's token slice back into the whole chunk).
 //
 // Bindings: 0 X [*, features], 1 weight [features], 2 Y [*, features], 3 params.

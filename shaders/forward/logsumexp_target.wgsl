@@ -1,16 +1,16 @@
-// logsumexp_target.wgsl — folds one vocabulary chunk of logits into a running log-sum-exp per token and picks
+// logsumexp_target.wgsl — folds one vocabulary slice of logits into a running log-sum-exp per token and picks
 // out the target token's logit, so that a token's NLL = max + log(sum) − targetLogit is exact without a
-// [tokens, vocab] logits buffer ever existing (the LM head produces the vocabulary in chunks).
+// [tokens, vocab] logits buffer ever existing (the LM head produces the vocabulary in slices).
 //
-// For token t (state row stateRowStart + t), with this chunk's logits L[t, 0..columns) covering vocabulary ids
-// [chunkStart, chunkStart + columns):  m' = max(m, max L);  s' = s·exp(m − m') + Σ exp(L − m');  and when
-// targets[row] is in the chunk, targetLogit = L[t, targets[row] − chunkStart]. State starts as (−3e38, 0, NaN).
+// For token t (state row stateRowStart + t), with this slice's logits L[t, 0..columns) covering vocabulary ids
+// [vocabStart, vocabStart + columns):  m' = max(m, max L);  s' = s·exp(m − m') + Σ exp(L − m');  and when
+// targets[row] is in the slice, targetLogit = L[t, targets[row] − vocabStart]. State starts as (−3e38, 0, NaN).
 //
 // Bindings: 0 logits [tokens, columns], 1 targets (i32 per state row, −1 = none), 2 state (vec4: max, sum,
 //           target logit, unused) per state row, 3 params.
 // Dispatch: one workgroup of 64 per token, spread as (min(tokens, 65535), ceil(tokens / 65535), 1).
 
-struct Params { tokens: u32, columns: u32, chunkStart: u32, stateRowStart: u32 }
+struct Params { tokens: u32, columns: u32, vocabStart: u32, stateRowStart: u32 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
@@ -45,19 +45,19 @@ fn main(
   let base = token * params.columns;
   var localMax = -3.0e38;
   for (var c = lane; c < params.columns; c += THREADS) { localMax = max(localMax, logits[base + c]); }
-  let chunkMax = reduce(lane, localMax, true);
+  let sliceMax = reduce(lane, localMax, true);
   var localSum = 0.0;
-  for (var c = lane; c < params.columns; c += THREADS) { localSum += exp(logits[base + c] - chunkMax); }
-  let chunkSum = reduce(lane, localSum, false);
+  for (var c = lane; c < params.columns; c += THREADS) { localSum += exp(logits[base + c] - sliceMax); }
+  let sliceSum = reduce(lane, localSum, false);
   if (lane != 0u) { return; }
   let row = params.stateRowStart + token;
   var current = state[row];
-  let newMax = max(current.x, chunkMax);
-  current.y = current.y * exp(current.x - newMax) + chunkSum * exp(chunkMax - newMax);
+  let newMax = max(current.x, sliceMax);
+  current.y = current.y * exp(current.x - newMax) + sliceSum * exp(sliceMax - newMax);
   current.x = newMax;
   let wanted = targets[row];
-  if (wanted >= i32(params.chunkStart) && wanted < i32(params.chunkStart + params.columns)) {
-    current.z = logits[base + u32(wanted) - params.chunkStart];
+  if (wanted >= i32(params.vocabStart) && wanted < i32(params.vocabStart + params.columns)) {
+    current.z = logits[base + u32(wanted) - params.vocabStart];
   }
   state[row] = current;
 }

@@ -1,8 +1,8 @@
 // zero_dead_columns.wgsl — W[:, j] = 0 for every dead input j (H_jj = 0), as SparseGPT does before pruning: those
 // weights never met a nonzero input, so they carry no information the solver could preserve.
 //
-// Bindings: 0 W chunk (read_write, row stride columns), 1 deadFlags (read, u32 [columns]), 2 params.
-// Dispatch: (x, y, 1) workgroups of 256 covering count = chunkRows · columns elements, index x + y·num_workgroups.x.
+// Bindings: 0 W part (read_write, row stride columns), 1 deadFlags (read, u32 [columns]), 2 params.
+// Dispatch: (x, y, 1) workgroups of 256 covering count = partRows · columns elements, index x + y·num_workgroups.x.
 
 struct Params {
   columns: u32,
