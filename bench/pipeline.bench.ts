@@ -1,7 +1,8 @@
 /**
  * `node bin/run-ts.mjs bench/pipeline.bench.ts`: a whole demo run (stories260K, 50%, 32 × 256 calibration tokens,
  * the pruned model written to memory) repeated in one process, with wall time per stage and per step of a block,
- * and how many bytes went to the GPU (queue.writeBuffer) and came back (mapped readback buffers) per run.
+ * and how many bytes went to the GPU (queue.writeBuffer) and came back (mapped readback buffers) per run. CPU time
+ * (this process, SwiftShader's threads included) says more than wall time where other work shares the cores.
  *
  *   node bin/run-ts.mjs bench/pipeline.bench.ts [--runs 3] [--nsamples 32] [--seqlen 256]
  */
@@ -69,6 +70,7 @@ for (let run = 0; run < Number(values.runs); run++) {
     [stage, since] = [event.stage, now];
   };
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await pruneModel(
     ctx,
     model,
@@ -80,9 +82,11 @@ for (let run = 0; run < Number(values.runs); run++) {
     },
   );
   const total = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   stages[stage] = (stages[stage] ?? 0) + performance.now() - since;
   const row = {
     total,
+    cpu: (cpu.user + cpu.system) / 1000,
     calibrating: stages.calibrating ?? 0,
     pruning: stages.pruning ?? 0,
     solver: layerMs,
@@ -92,7 +96,7 @@ for (let run = 0; run < Number(values.runs); run++) {
   };
   rows.push(row);
   console.log(
-    `run ${run + 1}: total ${ms(total)}, calibrating ${ms(row.calibrating)}, pruning ${ms(row.pruning)} ` +
+    `run ${run + 1}: total ${ms(total)} (CPU time ${ms(row.cpu)}), calibrating ${ms(row.calibrating)}, pruning ${ms(row.pruning)} ` +
       `(solver ${ms(row.solver)}, forward and the rest ${ms(row.forward)}), writing ${ms(row.writing)}; ` +
       `uploads ${traffic.uploads} (${kib(traffic.uploadBytes)}), readbacks ${traffic.readbacks} ` +
       `(${kib(traffic.readbackBytes)})`,
@@ -103,7 +107,7 @@ const median = (key: string) => {
   return sorted[Math.floor(sorted.length / 2)];
 };
 console.log(
-  `median: total ${ms(median('total'))}, solver ${ms(median('solver'))}, forward and the rest ${ms(median('forward'))}`,
+  `median: total ${ms(median('total'))}, CPU time ${ms(median('cpu'))}, solver ${ms(median('solver'))}, forward and the rest ${ms(median('forward'))}`,
 );
 ctx.destroy();
 

@@ -7,7 +7,7 @@
  * as they exist.
  */
 import { EvaluationTextError, perplexityFromNll } from '../eval/perplexity-windows';
-import { fromOutIn, type InputGroup, toOutIn } from '../forward/architecture';
+import { fromOutIn, type InputGroup, type LinearSpec, toOutIn } from '../forward/architecture';
 import { BlockRunner } from '../forward/block-runner';
 import { type BlockWeights, type TensorSource, uploadBlock } from '../forward/block-weights';
 import { maxSequencesPerChunk } from '../forward/chunk-fit';
@@ -20,7 +20,7 @@ import type { SinkFactory } from '../io/bytes';
 import { type CheckpointWriter, createCheckpointWriter, pruningMetadata } from '../io/checkpoint-writer';
 import { HessianAccumulator } from '../sparsegpt/hessian';
 import { type PreparedLayer, prepareLayer } from '../sparsegpt/prepare';
-import { pruneLayer } from '../sparsegpt/prune';
+import { pruneLayerInPlace } from '../sparsegpt/prune';
 import { TOOL_VERSION } from '../version';
 import { LayerExplorer } from './explorer';
 import { maskPreview, zeroFraction } from './mask-preview';
@@ -337,6 +337,11 @@ class PruneRun {
     }
   }
 
+  /**
+   * Prunes a group's linears with its Hessian where they are on the GPU, in the block's weights, so that the
+   * block's re-run uses them as they are; each pruned linear is read back once, for the writer, the saved block
+   * and the layer's mask preview (transposed only where the checkpoint stores it so, GPT-2's Conv1D).
+   */
   private async pruneGroup(
     block: number,
     group: InputGroup,
@@ -367,7 +372,8 @@ class PruneRun {
       for (const linear of group.linears) {
         this.checkCancelled();
         const plan = this.plans.get(linear.tensor);
-        const W = toOutIn(linear, await source(linear.tensor));
+        // The dense weight as the checkpoint stores it, from the block's read cache (the upload read it).
+        const stored = await source(linear.tensor);
         const base = {
           block,
           name: linear.name,
@@ -379,24 +385,25 @@ class PruneRun {
           this.layerDone({
             ...base,
             method: settings.method,
-            sparsity: zeroFraction(W),
+            sparsity: zeroFraction(stored),
             relativeError: 0,
             ms: 0,
             skipped: plan?.reason ?? 'left dense',
           });
           continue;
         }
-        const result = await pruneLayer(ctx, W, linear.rows, linear.cols, prepared, {
+        const onGpu = weights.linear(linear.name);
+        const result = await pruneLayerInPlace(ctx, onGpu, prepared, {
           method: settings.method,
           sparsity: settings.sparsity,
           pattern: settings.pattern,
           blockSize: settings.blockSize,
         });
-        weights.replaceLinear(linear.name, result.W);
-        const stored = fromOutIn(linear, result.W);
-        saved.tensors.set(linear.tensor, stored);
-        await writer?.writeTensor(linear.tensor, stored);
-        kept = this.keepForExplorer(base, W, prepared) || kept;
+        const W = await onGpu.read();
+        const pruned = fromOutIn(linear, W);
+        saved.tensors.set(linear.tensor, pruned);
+        await writer?.writeTensor(linear.tensor, pruned);
+        kept = this.keepForExplorer(base, linear, stored, prepared) || kept;
         this.layerDone({
           ...base,
           method: settings.method,
@@ -404,7 +411,7 @@ class PruneRun {
           relativeError: result.relativeError,
           ms: (result.timings.total ?? 0) + prepareMs / toPrune.length,
           damping: prepared.percdamp,
-          mask: maskPreview(result.W, linear.rows, linear.cols),
+          mask: maskPreview(W, linear.rows, linear.cols),
         });
       }
     } finally {
@@ -412,19 +419,21 @@ class PruneRun {
     }
   }
 
+  /** Keeps the dense W (from the checkpoint, [rows = out, cols = in]) and the group's factor for the explorer. */
   private keepForExplorer(
-    linear: { block: number; name: string; tensor: string; rows: number; cols: number },
-    W: Float32Array,
+    layer: { block: number; name: string; tensor: string; rows: number; cols: number },
+    linear: LinearSpec,
+    stored: Float32Array,
     prepared: PreparedLayer,
   ): boolean {
     if (!this.explorer) return false;
     const factorBytes = 2 * prepared.columns * prepared.columns * 4;
-    const bytes = W.byteLength + factorBytes;
+    const bytes = stored.byteLength + factorBytes;
     const budget = this.options.explorerBudgetBytes ?? DEFAULT_EXPLORER_BUDGET;
     if (this.explorerBytes + bytes > budget) return false;
     this.explorerBytes += bytes;
-    // The dense W is copied so the block's read cache can go; the factor is shared by the group.
-    this.explorer.keep(linear, W.slice(), prepared);
+    // A copy (or the transposed one), so the block's read cache can go; the factor is shared by the group.
+    this.explorer.keep(layer, linear.transposed ? toOutIn(linear, stored) : stored.slice(), prepared);
     return true;
   }
 
