@@ -19,10 +19,10 @@ import { CommandRecorder } from '../src/core/gpu/recorder';
 import { SplitMatrix, TILED } from '../src/core/gpu/split-matrix';
 import { prepareMatmul } from '../src/core/kernels/matmul';
 import { HessianAccumulator } from '../src/core/sparsegpt/hessian';
+import { sparsegptReference } from '../src/core/sparsegpt/layer-solver.reference';
 import { encodeLazyBatchUpdate } from '../src/core/sparsegpt/lazy-update';
 import { prepareLayer } from '../src/core/sparsegpt/prepare';
 import { pruneLayer } from '../src/core/sparsegpt/prune';
-import { sparsegptReference } from '../src/core/sparsegpt/sparsegpt.reference';
 import { gaussian, mulberry32 } from '../test/random';
 import { type LayerShape, stepCosts } from './solver-cost';
 

@@ -19,6 +19,7 @@ import type {
 import { createEventBatcher } from './event-batcher';
 import { gpuContext, openedGpuContext } from './gpu-context';
 import { opfsSinkFactory, removeProgressFolder, removeRunFolder, runDirectory } from './opfs';
+import { opfsProgressStore } from './opfs-progress-store';
 import {
   DeviceLostError,
   measureCalibration,
@@ -27,7 +28,6 @@ import {
   pruneModel,
   verifyPrunedOutput,
 } from './pipeline';
-import { opfsProgressStore } from './progress';
 import { closeModel, currentExplorer, currentModel, openModelFolder, replaceExplorer } from './session';
 
 const runs = new Map<string, AbortController>();

@@ -11,12 +11,12 @@ import { gaussian } from '../../../test/random';
 import { openSafetensorsFile } from '../../core/io/checkpoint';
 import { decodeFloats, encodeFloats } from '../../core/io/dtype';
 import { encodeSafetensors, type TensorToWrite } from '../../core/io/safetensors-write';
-import { correlatedInputs, maskAgreement, zerosInColumns } from '../../core/sparsegpt/sparsegpt.fixtures';
+import { correlatedInputs, maskAgreement, zerosInColumns } from '../../core/sparsegpt/layer-solver.fixtures';
 import {
   hessianReference,
   reconstructionErrorReference,
   sparsegptReference,
-} from '../../core/sparsegpt/sparsegpt.reference';
+} from '../../core/sparsegpt/layer-solver.reference';
 import { fileByteSource } from '../../node/files';
 import { runCommand, UsageError } from './index';
 import { createPruneLayerCommand } from './prune-layer';

@@ -9,7 +9,7 @@ import { openFolder } from '../../node/files';
 import { createNodeGpuContext } from '../../node/gpu';
 import { openProgressFolder, stageOutputFolder } from '../../node/output-folder';
 import { numberOption, parseArgs, parsePattern, stringOption } from '../args';
-import { createEventPrinter } from '../progress';
+import { createEventPrinter } from '../event-printer';
 import { readTextArgument } from '../text-input';
 import { type Command, UsageError } from './index';
 

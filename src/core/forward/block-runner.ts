@@ -11,37 +11,20 @@
  * sequences a chunk may hold, is in chunk-fit.ts; past that, a GpuLimitError says which sequences per chunk or
  * seqLen fit.
  *
- * How the pruning pipeline drives a model (model-forward.ts does the same without pruning):
+ * How a model is driven (SequenceStates holds the chunks; model-forward.ts runs a dense model this way, and
+ * pipeline/prune-model.ts prunes between the two runs of each block):
  *
- *   const arch = describeArchitecture(config, checkpointTensorNames);
- *   const source: TensorSource = (name) => checkpoint.readFloat32(name);   // any dtype → f32
- *   const perChunk = Math.min(wanted, maxSequencesPerChunk(ctx, arch, seqLen));  // 0 ⇒ seqLen too long
- *   // 1. Embed every chunk of sequences once (embedding.ts; SequenceStates does all of this): uploadEmbedding →
- *   //    SplitMatrix.allocate(ctx, tokens, hidden, label, { maxRowsPerPart: tokensPerRange(ctx, arch) }) →
- *   //    embedInto(…) → destroy.
- *   // 2. One runner for the whole model, sized for the largest chunk (throws GpuLimitError, saying what to
- *   //    lower, past the storage binding limit):
- *   const runner = new BlockRunner(ctx, arch, { sequences: perChunk, seqLen });
- *   for (let b = 0; b < arch.numBlocks; b++) {
- *     const weights = await uploadBlock(ctx, arch, b, source);      // block-weights.ts; reads each tensor once
- *     // a. Calibration pass with the dense weights: for every chunk,
- *     await runner.run(weights, chunk.hidden, spare, { sequences: chunk.count, seqLen, capture });
- *     //    capture(group, X, tokens) is called for each input group in the order of arch.block(b).groups
- *     //    (attention, attention_output, mlp, mlp_output): once per chunk, or once per token slice or token range,
- *     //    in token order, where the input is computed or held in parts (see run). X is [tokens, group.features]
- *     //    f32 on the GPU, valid only until the callback's promise settles: HessianAccumulator.add(X, tokens)
- *     //    (one accumulator per group.role) encodes on the same queue, so no readback or copy is needed.
- *     //    Discard `spare` (the dense outputs) unless the dense block output is wanted for error reports.
- *     // b. Prune each group's linears with its Hessian, in place in the block's weights, [rows = out, cols = in]:
- *     await pruneLayerInPlace(ctx, weights.linear(linear.name), prepared, options);
- *     // c. Run every chunk again without capture; the outputs are the next block's inputs (swap the chunk's
- *     //    hidden states with `spare`: input and output must be different buffers).
- *     weights.destroy();
- *   }
- *   runner.destroy();
- *   // 3. uploadHead → nll(ctx, arch, head, chunk.hidden, targets) per chunk → head.destroy() (head.ts).
+ *   const runner = new BlockRunner(ctx, arch, { sequences: perChunk, seqLen });  // perChunk ≤ maxSequencesPerChunk
+ *   for each block b: const weights = await uploadBlock(ctx, arch, b, source);
+ *     await runner.run(weights, chunk.hidden, spare, { sequences, seqLen, capture });  // every chunk: H += XᵀX
+ *     await pruneLayerInPlace(ctx, weights.linear(name), prepared, options);           // every linear, in place
+ *     await runner.run(weights, chunk.hidden, spare, { sequences, seqLen });           // next block's inputs
  *
- * Evaluation windows that do not start at position 0 pass `positionOffset` to embed and run alike.
+ * capture(group, X, tokens) is called for each input group in the order of arch.block(b).groups (attention,
+ * attention_output, mlp, mlp_output): once per chunk, or once per token slice or token range, in token order, where
+ * the input is computed or held in parts. X is [tokens, group.features] f32 on the GPU, valid only until the
+ * callback's promise settles: HessianAccumulator.add(X, tokens) encodes on the same queue, so nothing is read back.
+ * Evaluation windows that do not start at position 0 pass `positionOffset`.
  */
 import { createStorageBuffer, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';

@@ -79,16 +79,7 @@ export class SequenceStates {
 
   /** Runs every chunk through one block; the block's output becomes these states. */
   async run(runner: BlockRunner, weights: BlockWeights): Promise<void> {
-    for (const chunk of this.chunks) {
-      const out = this.spare as SplitMatrix;
-      await runner.run(weights, chunk.hidden, out, {
-        sequences: chunk.count,
-        seqLen: this.seqLen,
-        positionOffset: this.positionOffset,
-      });
-      this.spare = chunk.hidden;
-      chunk.hidden = out;
-    }
+    await this.runChunks(runner, weights, true);
   }
 
   /**
@@ -96,6 +87,15 @@ export class SequenceStates {
    * the next block must see the output of the block after pruning, not before.
    */
   async capture(runner: BlockRunner, weights: BlockWeights, capture: CaptureInput): Promise<void> {
+    await this.runChunks(runner, weights, false, capture);
+  }
+
+  private async runChunks(
+    runner: BlockRunner,
+    weights: BlockWeights,
+    advance: boolean,
+    capture?: CaptureInput,
+  ): Promise<void> {
     for (const chunk of this.chunks) {
       const out = this.spare as SplitMatrix;
       await runner.run(weights, chunk.hidden, out, {
@@ -104,6 +104,9 @@ export class SequenceStates {
         positionOffset: this.positionOffset,
         capture,
       });
+      if (!advance) continue;
+      this.spare = chunk.hidden;
+      chunk.hidden = out;
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * Token slices: a block's per-token work (norms, the q|k|v projection's input, o_proj, the MLP, the residual adds)
- * done a slice of tokens at a time, in slice-sized buffers, where the per-token intermediates of a whole chunk do not fit one binding (the gate|up projection of one Llama-7B sequence of 2048 tokens is 172 MiB, the
- * default binding limit 128 MiB). Each token's arithmetic is the same in any slice, so the output is bit-identical.
+ * done a slice of tokens at a time, in slice-sized buffers, where the per-token intermediates of a whole chunk do
+ * not fit one binding (the gate|up projection of one Llama-7B sequence of 2048 tokens is 172 MiB, the default
+ * binding limit 128 MiB). Each token's arithmetic is the same in any slice, so the output is bit-identical.
  */
 import type { GpuContext } from '../gpu/context';
 import type { SplitMatrix } from '../gpu/split-matrix';

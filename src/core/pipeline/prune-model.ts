@@ -5,6 +5,10 @@
  * through the dense and the pruned model in the same pass, so one run reports both perplexities. Only one block's
  * weights, its Hessians and the activations are on the GPU at a time; pruned tensors stream to the writer as soon
  * as they exist.
+ *
+ * Longer than this project's ~400 lines for a reason: PruneRun is one run's state (finished layers, notes, the
+ * explorer, device loss, progress) that every step of the run reads and adds to, kept in one class rather than
+ * passed between files; the steps it runs (forward, solver, writer, progress store) each live elsewhere.
  */
 import { EvaluationTextError, perplexityFromNll } from '../eval/perplexity-windows';
 import { fromOutIn, type InputGroup, type LinearSpec, toOutIn } from '../forward/architecture';
@@ -254,10 +258,7 @@ class PruneRun {
     const saved: SavedBlock = { layers: [], tensors: new Map(), sequencesPerChunk: calib.sequencesPerChunk };
     const firstLayer = this.layers.length;
     try {
-      if (dense) {
-        await dense.run(runner, weights);
-        this.progress.step();
-      }
+      await this.runThrough(dense, runner, weights);
       await calib.capture(runner, weights, (group, X, tokens) => {
         let H = hessians.get(group.role);
         if (!H) {
@@ -291,12 +292,19 @@ class PruneRun {
     calib: SequenceStates,
     pruned: SequenceStates | undefined,
   ): Promise<void> {
-    await calib.run(runner, weights);
+    await this.runThrough(calib, runner, weights);
+    await this.runThrough(pruned, runner, weights);
+  }
+
+  /** Moves `states` (where there are any) through the block: one step of the run's progress. */
+  private async runThrough(
+    states: SequenceStates | undefined,
+    runner: BlockRunner,
+    weights: BlockWeights,
+  ): Promise<void> {
+    if (!states) return;
+    await states.run(runner, weights);
     this.progress.step();
-    if (pruned) {
-      await pruned.run(runner, weights);
-      this.progress.step();
-    }
   }
 
   /** A block finished by an earlier, interrupted run: its saved pruned weights stand in for pruning it again. */
@@ -312,10 +320,7 @@ class PruneRun {
     const { ctx, model } = this;
     const weights = await uploadBlock(ctx, model.arch, block, (name) => model.checkpoint.readFloat32(name));
     try {
-      if (dense) {
-        await dense.run(runner, weights);
-        this.progress.step();
-      }
+      await this.runThrough(dense, runner, weights);
       this.progress.step();
       const specs = new Map(weights.spec.linears.map((l) => [l.tensor, l]));
       for (const layer of saved.layers) {

@@ -11,17 +11,14 @@ import type { GpuContext } from '../gpu/context';
 import { workgroupGrid } from '../gpu/limits';
 import { computePipeline } from '../gpu/pipelines';
 import type { CommandRecorder } from '../gpu/recorder';
-import type { MatrixPart, SplitMatrix } from '../gpu/split-matrix';
-import type { PreparedLayer } from './prepare';
+import type { MatrixPart } from '../gpu/split-matrix';
+import type { LayerSolve } from './prune';
 import { createSelectScratch, encodeRadixSelect, SelectMetric } from './select';
-import type { ResolvedLayerPrune } from './settings';
 
 export async function encodeBaseline(
   ctx: GpuContext,
   recorder: CommandRecorder,
-  W: SplitMatrix,
-  prepared: PreparedLayer,
-  settings: ResolvedLayerPrune,
+  { W, prepared, settings }: LayerSolve,
 ): Promise<void> {
   const wanda = settings.method === 'wanda';
   /** One dispatch per part of W, covering `items(part)` work items of `perGroup` each. */

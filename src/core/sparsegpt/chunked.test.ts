@@ -9,9 +9,7 @@ import { useGpu } from '../../../test/gpu';
 import { gaussian } from '../../../test/random';
 import { InvalidSettingError } from './errors';
 import { HessianAccumulator } from './hessian';
-import { prepareLayer } from './prepare';
-import { pruneLayer } from './prune';
-import { correlatedInputs, maskAgreement } from './sparsegpt.fixtures';
+import { correlatedInputs, maskAgreement } from './layer-solver.fixtures';
 import {
   hessianReference,
   magnitudeReference,
@@ -19,7 +17,9 @@ import {
   reconstructionErrorReference,
   sparsegptReference,
   wandaReference,
-} from './sparsegpt.reference';
+} from './layer-solver.reference';
+import { prepareLayer } from './prepare';
+import { pruneLayer } from './prune';
 
 const LIMIT = 40 * 1024;
 

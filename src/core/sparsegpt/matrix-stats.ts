@@ -11,7 +11,7 @@ export function encodeMatrixStats(
   ctx: GpuContext,
   recorder: CommandRecorder,
   matrix: SplitMatrix,
-  counters: GPUBuffer,
+  counters: GPUBuffer | GPUBufferBinding,
 ): void {
   const pipeline = computePipeline(ctx, shader);
   for (const part of matrix.parts) {

@@ -13,17 +13,17 @@ import type { GpuContext } from '../gpu/context';
 import { openSafetensorsFile } from '../io/checkpoint';
 import { InvalidSettingError, InvalidTensorError, PatternMismatchError } from './errors';
 import { HessianAccumulator } from './hessian';
-import { type PreparedLayer, prepareLayer } from './prepare';
-import { pruneLayer, pruneLayerOnGpu } from './prune';
-import type { LayerPruneOptions } from './settings';
-import { correlatedInputs, maskAgreement, zerosInColumns } from './sparsegpt.fixtures';
+import { correlatedInputs, maskAgreement, zerosInColumns } from './layer-solver.fixtures';
 import {
   hessianReference,
   type Pattern,
   reconstructionErrorReference,
   sparsegptReference,
   wandaReference,
-} from './sparsegpt.reference';
+} from './layer-solver.reference';
+import { type PreparedLayer, prepareLayer } from './prepare';
+import { pruneLayer, pruneLayerOnGpu } from './prune';
+import type { LayerPruneOptions } from './settings';
 
 interface Layer {
   rows: number;

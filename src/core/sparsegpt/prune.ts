@@ -1,18 +1,16 @@
 /**
- * Pruning one linear layer on the GPU with SparseGPT (Frantar & Alistarh 2023, Algorithm 1), Wanda or magnitude,
- * from a PreparedLayer: the caller's W is never modified; the result comes back as an array or stays on the GPU
- * for the forward re-run, with the achieved sparsity, the relative reconstruction error and milliseconds per step.
+ * Pruning one linear layer on the GPU with SparseGPT (sparsegpt.ts), Wanda or magnitude (baselines.ts), from a
+ * PreparedLayer, with the achieved sparsity, the relative reconstruction error and milliseconds per step:
+ * pruneLayerInPlace prunes a W that is already on the GPU where it is (the pipeline's block weights); pruneLayer
+ * and pruneLayerOnGpu leave the caller's W as it is and return the result as an array or a new GPU buffer.
  */
-import deadColumnsShader from '../../../shaders/solver/zero_dead_columns.wgsl?raw';
 import { createStorageBuffer, readUint32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
-import { bindingLimit, workgroupGrid } from '../gpu/limits';
-import { computePipeline, withErrorScope } from '../gpu/pipelines';
+import { withErrorScope } from '../gpu/pipelines';
 import { CommandRecorder, type TimingSource } from '../gpu/recorder';
 import { SplitMatrix, TILED } from '../gpu/split-matrix';
 import { encodeBaseline } from './baselines';
 import { InvalidSettingError, InvalidTensorError } from './errors';
-import { blockScratchStrides, encodeLazyBatchUpdate } from './lazy-update';
 import { encodeMatrixStats } from './matrix-stats';
 import type { PreparedLayer } from './prepare';
 import {
@@ -20,9 +18,8 @@ import {
   encodeReconstructionError,
   readReconstructionError,
 } from './reconstruction-error';
-import { createSelectScratch, encodeRadixSelect, SelectMetric } from './select';
 import { type LayerPruneOptions, type ResolvedLayerPrune, resolveLayerPrune } from './settings';
-import { encodePruneBlockWalk } from './walk';
+import { encodeSparseGpt } from './sparsegpt';
 
 export interface LayerPruneReport {
   /** Fraction of exact zeros in the pruned W (zeros already in W included). */
@@ -35,6 +32,13 @@ export interface LayerPruneReport {
   timingSource: TimingSource;
 }
 
+/** What a method's encoder works on: W on the GPU (pruned in place), the prepared Hessian, the checked settings. */
+export interface LayerSolve {
+  W: SplitMatrix;
+  prepared: PreparedLayer;
+  settings: ResolvedLayerPrune;
+}
+
 export interface PrunedLayer extends LayerPruneReport {
   W: Float32Array;
 }
@@ -44,7 +48,7 @@ export interface PrunedLayerOnGpu extends LayerPruneReport {
   W: GPUBuffer;
 }
 
-export async function pruneLayer(
+export function pruneLayer(
   ctx: GpuContext,
   W: GPUBuffer | Float32Array,
   rows: number,
@@ -52,31 +56,37 @@ export async function pruneLayer(
   prepared: PreparedLayer,
   options: LayerPruneOptions = {},
 ): Promise<PrunedLayer> {
-  const working = loadWorkingCopy(ctx, W, rows, cols, prepared);
-  try {
-    const report = await pruneLayerInPlace(ctx, working, prepared, options);
-    return { ...report, W: await working.read() };
-  } finally {
-    working.destroy();
-  }
+  return pruneCopy(ctx, { W, rows, cols, prepared, options }, (working) => working.read());
 }
 
-export async function pruneLayerOnGpu(
-  ctx: GpuContext,
-  W: GPUBuffer | Float32Array,
-  rows: number,
-  cols: number,
-  prepared: PreparedLayer,
-  options: LayerPruneOptions = {},
+export function pruneLayerOnGpu(
+  ...[ctx, W, rows, cols, prepared, options = {}]: Parameters<typeof pruneLayer>
 ): Promise<PrunedLayerOnGpu> {
-  const working = loadWorkingCopy(ctx, W, rows, cols, prepared);
-  try {
-    const report = await pruneLayerInPlace(ctx, working, prepared, options);
+  return pruneCopy(ctx, { W, rows, cols, prepared, options }, async (working) => {
     const out = createStorageBuffer(ctx, rows * cols * 4, 'prunedW');
     const encoder = ctx.device.createCommandEncoder({ label: 'prunedW' });
     working.copyRowsTo(encoder, 0, rows, out);
     ctx.device.queue.submit([encoder.finish()]);
-    return { ...report, W: out };
+    return out;
+  });
+}
+
+/** Prunes a copy of the caller's W (which stays as it is) and hands the pruned copy to `take`. */
+async function pruneCopy<T>(
+  ctx: GpuContext,
+  layer: {
+    W: GPUBuffer | Float32Array;
+    rows: number;
+    cols: number;
+    prepared: PreparedLayer;
+    options: LayerPruneOptions;
+  },
+  take: (working: SplitMatrix) => Promise<T>,
+): Promise<LayerPruneReport & { W: T }> {
+  const working = loadWorkingCopy(ctx, layer.W, layer.rows, layer.cols, layer.prepared);
+  try {
+    const report = await pruneLayerInPlace(ctx, working, layer.prepared, layer.options);
+    return { ...report, W: await take(working) };
   } finally {
     working.destroy();
   }
@@ -100,16 +110,19 @@ export async function pruneLayerInPlace(
   let original: SplitMatrix | undefined;
   try {
     return await withErrorScope(ctx, `pruning a ${rows}×${cols} layer`, async () => {
-      const counters = recorder.buffer(8, 'counters');
-      const inputCounters = recorder.buffer(8, 'inputCounters');
+      // The pruned W's [zeros, non-finite] counts, and W's as it came at the next storage offset (read together).
+      const offset = ctx.device.limits.minStorageBufferOffsetAlignment;
+      const counterBuffer = recorder.buffer(offset + 8, 'counters');
+      const counters = { buffer: counterBuffer, offset: 0, size: 8 };
+      const inputCounters = { buffer: counterBuffer, offset, size: 8 };
       if (settings.measureError) {
         original = W.allocateLike('Woriginal');
         W.copyTo(recorder.commands, original);
       } else {
         await recorder.step('stats', () => encodeMatrixStats(ctx, recorder, W, inputCounters));
       }
-      if (settings.method === 'sparsegpt') await encodeSparseGpt(ctx, recorder, W, prepared, settings);
-      else await encodeBaseline(ctx, recorder, W, prepared, settings);
+      const encode = settings.method === 'sparsegpt' ? encodeSparseGpt : encodeBaseline;
+      await encode(ctx, recorder, { W, prepared, settings });
       let partials: ErrorPartials | undefined;
       if (original) {
         const kept = original;
@@ -122,8 +135,8 @@ export async function pruneLayerInPlace(
         if (original) encodeMatrixStats(ctx, recorder, original, inputCounters);
       });
       const timings = await recorder.finish();
-      const [zeros] = await readUint32(ctx, counters, 2);
-      const [, nonFinite] = await readUint32(ctx, inputCounters, 2);
+      const words = await readUint32(ctx, counterBuffer, offset / 4 + 2);
+      const [zeros, nonFinite] = [words[0], words[offset / 4 + 1]];
       if (nonFinite > 0) throw new InvalidTensorError(`W holds ${nonFinite} NaN or infinite values`);
       const error = partials ? await readReconstructionError(ctx, partials) : undefined;
       timings.total = performance.now() - started;
@@ -185,81 +198,4 @@ function loadWorkingCopy(
   working.copyRowsFrom(encoder, 0, W, rows);
   ctx.device.queue.submit([encoder.finish()]);
   return working;
-}
-
-async function encodeSparseGpt(
-  ctx: GpuContext,
-  recorder: CommandRecorder,
-  W: SplitMatrix,
-  prepared: PreparedLayer,
-  settings: ResolvedLayerPrune,
-): Promise<void> {
-  const cols = W.cols;
-  if (prepared.deadCount > 0) {
-    await recorder.step('deadColumns', () => {
-      const pipeline = computePipeline(ctx, deadColumnsShader);
-      for (const part of W.parts) {
-        const count = part.rows * cols;
-        const params = recorder.params([cols, count]);
-        recorder.dispatch(
-          pipeline,
-          [part.buffer, prepared.deadColumns, params],
-          ...workgroupGrid(ctx, count, 256),
-        );
-      }
-    });
-  }
-  const unstructured = settings.pattern === 'unstructured';
-  if (unstructured && settings.sparsity === 0) return;
-  const { errStride, panelStride, panelRows } = blockScratchStrides(cols, settings.blockSize);
-  const panelBytes = panelRows * panelStride * 4;
-  if (panelBytes > bindingLimit(ctx)) {
-    throw new InvalidSettingError(
-      'blockSize',
-      settings.blockSize,
-      `${panelRows} rows of U exceed this GPU's binding limit; use at most ` +
-        `${Math.floor(bindingLimit(ctx) / (panelStride * 4 * 32)) * 32}`,
-    );
-  }
-  const uPanel = recorder.buffer(panelBytes, 'uPanel');
-  const errs = W.parts.map((part) => recorder.buffer(part.rows * errStride * 4, 'err'));
-  const select = createSelectScratch(recorder);
-  for (let blockStart = 0; blockStart < cols; blockStart += settings.blockSize) {
-    const blockCount = Math.min(settings.blockSize, cols - blockStart);
-    prepared.U.copyRowsTo(recorder.commands, blockStart, blockCount, uPanel, panelStride);
-    if (unstructured) {
-      const rank = Math.floor(W.rows * blockCount * settings.sparsity);
-      await recorder.step('select', () =>
-        encodeRadixSelect(ctx, recorder, W, select, {
-          metric: SelectMetric.weightOverDiagonalSquared,
-          colStart: blockStart,
-          colCount: blockCount,
-          rank,
-          uPanel,
-          panelStride,
-        }),
-      );
-    }
-    const block = {
-      columns: cols,
-      blockStart,
-      blockCount,
-      errStride,
-      uPanel,
-      panelStride,
-      selectState: select.state,
-    };
-    await recorder.step('walk', () => {
-      W.parts.forEach((part, i) => {
-        encodePruneBlockWalk(ctx, recorder, part, errs[i], block, settings);
-      });
-    });
-    if (blockStart + blockCount < cols) {
-      await recorder.step('lazyUpdate', () => {
-        W.parts.forEach((part, i) => {
-          encodeLazyBatchUpdate(ctx, recorder, part, errs[i], block);
-        });
-      });
-    }
-  }
 }

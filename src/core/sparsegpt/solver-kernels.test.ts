@@ -10,11 +10,7 @@ import { gaussian } from '../../../test/random';
 import { readFloat32, uploadFloat32 } from '../gpu/buffers';
 import { CholeskyFailedError, InvalidSettingError, InvalidTensorError } from './errors';
 import { HessianAccumulator } from './hessian';
-import { lazyBatchUpdate } from './lazy-update';
-import { prepareLayer } from './prepare';
-import { pruneLayer } from './prune';
-import { reconstructionError } from './reconstruction-error';
-import { correlatedInputs } from './sparsegpt.fixtures';
+import { correlatedInputs } from './layer-solver.fixtures';
 import {
   hessianReference,
   lazyUpdateReference,
@@ -22,7 +18,11 @@ import {
   prepareReference,
   reconstructionErrorReference,
   wandaReference,
-} from './sparsegpt.reference';
+} from './layer-solver.reference';
+import { lazyBatchUpdate } from './lazy-update';
+import { prepareLayer } from './prepare';
+import { pruneLayer } from './prune';
+import { reconstructionError } from './reconstruction-error';
 
 /** The upper triangle of a row-major n×n matrix, zeros below (what the GPU keeps of H and of U). */
 function upper(M: ArrayLike<number>, n: number): Float64Array {

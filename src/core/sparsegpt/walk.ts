@@ -5,6 +5,7 @@ import { computePipeline } from '../gpu/pipelines';
 import type { CommandRecorder } from '../gpu/recorder';
 import type { MatrixPart } from '../gpu/split-matrix';
 import { selectVariant } from '../gpu/wgsl-variants';
+import type { LazyUpdateBlock } from './lazy-update';
 import type { ResolvedLayerPrune } from './settings';
 
 /** Rows per workgroup of the walk: small, so that even a few hundred rows keep every CPU core of a software
@@ -19,14 +20,8 @@ export function walkRowsPerInvocation(ctx: GpuContext): 1 | 4 {
   return ctx.adapter.isSoftware ? 4 : 1;
 }
 
-export interface WalkBlock {
-  columns: number;
-  blockStart: number;
-  blockCount: number;
-  errStride: number;
-  /** U rows [blockStart, blockStart + blockCount), full width, row stride panelStride. */
-  uPanel: GPUBuffer;
-  panelStride: number;
+/** A block of the walk: the lazy update's, plus where the radix select left the block's threshold. */
+export interface WalkBlock extends LazyUpdateBlock {
   /** Radix-select state holding the block's threshold (unstructured); bound but unused for N:M. */
   selectState: GPUBuffer;
 }

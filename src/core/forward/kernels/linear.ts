@@ -21,7 +21,7 @@ export interface LinearArgs {
   xRowStart?: number;
   tokens: number;
   W: SplitMatrix;
-  /** The weight rows to apply (default: all), e.g. one vocabulary chunk of an LM head. */
+  /** The weight rows to apply (default: all), e.g. one vocabulary slice of an LM head. */
   rowStart?: number;
   rows?: number;
   /** Indexed by weight row. */

@@ -1,9 +1,10 @@
 /**
- * CPU reference of the layer solver, written from the paper's algorithm and its reference implementation
- * (IST-DASLab/sparsegpt, SparseGPT.fasterprune; locuslab/wanda for the baselines), independent of the GPU route:
- * it forms H⁻¹ explicitly (Cholesky, inverse from the factor, then the upper Cholesky factor of H⁻¹) where the
- * GPU factors H once and inverts the factor. Float64 by default; `precision: 'f32'` stores every matrix in
- * Float32Array (the float32 CPU baseline of the benchmark).
+ * The float64 CPU reference of the layer solver (H, the factor U of H⁻¹, SparseGPT, Wanda, magnitude): the
+ * independent check that every solver test and the benchmark compare the GPU route against. Written from the
+ * paper's algorithm and its reference implementation (IST-DASLab/sparsegpt, SparseGPT.fasterprune; locuslab/wanda
+ * for the baselines), independent of the GPU route: it forms H⁻¹ explicitly (Cholesky, inverse from the factor,
+ * then the upper Cholesky factor of H⁻¹) where the GPU factors H once and inverts the factor. Float64 by default;
+ * `precision: 'f32'` stores every matrix in Float32Array (the float32 CPU baseline of the benchmark).
  * Sparsity 0 prunes nothing (the reference code would still take the one smallest weight per block).
  */
 
