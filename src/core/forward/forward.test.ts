@@ -203,7 +203,7 @@ describe('whole-model forward on the GPU against the float64 reference', () => {
 });
 
 describe('forward under small storage binding limits', () => {
-  // 2 KiB bindings: embeddings, LM head and block weights split into row shards, logits into vocabulary chunks.
+  // 2 KiB bindings: embeddings, LM head and block weights split by rows into parts, logits into vocabulary slices.
   const gpu = useGpu({ testLimits: { maxStorageBufferBindingSize: 2048 } });
 
   it('splits every large tensor and still matches the reference (Llama and OPT)', async () => {

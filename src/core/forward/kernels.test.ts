@@ -470,9 +470,9 @@ describe('gated activation, embedding gather and log-sum-exp kernels', () => {
     }
   });
 
-  it('folds vocabulary chunks into the exact NLL, for any chunking and a state row offset', async () => {
+  it('folds vocabulary slices into the exact NLL, for any slicing and a state row offset', async () => {
     const ctx = await gpu();
-    const [tokens, vocab, chunk, stateOffset] = [9, 300, 70, 4];
+    const [tokens, vocab, slice, stateOffset] = [9, 300, 70, 4];
     const logits = gaussian(tokens * vocab, 51).map((x) => 6 * x);
     const targets = Int32Array.from([0, 299, 70, 69, 140, 5, -1, 210, 211]);
     const allTargets = new Int32Array(stateOffset + tokens).fill(-1);
@@ -481,8 +481,8 @@ describe('gated activation, embedding gather and log-sum-exp kernels', () => {
     const targetBuffer = createStorageBuffer(ctx, allTargets.byteLength, 'targets');
     ctx.device.queue.writeBuffer(targetBuffer, 0, allTargets);
     await run(ctx, (batch) => {
-      for (let v0 = 0; v0 < vocab; v0 += chunk) {
-        const columns = Math.min(chunk, vocab - v0);
+      for (let v0 = 0; v0 < vocab; v0 += slice) {
+        const columns = Math.min(slice, vocab - v0);
         const part = new Float32Array(tokens * columns);
         for (let t = 0; t < tokens; t++)
           part.set(logits.subarray(t * vocab + v0, t * vocab + v0 + columns), t * columns);

@@ -59,7 +59,7 @@ describe('pruneModel with sequences whose hidden states exceed one binding', () 
       expect(split.layers[i].sparsity).toBe(layer.sparsity);
       expect(relative(split.layers[i].relativeError, layer.relativeError)).toBeLessThan(1e-4);
     });
-    // The dense pass goes through bit-identical blocks; only the LM head's vocabulary chunks differ.
+    // The dense pass goes through bit-identical blocks; only the LM head's vocabulary slices differ.
     expect(relative(split.dense!.perplexity, whole.dense!.perplexity)).toBeLessThan(1e-6);
     expect(relative(split.pruned!.perplexity, whole.pruned!.perplexity)).toBeLessThan(1e-5);
 

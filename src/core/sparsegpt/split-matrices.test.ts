@@ -80,7 +80,7 @@ describe('solver with tensors split across storage bindings', () => {
     accumulator.destroy();
   });
 
-  it('factors U across chunks with vec4 rows too (a width that is a multiple of 4)', async () => {
+  it('factors U across parts with vec4 rows too (a width that is a multiple of 4)', async () => {
     const ctx = await gpu();
     const width = 148;
     const inputs = correlatedInputs(tokens, width, 44);
