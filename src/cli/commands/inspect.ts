@@ -9,8 +9,8 @@ import { loadModelConfig } from '../../core/model/config';
 import type { ModelConfig } from '../../core/model/types';
 import { loadTokenizer } from '../../core/tokenizer/load-tokenizer';
 import { openFolder } from '../../node/files';
-import { parseArgs } from '../args';
-import { type Command, UsageError } from './index';
+import { type Command, UsageError } from '../command';
+import { flag, parseCommandLine } from '../options';
 
 function describeConfig(config: ModelConfig): string[] {
   const positional =
@@ -72,15 +72,14 @@ async function section<T>(label: string, failures: string[], run: () => Promise<
 export const inspect: Command = {
   name: 'inspect',
   summary: 'show a model folder: architecture, tokenizer, tensors, parameter count and size',
-  usage: [
-    'usage: sparsegpt inspect MODEL_DIR [--no-tensors]',
-    '',
+  synopsis: 'inspect MODEL_DIR [--no-tensors]',
+  description:
     'MODEL_DIR is a Hugging Face model folder (config.json, *.safetensors, tokenizer files) or one .safetensors file.',
-  ].join('\n'),
+  options: [{ name: 'no-tensors', help: 'leave out the table of tensors (name, dtype, shape)' }],
+  positionals: { name: 'MODEL_DIR', min: 1, max: 1 },
   async run(argv) {
-    const args = parseArgs(argv, [], ['no-tensors']);
-    if (args.positional.length !== 1) throw new UsageError(`expected one MODEL_DIR\n\n${this.usage}`);
-    const path = args.positional[0];
+    const args = parseCommandLine(this, argv);
+    const path = args.positionals[0];
     const failures: string[] = [];
     const folder: ModelFolder = await openFolder(path).catch((error) => {
       throw error instanceof ModelFileError ? new UsageError(error.message) : error;
@@ -103,7 +102,7 @@ export const inspect: Command = {
     const checkpoint = await section('weights', failures, () => openCheckpoint(folder));
     if (checkpoint) {
       for (const line of describeWeights(checkpoint)) console.log(line);
-      if (!args.options.has('no-tensors')) console.log(['', ...tensorTable(checkpoint)].join('\n'));
+      if (!flag(args, 'no-tensors')) console.log(['', ...tensorTable(checkpoint)].join('\n'));
     }
     for (const failure of failures) console.error(`error: ${failure}`);
     return failures.length ? 2 : 0;

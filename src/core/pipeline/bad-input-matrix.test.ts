@@ -456,7 +456,7 @@ const GROUPS: Record<string, Case[]> = {
       name: 'negative dampening',
       run: prune({ percdamp: -0.01 }),
       error: settingsError(
-        /^Dampening must be a fraction ≥ 0 of the mean Hessian diagonal \(e\.g\. 0\.01\); got -0\.01\.$/,
+        /^Dampening must be above 0 and at most 1 \(0% to 100% of the mean Hessian diagonal; the paper uses 0\.01 = 1%\); got -0\.01\.$/,
       ),
     },
     {
