@@ -1,13 +1,13 @@
 /** `sparsegpt prune MODEL_DIR …`: the whole pipeline from the command line, the same core and WGSL as the app. */
 import { formatBytes } from '../../core/io/errors';
 import { openModel } from '../../core/pipeline/open-model';
-import { progressKey } from '../../core/pipeline/progress-store';
+import { progressIdentity } from '../../core/pipeline/progress-store';
 import { pruneModel } from '../../core/pipeline/prune-model';
 import { DEFAULT_SETTINGS, type PruneSettings } from '../../core/pipeline/types';
 import { verifyPrunedOutput } from '../../core/pipeline/verify-output';
 import { openFolder } from '../../node/files';
 import { createNodeGpuContext } from '../../node/gpu';
-import { openProgressFolder, stageOutputFolder } from '../../node/output-folder';
+import { OutputRun } from '../../node/output-folder';
 import { numberOption, parseArgs, parsePattern, stringOption } from '../args';
 import { createEventPrinter } from '../progress';
 import { readTextArgument } from '../text-input';
@@ -71,38 +71,55 @@ export const prune: Command = {
       throw new UsageError('give --sparsity or --pattern, not both');
     }
 
-    const { model, summary } = await openModel(await openFolder(args.positional[0]));
-    const settings: PruneSettings = {
-      ...DEFAULT_SETTINGS,
-      method: method as PruneSettings['method'],
-      sparsity: numberOption(args, 'sparsity', DEFAULT_SETTINGS.sparsity),
-      pattern: patternText ? parsePattern(patternText) : 'unstructured',
-      nsamples: numberOption(args, 'nsamples', DEFAULT_SETTINGS.nsamples, true),
-      seqlen: numberOption(args, 'seqlen', Math.min(512, summary.maxPositions), true),
-      blockSize: numberOption(args, 'block-size', DEFAULT_SETTINGS.blockSize, true),
-      percdamp: numberOption(args, 'damp', DEFAULT_SETTINGS.percdamp),
-      seed: numberOption(args, 'seed', DEFAULT_SETTINGS.seed, true),
-      skipLayers: (stringOption(args, 'skip') ?? '').split(',').filter((s) => s.trim()),
-      evalMaxWindows: args.options.has('eval-windows')
-        ? numberOption(args, 'eval-windows', 0, true)
-        : undefined,
-    };
-    const calibration = await readTextArgument(calibPath, 'calibration');
+    const modelPath = args.positional[0];
     const evalPath = stringOption(args, 'eval');
-    const evaluation = evalPath ? await readTextArgument(evalPath, 'evaluation') : undefined;
-
-    const progress = await openProgressFolder(
-      `${out}.progress`,
-      progressKey(settings, summary.name),
-      args.options.has('resume'),
+    // The output is checked (not an input, not locked by another run, nothing of the user's replaced) before
+    // anything is read.
+    const output = await OutputRun.open(
+      out,
+      [
+        { path: modelPath, what: 'model folder' },
+        { path: calibPath, what: 'calibration file' },
+        ...(evalPath ? [{ path: evalPath, what: 'evaluation file' }] : []),
+      ],
+      { force: args.options.has('force'), resume: args.options.has('resume') },
     );
-    const ctx = await createNodeGpuContext();
-    const staged = await stageOutputFolder(out, args.options.has('force'));
     const printer = createEventPrinter(process.stdout, process.stderr, args.options.has('quiet'));
     const controller = new AbortController();
     const onSignal = () => controller.abort();
     process.once('SIGINT', onSignal);
+    let ctx: Awaited<ReturnType<typeof createNodeGpuContext>> | undefined;
     try {
+      const { model, summary } = await openModel(await openFolder(modelPath));
+      const settings: PruneSettings = {
+        ...DEFAULT_SETTINGS,
+        method: method as PruneSettings['method'],
+        sparsity: numberOption(args, 'sparsity', DEFAULT_SETTINGS.sparsity),
+        pattern: patternText ? parsePattern(patternText) : 'unstructured',
+        nsamples: numberOption(args, 'nsamples', DEFAULT_SETTINGS.nsamples, true),
+        seqlen: numberOption(args, 'seqlen', Math.min(512, summary.maxPositions), true),
+        blockSize: numberOption(args, 'block-size', DEFAULT_SETTINGS.blockSize, true),
+        percdamp: numberOption(args, 'damp', DEFAULT_SETTINGS.percdamp),
+        seed: numberOption(args, 'seed', DEFAULT_SETTINGS.seed, true),
+        skipLayers: (stringOption(args, 'skip') ?? '').split(',').filter((s) => s.trim()),
+        evalMaxWindows: args.options.has('eval-windows')
+          ? numberOption(args, 'eval-windows', 0, true)
+          : undefined,
+      };
+      const calibration = await readTextArgument(calibPath, 'calibration');
+      const evaluation = evalPath ? await readTextArgument(evalPath, 'evaluation') : undefined;
+
+      const progress = await output.openProgress(
+        await progressIdentity(settings, summary.fingerprint, calibration),
+      );
+      if (progress.savedBlocks > 0) {
+        console.error(
+          `Resuming: ${progress.savedBlocks} of ${summary.layers} blocks were finished by the interrupted run ` +
+            `(${output.paths.progress})`,
+        );
+      }
+      ctx = await createNodeGpuContext();
+      const staged = await output.stage();
       console.error(
         `${summary.name}: ${summary.modelType}, ${summary.layers} blocks, ${summary.prunable.length} linears to prune, ` +
           `on ${ctx.adapter.name}`,
@@ -116,13 +133,13 @@ export const prune: Command = {
           output: { sinkFor: staged.sinkFor },
           onEvent: printer.onEvent,
           signal: controller.signal,
+          progress: progress.store,
         },
       );
       printer.finish();
       console.error('Verifying the written model');
       await verifyPrunedOutput(model.checkpoint, await openFolder(staged.path), result.layers);
-      await staged.commit();
-      await progress.remove();
+      await output.commit();
       const peakRssBytes = process.resourceUsage().maxRSS * 1024;
       console.error(
         `peak memory: GPU buffers ${formatBytes(result.peakGpuBytes ?? 0)}, process RSS ${formatBytes(peakRssBytes)}`,
@@ -139,11 +156,17 @@ export const prune: Command = {
       return 0;
     } catch (error) {
       printer.finish();
-      await staged.discard();
+      const kept = await output.abandon();
+      if (kept > 0) {
+        console.error(
+          `${kept} finished block${kept === 1 ? ' is' : 's are'} kept in ${output.paths.progress}: run the same ` +
+            'command with --resume to continue.',
+        );
+      }
       throw error;
     } finally {
       process.off('SIGINT', onSignal);
-      ctx.destroy();
+      ctx?.destroy();
     }
   },
 };
