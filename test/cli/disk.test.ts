@@ -59,7 +59,7 @@ describe.skipIf(!canMount)('prune on a disk that cannot take the output', () => 
     }
   }, 120_000);
 
-  it('says the disk is full and leaves no partial model folder', async () => {
+  it('says the disk is full, leaves no partial model folder and keeps the finished blocks for --resume', async () => {
     const model = await writeTinyModelFolder(join(scratch, 'model-full'), { layers: 2 });
     const disk = join(scratch, 'full');
     mkdirSync(disk);
@@ -69,7 +69,9 @@ describe.skipIf(!canMount)('prune on a disk that cannot take the output', () => 
     expect(result.stderr).not.toMatch(/ENOSPC|at .*\.ts:\d+/);
     expect(result.code).not.toBe(0);
     const left = /left on disk: \[(.*)\]/.exec(result.stdout)?.[1].trim().split(' ').filter(Boolean) ?? [];
-    expect(left.filter((name) => name.startsWith('.'))).toEqual([]);
-    expect(left.filter((name) => name !== 'out.progress')).toEqual([]);
+    expect(left).toEqual(['out.progress']);
+    expect(result.stderr).toMatch(
+      /finished blocks? (is|are) kept in .*out\.progress: run the same command with --resume to continue/,
+    );
   }, 120_000);
 });
