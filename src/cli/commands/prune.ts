@@ -28,9 +28,10 @@ const USAGE = `usage: sparsegpt prune MODEL_DIR (--sparsity 0.5 | --pattern 2:4)
   --seed N            calibration sampling seed, default 0
   --skip LIST         comma-separated linears to leave dense ("mlp.down_proj", "layers.0.")
   --out OUT_DIR       where the pruned model folder goes (written whole or not at all)
-  --force             replace OUT_DIR if it exists
-  --resume            continue an interrupted run from its last finished block (same settings; finished
-                      blocks are kept in OUT_DIR.progress/ while a run goes and removed when it succeeds)
+  --force             replace OUT_DIR if it is an earlier output of sparsegpt (never any other folder)
+  --resume            continue an interrupted run from its last finished block (same model, calibration text
+                      and settings; finished blocks are kept in OUT_DIR.progress/ while a run goes and removed
+                      when it succeeds)
   --json FILE         also write the run's result (settings, per-layer table, perplexities) as JSON
   --quiet             no progress bar`;
 
