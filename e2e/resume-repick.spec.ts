@@ -6,26 +6,8 @@
  */
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect, type Page, test } from '@playwright/test';
-import { attachScreenshot, DEMO_FILES, DEMO_FOLDER, demoDrop, dropFiles } from './support';
-
-/** Finished blocks saved in the origin private file system (all progress folders together). */
-function savedBlocks(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('progress', {
-      create: true,
-    });
-    let count = 0;
-    for await (const [, run] of (
-      root as unknown as { entries(): AsyncIterable<[string, FileSystemDirectoryHandle]> }
-    ).entries()) {
-      for await (const name of (run as unknown as { keys(): AsyncIterable<string> }).keys()) {
-        if (/^block-\d+\.safetensors$/.test(name)) count++;
-      }
-    }
-    return count;
-  });
-}
+import { expect, test } from '@playwright/test';
+import { attachScreenshot, DEMO_FILES, DEMO_FOLDER, demoDrop, dropFiles, savedBlocks } from './support';
 
 /** The demo folder on disk, as `stories260K/` under `parent`; `alter` may change model.safetensors' bytes. */
 async function demoCopy(parent: string, alter?: (bytes: Buffer) => void): Promise<string> {

@@ -79,3 +79,29 @@ export function startCli(args: string[], options: CliOptions = {}): CliProcess {
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return startCli(args, options).done;
 }
+
+/** The demo's calibration text: real prose the tiny models' 512-token tokenizer reads. */
+export const DEMO_CALIBRATION = resolve(import.meta.dirname, '../public/demo/stories260K/calibration.txt');
+
+/** `prune MODEL … --out OUT` with the small calibration (4 × 32 tokens) the CLI tests use, then `extra`. */
+export function smallPruneArgs(
+  model: string,
+  out: string,
+  extra: string[] = [],
+  calibration = DEMO_CALIBRATION,
+): string[] {
+  return [
+    'prune',
+    model,
+    '--calib',
+    calibration,
+    '--nsamples',
+    '4',
+    '--seqlen',
+    '32',
+    '--out',
+    out,
+    '--quiet',
+    ...extra,
+  ];
+}

@@ -7,13 +7,11 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../cli';
-import { DEMO_DIR, writeTinyModelFolder } from '../model-folder';
+import { runCli, smallPruneArgs } from '../cli';
+import { writeTinyModelFolder } from '../model-folder';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sparsegpt-config-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-const calibration = join(DEMO_DIR, 'calibration.txt');
 
 describe('prune checks config.json against the checkpoint', () => {
   it('names both numbers when layers, hidden size or vocabulary disagree', async () => {
@@ -38,18 +36,7 @@ describe('prune checks config.json against the checkpoint', () => {
     for (const [name, configEdits, message] of cases) {
       const model = await writeTinyModelFolder(join(scratch, name), { layers: 3, configEdits });
       const out = join(scratch, `${name}-out`);
-      const result = await runCli([
-        'prune',
-        model,
-        '--calib',
-        calibration,
-        '--nsamples',
-        '4',
-        '--seqlen',
-        '32',
-        '--out',
-        out,
-      ]);
+      const result = await runCli(smallPruneArgs(model, out));
       expect(result.stderr, name).toMatch(message);
       expect(result.stderr, name).toMatch(/config\.json and the weights do not belong to the same model/);
       expect(result.code, name).toBe(2);

@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../cli';
-import { DEMO_DIR, writeTinyModelFolder } from '../model-folder';
+import { runCli, smallPruneArgs } from '../cli';
+import { writeTinyModelFolder } from '../model-folder';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sparsegpt-disk-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -29,30 +29,13 @@ if (!canMount) {
   console.warn(`disk tests skipped: no private tmpfs mounts here (${String(probe.stderr || probe.error)})`);
 }
 
-function pruneArgs(model: string, out: string): string[] {
-  const calibration = join(DEMO_DIR, 'calibration.txt');
-  return [
-    'prune',
-    model,
-    '--calib',
-    calibration,
-    '--nsamples',
-    '4',
-    '--seqlen',
-    '32',
-    '--out',
-    out,
-    '--quiet',
-  ];
-}
-
 describe.skipIf(!canMount)('prune on a disk that cannot take the output', () => {
   it('says the disk is read-only, for the output folder and for folders to create on the way', async () => {
     const model = await writeTinyModelFolder(join(scratch, 'model'), { layers: 2 });
     const disk = join(scratch, 'read-only');
     mkdirSync(disk);
     for (const out of [join(disk, 'out'), join(disk, 'deeper', 'out')]) {
-      const result = await runCli(pruneArgs(model, out), { wrapper: onDisk('ro', disk) });
+      const result = await runCli(smallPruneArgs(model, out), { wrapper: onDisk('ro', disk) });
       expect(result.stderr, out).toMatch(/cannot write .*: the disk is read-only .*Choose --out on a disk/);
       expect(result.stderr, out).not.toMatch(/ENOENT|EROFS|at .*\.ts:\d+/);
       expect(result.code, out).toBe(2);
@@ -64,7 +47,9 @@ describe.skipIf(!canMount)('prune on a disk that cannot take the output', () => 
     const disk = join(scratch, 'full');
     mkdirSync(disk);
     // Room for the lock and the first saved blocks, not for the 137 kB model.
-    const result = await runCli(pruneArgs(model, join(disk, 'out')), { wrapper: onDisk('size=64k', disk) });
+    const result = await runCli(smallPruneArgs(model, join(disk, 'out')), {
+      wrapper: onDisk('size=64k', disk),
+    });
     expect(result.stderr).toMatch(/could not write .*: the disk is full/);
     expect(result.stderr).not.toMatch(/ENOSPC|at .*\.ts:\d+/);
     expect(result.code).not.toBe(0);

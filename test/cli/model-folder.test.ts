@@ -19,29 +19,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../cli';
-import { DEMO_DIR, writeTinyModelFolder } from '../model-folder';
+import { runCli, smallPruneArgs } from '../cli';
+import { writeTinyModelFolder } from '../model-folder';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sparsegpt-folder-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-const calibration = join(DEMO_DIR, 'calibration.txt');
-
-function pruneArgs(model: string, out: string): string[] {
-  return [
-    'prune',
-    model,
-    '--calib',
-    calibration,
-    '--nsamples',
-    '4',
-    '--seqlen',
-    '32',
-    '--out',
-    out,
-    '--quiet',
-  ];
-}
 
 describe('prune reads only the model folder', () => {
   it('refuses a symbolic link that leaves the folder and writes nothing', async () => {
@@ -50,7 +32,7 @@ describe('prune reads only the model folder', () => {
     writeFileSync(secret, 'password=hunter2');
     symlinkSync(secret, join(model, 'notes.txt'));
     const out = join(scratch, 'linked-out');
-    const result = await runCli(pruneArgs(model, out));
+    const result = await runCli(smallPruneArgs(model, out));
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(
       /notes\.txt in .*linked is a symbolic link to .*secret\.txt, outside the model folder: refusing to read it/,
@@ -78,7 +60,7 @@ describe('prune reads only the model folder', () => {
       symlinkSync(`../../blobs/blob${index}`, join(snapshot, name));
     }
     const out = join(scratch, 'hub-out');
-    const result = await runCli(pruneArgs(snapshot, out));
+    const result = await runCli(smallPruneArgs(snapshot, out));
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.code).toBe(0);
     expect(readdirSync(out).sort()).toEqual([

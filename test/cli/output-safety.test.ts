@@ -17,35 +17,13 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startCli } from '../cli';
-import { DEMO_DIR, writeTinyModelFolder } from '../model-folder';
+import { DEMO_CALIBRATION, runCli, smallPruneArgs, startCli } from '../cli';
+import { writeTinyModelFolder } from '../model-folder';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sparsegpt-out-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const calibration = join(DEMO_DIR, 'calibration.txt');
 let model = '';
-
-function pruneArgs(out: string, ...extra: string[]): string[] {
-  return withCalibration(calibration, out, ...extra);
-}
-
-function withCalibration(calib: string, out: string, ...extra: string[]): string[] {
-  return [
-    'prune',
-    model,
-    '--calib',
-    calib,
-    '--nsamples',
-    '4',
-    '--seqlen',
-    '32',
-    '--out',
-    out,
-    '--quiet',
-    ...extra,
-  ];
-}
 
 /** Every file under a folder with its SHA-256: what must not change. */
 function snapshot(folder: string): Record<string, string> {
@@ -70,19 +48,22 @@ describe('prune --out never touches an input', () => {
     const texts = join(scratch, 'texts');
     const textFile = join(texts, 'calibration.txt');
     mkdirSync(texts);
-    writeFileSync(textFile, readFileSync(calibration));
+    writeFileSync(textFile, readFileSync(DEMO_CALIBRATION));
     const before = snapshot(scratch);
     symlinkSync(model, join(scratch, 'link-to-model'));
     const cases: Array<[string[], RegExp]> = [
-      [pruneArgs(model, '--force'), /--out .* is the model folder itself .*the input is never overwritten/],
-      [pruneArgs(`${model}/`), /is the model folder itself/],
-      [pruneArgs(join(model, '..', basename(model)), '--force'), /is the model folder itself/],
-      [pruneArgs(join(scratch, 'link-to-model'), '--force'), /is the model folder itself/],
-      [pruneArgs(join(model, 'pruned')), /is inside the model folder/],
-      [pruneArgs(join(scratch, 'link-to-model', 'pruned')), /is inside the model folder/],
-      [pruneArgs(scratch, '--force'), /contains the model folder/],
-      [withCalibration(textFile, texts, '--force'), /contains the calibration file/],
-      [withCalibration(textFile, textFile, '--force'), /is the calibration file itself/],
+      [
+        smallPruneArgs(model, model, ['--force']),
+        /--out .* is the model folder itself .*the input is never overwritten/,
+      ],
+      [smallPruneArgs(model, `${model}/`), /is the model folder itself/],
+      [smallPruneArgs(model, join(model, '..', basename(model)), ['--force']), /is the model folder itself/],
+      [smallPruneArgs(model, join(scratch, 'link-to-model'), ['--force']), /is the model folder itself/],
+      [smallPruneArgs(model, join(model, 'pruned')), /is inside the model folder/],
+      [smallPruneArgs(model, join(scratch, 'link-to-model', 'pruned')), /is inside the model folder/],
+      [smallPruneArgs(model, scratch, ['--force']), /contains the model folder/],
+      [smallPruneArgs(model, texts, ['--force'], textFile), /contains the calibration file/],
+      [smallPruneArgs(model, textFile, ['--force'], textFile), /is the calibration file itself/],
     ];
     for (const [args, message] of cases) {
       const result = await runCli(args);
@@ -101,7 +82,7 @@ describe('prune removes only what it made', () => {
     mkdirSync(`${out}.progress`);
     writeFileSync(join(`${out}.progress`, 'notes.txt'), 'my notes');
     for (const extra of [[], ['--resume'], ['--force']]) {
-      const result = await runCli(pruneArgs(out, ...extra));
+      const result = await runCli(smallPruneArgs(model, out, extra));
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(
         /mine\.progress exists but was not made by sparsegpt, .*it is left alone/,
@@ -115,7 +96,7 @@ describe('prune removes only what it made', () => {
     const out = join(scratch, 'photos');
     mkdirSync(out);
     writeFileSync(join(out, 'holiday.jpg'), 'not a model');
-    const result = await runCli(pruneArgs(out, '--force'));
+    const result = await runCli(smallPruneArgs(model, out, ['--force']));
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(
       /photos is not a model folder that sparsegpt wrote .*--force does not replace it/,
@@ -126,12 +107,12 @@ describe('prune removes only what it made', () => {
   it('refuses a second run into an output that a running one holds, then replaces its own output with --force', async () => {
     const out = join(scratch, 'shared');
     const lock = join(scratch, '.shared.lock');
-    const first = startCli(pruneArgs(out));
+    const first = startCli(smallPruneArgs(model, out));
     const started = Date.now();
     while (!existsSync(lock) && first.child.exitCode === null && Date.now() - started < 60_000) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    const second = await runCli(pruneArgs(out, '--force'));
+    const second = await runCli(smallPruneArgs(model, out, ['--force']));
     expect(second.code).toBe(2);
     expect(second.stderr).toMatch(/another sparsegpt run is writing to .*shared \(process \d+ on .*\)/);
     const done = await first.done;
@@ -142,7 +123,7 @@ describe('prune removes only what it made', () => {
 
     // --force replaces an output this tool wrote (it carries the owner file) with the new one.
     writeFileSync(join(out, 'stale.txt'), 'from the earlier run');
-    const again = await runCli(pruneArgs(out, '--force', '--sparsity', '0.6'));
+    const again = await runCli(smallPruneArgs(model, out, ['--force', '--sparsity', '0.6']));
     expect(again.code).toBe(0);
     expect(existsSync(join(out, 'stale.txt'))).toBe(false);
     expect(snapshot(out)['model.safetensors']).not.toBe(written['model.safetensors']);

@@ -9,18 +9,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CliProcess, runCli, startCli } from '../cli';
-import { DEMO_DIR, writeTinyModelFolder } from '../model-folder';
+import { type CliProcess, DEMO_CALIBRATION, runCli, smallPruneArgs, startCli } from '../cli';
+import { writeTinyModelFolder } from '../model-folder';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sparsegpt-resume-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const calibration = join(DEMO_DIR, 'calibration.txt');
 const BLOCKS = 8;
-
-function pruneArgs(model: string, out: string, calib = calibration): string[] {
-  return ['prune', model, '--calib', calib, '--nsamples', '4', '--seqlen', '32', '--out', out, '--quiet'];
-}
 
 /** Every file of a folder (hidden ones included) by name, as SHA-256. */
 function digests(folder: string): Record<string, string> {
@@ -53,14 +48,14 @@ describe('prune --resume after kill -9', () => {
   it('resumes twice and writes every file byte for byte as an uninterrupted run', async () => {
     const model = await writeTinyModelFolder(join(scratch, 'model'), { layers: BLOCKS });
     const reference = join(scratch, 'reference');
-    const whole = await runCli(pruneArgs(model, reference));
+    const whole = await runCli(smallPruneArgs(model, reference));
     expect(whole.stderr).not.toMatch(/error/i);
     expect(whole.code).toBe(0);
 
     const out = join(scratch, 'out');
     const progress = `${out}.progress`;
     // First interruption: once block 1 is saved.
-    const first = startCli(pruneArgs(model, out));
+    const first = startCli(smallPruneArgs(model, out));
     await waitForFile(join(progress, 'block-0001.safetensors'), first);
     await first.kill();
     const afterFirst = savedBlocks(progress);
@@ -71,7 +66,7 @@ describe('prune --resume after kill -9', () => {
     expect(existsSync(join(scratch, '.out.lock'))).toBe(true);
 
     // Without --resume the saved blocks are neither used nor deleted.
-    const refused = await runCli(pruneArgs(model, out));
+    const refused = await runCli(smallPruneArgs(model, out));
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(
       new RegExp(`holds ${afterFirst.length} finished blocks of an interrupted run .*add --resume`),
@@ -83,25 +78,28 @@ describe('prune --resume after kill -9', () => {
     expect(readFileSync(join(other, 'model.safetensors')).length).toBe(
       readFileSync(join(model, 'model.safetensors')).length,
     );
-    const otherModel = await runCli([...pruneArgs(other, out), '--resume']);
+    const otherModel = await runCli([...smallPruneArgs(other, out), '--resume']);
     expect(otherModel.code).toBe(2);
     expect(otherModel.stderr).toMatch(/was saved by a run of another model/);
     const otherText = join(scratch, 'other.txt');
-    writeFileSync(otherText, readFileSync(calibration, 'utf8').replace('Once', 'Twice'));
-    const otherCalibration = await runCli([...pruneArgs(model, out, otherText), '--resume']);
+    writeFileSync(otherText, readFileSync(DEMO_CALIBRATION, 'utf8').replace('Once', 'Twice'));
+    const otherCalibration = await runCli([...smallPruneArgs(model, out, [], otherText), '--resume']);
     expect(otherCalibration.code).toBe(2);
     expect(otherCalibration.stderr).toMatch(/was saved by a run of another calibration text/);
     expect(savedBlocks(progress)).toEqual(afterFirst);
 
-    // Second interruption: resumed, killed once block 3 is saved.
-    const second = startCli([...pruneArgs(model, out), '--resume']);
-    await waitForFile(join(progress, 'block-0003.safetensors'), second);
+    // Second interruption: resumed, killed once block 3 (or, when the first kill came late, the first block this
+    // run prunes itself) is saved.
+    const secondPoint = Math.max(3, afterFirst.length);
+    expect(secondPoint).toBeLessThan(BLOCKS - 1);
+    const second = startCli([...smallPruneArgs(model, out), '--resume']);
+    await waitForFile(join(progress, `block-${String(secondPoint).padStart(4, '0')}.safetensors`), second);
     await second.kill();
     expect(second.stderr).toMatch(
       new RegExp(`Resuming: ${afterFirst.length} of ${BLOCKS} blocks were finished by the interrupted run`),
     );
     const afterSecond = savedBlocks(progress);
-    expect(afterSecond.length).toBeGreaterThanOrEqual(4);
+    expect(afterSecond.length).toBeGreaterThan(afterFirst.length);
     expect(afterSecond.length).toBeLessThan(BLOCKS);
     expect(existsSync(out)).toBe(false);
 
@@ -111,7 +109,7 @@ describe('prune --resume after kill -9', () => {
     bytes[bytes.length - 1] ^= 0x01;
     writeFileSync(damaged, bytes);
 
-    const third = await runCli([...pruneArgs(model, out), '--resume']);
+    const third = await runCli([...smallPruneArgs(model, out), '--resume']);
     expect(third.code).toBe(0);
     expect(third.stderr).toMatch(/Saved block 2 is damaged \(its checksum does not match its contents\)/);
     expect(digests(out)).toEqual(digests(reference));
