@@ -4,7 +4,7 @@
  * crash, kill -9, a power cut) is stale and taken over. The check is by process id on the same host: a lock from
  * another host (a shared network disk) is never taken over, and the message says which file to delete.
  */
-import { unlinkSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { OutputFolderError, writeFailure } from './output-errors';
@@ -27,10 +27,17 @@ const UNREADABLE_GRACE_MS = 10_000;
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed process that its parent has not collected yet (a zombie) still answers signals; Linux says so.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true;
   }
 }
 
