@@ -72,14 +72,31 @@ export const prune: Command = {
       throw new UsageError('give --sparsity or --pattern, not both');
     }
 
-    const modelPath = args.positional[0];
+    const { model, summary } = await openModel(await openFolder(args.positional[0]));
+    const settings: PruneSettings = {
+      ...DEFAULT_SETTINGS,
+      method: method as PruneSettings['method'],
+      sparsity: numberOption(args, 'sparsity', DEFAULT_SETTINGS.sparsity),
+      pattern: patternText ? parsePattern(patternText) : 'unstructured',
+      nsamples: numberOption(args, 'nsamples', DEFAULT_SETTINGS.nsamples, true),
+      seqlen: numberOption(args, 'seqlen', Math.min(512, summary.maxPositions), true),
+      blockSize: numberOption(args, 'block-size', DEFAULT_SETTINGS.blockSize, true),
+      percdamp: numberOption(args, 'damp', DEFAULT_SETTINGS.percdamp),
+      seed: numberOption(args, 'seed', DEFAULT_SETTINGS.seed, true),
+      skipLayers: (stringOption(args, 'skip') ?? '').split(',').filter((s) => s.trim()),
+      evalMaxWindows: args.options.has('eval-windows')
+        ? numberOption(args, 'eval-windows', 0, true)
+        : undefined,
+    };
+    const calibration = await readTextArgument(calibPath, 'calibration');
     const evalPath = stringOption(args, 'eval');
-    // The output is checked (not an input, not locked by another run, nothing of the user's replaced) before
-    // anything is read.
+    const evaluation = evalPath ? await readTextArgument(evalPath, 'evaluation') : undefined;
+
+    // Checked before anything is written: not an input, not locked by another run, nothing of the user's replaced.
     const output = await OutputRun.open(
       out,
       [
-        { path: modelPath, what: 'model folder' },
+        { path: args.positional[0], what: 'model folder' },
         { path: calibPath, what: 'calibration file' },
         ...(evalPath ? [{ path: evalPath, what: 'evaluation file' }] : []),
       ],
@@ -91,25 +108,6 @@ export const prune: Command = {
     process.once('SIGINT', onSignal);
     let ctx: Awaited<ReturnType<typeof createNodeGpuContext>> | undefined;
     try {
-      const { model, summary } = await openModel(await openFolder(modelPath));
-      const settings: PruneSettings = {
-        ...DEFAULT_SETTINGS,
-        method: method as PruneSettings['method'],
-        sparsity: numberOption(args, 'sparsity', DEFAULT_SETTINGS.sparsity),
-        pattern: patternText ? parsePattern(patternText) : 'unstructured',
-        nsamples: numberOption(args, 'nsamples', DEFAULT_SETTINGS.nsamples, true),
-        seqlen: numberOption(args, 'seqlen', Math.min(512, summary.maxPositions), true),
-        blockSize: numberOption(args, 'block-size', DEFAULT_SETTINGS.blockSize, true),
-        percdamp: numberOption(args, 'damp', DEFAULT_SETTINGS.percdamp),
-        seed: numberOption(args, 'seed', DEFAULT_SETTINGS.seed, true),
-        skipLayers: (stringOption(args, 'skip') ?? '').split(',').filter((s) => s.trim()),
-        evalMaxWindows: args.options.has('eval-windows')
-          ? numberOption(args, 'eval-windows', 0, true)
-          : undefined,
-      };
-      const calibration = await readTextArgument(calibPath, 'calibration');
-      const evaluation = evalPath ? await readTextArgument(evalPath, 'evaluation') : undefined;
-
       const progress = await output.openProgress(
         await progressIdentity(settings, summary.fingerprint, calibration),
       );
