@@ -1,6 +1,7 @@
 /**
  * The CLI as a user runs it: `node bin/sparsegpt.mjs …` in a child process, with the environment a user's shell
- * has (vitest's SwiftShader variables removed, so the CLI must find its adapter by itself).
+ * has (vitest's SwiftShader variables removed, so the CLI must find its adapter by itself). The CLI is one process,
+ * so a SIGKILL of its PID stops all of its work.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { resolve } from 'node:path';
 export const REPO = resolve(import.meta.dirname, '..');
 export const CLI = resolve(REPO, 'bin/sparsegpt.mjs');
 export const DEMO = resolve(REPO, 'public/demo/stories260K');
+/** The demo's calibration text: real prose the tiny models' 512-token tokenizer reads. */
 export const DEMO_CALIBRATION = resolve(DEMO, 'calibration.txt');
 export const DEMO_EVALUATION = resolve(DEMO, 'evaluation.txt');
 
@@ -31,15 +33,30 @@ export interface CliRun {
 
 export interface CliOptions {
   cwd?: string;
+  /** Default: userEnv(). */
   env?: NodeJS.ProcessEnv;
   /** Called once with the child, e.g. to send it a signal when its output shows it is running. */
   onStart?(child: ChildProcess, output: { out(): string; err(): string }): void;
-  /** The command instead of bin/sparsegpt.mjs (an installed `sparsegpt`). */
+  /** The command instead of `node bin/sparsegpt.mjs` (an installed `sparsegpt`). */
   command?: string[];
+  /** A command the CLI runs under, e.g. ['unshare', '-rm', 'sh', '-c', '…; "$@"', 'sh']: the CLI command and
+   * its arguments are appended to it. */
+  wrapper?: string[];
 }
 
-export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun> {
-  const [file, ...pre] = options.command ?? [process.execPath, CLI];
+export interface CliProcess {
+  child: ChildProcess;
+  /** Output so far. */
+  readonly out: string;
+  readonly err: string;
+  done: Promise<CliRun>;
+  /** SIGKILL to the CLI's process; resolves when it is gone. */
+  kill(): Promise<CliRun>;
+}
+
+export function startCli(args: string[], options: CliOptions = {}): CliProcess {
+  const cli = options.command ?? [process.execPath, CLI];
+  const [file, ...pre] = [...(options.wrapper ?? []), ...cli];
   const child = spawn(file, [...pre, ...args], {
     cwd: options.cwd ?? REPO,
     env: options.env ?? userEnv(),
@@ -47,17 +64,35 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun
   });
   let out = '';
   let err = '';
-  child.stdout.on('data', (chunk) => {
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     out += chunk;
   });
-  child.stderr.on('data', (chunk) => {
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;
   });
   options.onStart?.(child, { out: () => out, err: () => err });
-  return new Promise((resolvePromise, reject) => {
+  const done = new Promise<CliRun>((resolveDone, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolvePromise({ code, signal, out, err }));
+    child.on('close', (code, signal) => resolveDone({ code, signal, out, err }));
   });
+  return {
+    child,
+    get out() {
+      return out;
+    },
+    get err() {
+      return err;
+    },
+    done,
+    async kill() {
+      child.kill('SIGKILL');
+      return done;
+    },
+  };
+}
+
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun> {
+  return startCli(args, options).done;
 }
 
 /** Resolves once `test` holds for the child's output so far (polled), or rejects after `ms`. */
@@ -81,4 +116,27 @@ export function childrenOf(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/** `prune MODEL … --out OUT` with the small calibration (4 × 32 tokens) the CLI tests use, then `extra`. */
+export function smallPruneArgs(
+  model: string,
+  out: string,
+  extra: string[] = [],
+  calibration = DEMO_CALIBRATION,
+): string[] {
+  return [
+    'prune',
+    model,
+    '--calib',
+    calibration,
+    '--nsamples',
+    '4',
+    '--seqlen',
+    '32',
+    '--out',
+    out,
+    '--quiet',
+    ...extra,
+  ];
 }

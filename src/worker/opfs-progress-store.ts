@@ -5,7 +5,11 @@
 
 import { directorySinkFactory } from '../core/io/browser-files';
 import { blobByteSource } from '../core/io/bytes';
-import { fileProgressStore, type ProgressStore } from '../core/pipeline/progress-store';
+import {
+  fileProgressStore,
+  type ProgressIdentity,
+  type ProgressStore,
+} from '../core/pipeline/progress-store';
 import { progressDirectory } from './opfs';
 
 function isNotFound(error: unknown): boolean {
@@ -18,9 +22,9 @@ function isNotFound(error: unknown): boolean {
  * Blocks are written through createWritable rather than sync access handles: the browser writes a swap file and
  * renames it on close, so a tab killed part-way through a save leaves no truncated block behind.
  */
-export async function opfsProgressStore(folder: string, key: string): Promise<ProgressStore> {
+export async function opfsProgressStore(folder: string, identity: ProgressIdentity): Promise<ProgressStore> {
   const directory = await progressDirectory(folder, true);
-  return fileProgressStore(key, directorySinkFactory(directory), async (path) => {
+  return fileProgressStore(identity, directorySinkFactory(directory), async (path) => {
     try {
       const file = await (await directory.getFileHandle(path)).getFile();
       return blobByteSource(file, path);

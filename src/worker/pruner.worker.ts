@@ -24,7 +24,7 @@ import {
   DeviceLostError,
   measureCalibration,
   measureEvaluation,
-  progressKey,
+  progressIdentity,
   pruneModel,
   verifyPrunedOutput,
 } from './pipeline';
@@ -100,7 +100,10 @@ const api: PrunerApi = {
     const events = createEventBatcher((batch) => onEvents(runId, batch));
     try {
       const progress = progressFolder
-        ? await opfsProgressStore(progressFolder, progressKey(settings, summary.name))
+        ? await opfsProgressStore(
+            progressFolder,
+            await progressIdentity(settings, summary.fingerprint, calibration),
+          )
         : undefined;
       const texts = { calibration, evaluation: evaluation || undefined };
       const started = performance.now();

@@ -49,7 +49,9 @@ function describeWeights(checkpoint: Checkpoint): string[] {
 }
 
 function tensorTable(checkpoint: Checkpoint): string[] {
-  const width = Math.max(4, ...checkpoint.tensors.map((t) => t.name.length));
+  // A loop, not Math.max(...names): spreading 100,000s of arguments overflows the stack.
+  let width = 4;
+  for (const t of checkpoint.tensors) width = Math.max(width, t.name.length);
   return [
     `${'name'.padEnd(width)}  dtype  shape`,
     ...checkpoint.tensors.map(

@@ -1,8 +1,7 @@
 /** `sparsegpt prune MODEL_DIR …`: the whole pipeline from the command line, the same core and WGSL as the app. */
-import { readdir } from 'node:fs/promises';
 import { formatBytes } from '../../core/format-bytes';
 import { openModel } from '../../core/pipeline/open-model';
-import { progressKey } from '../../core/pipeline/progress-store';
+import { progressIdentity } from '../../core/pipeline/progress-store';
 import { pruneModel } from '../../core/pipeline/prune-model';
 import { checkPruneSettings } from '../../core/pipeline/settings-check';
 import { CancelledError } from '../../core/pipeline/types';
@@ -10,7 +9,7 @@ import { verifyPrunedOutput } from '../../core/pipeline/verify-output';
 import { DEFAULT_SETTINGS, type PruneSettings, SETTING_LIMITS } from '../../core/settings/prune-settings';
 import { openFolder } from '../../node/files';
 import { createNodeGpuContext } from '../../node/gpu';
-import { openProgressFolder, stageOutputFolder } from '../../node/output-folder';
+import { OutputRun } from '../../node/output-folder';
 import type { Command } from '../command';
 import { createEventPrinter } from '../event-printer';
 import { interruptible, type StopReason } from '../interrupt';
@@ -53,12 +52,12 @@ const OPTIONS: OptionSpec[] = [
     value: 'LIST',
     help: 'comma-separated linears to leave dense ("mlp.down_proj", "layers.0.", a full tensor name)',
   },
-  { name: 'force', help: 'replace OUT_DIR if it exists' },
+  { name: 'force', help: 'replace OUT_DIR if it is an earlier output of sparsegpt (never any other folder)' },
   {
     name: 'resume',
     help:
-      'continue an interrupted run from its last finished block (same settings; finished blocks are kept in\n' +
-      'OUT_DIR.progress/ while a run goes and removed when it succeeds)',
+      'continue an interrupted run from its last finished block (same model, calibration text and settings;\n' +
+      'finished blocks are kept in OUT_DIR.progress/ while a run goes and removed when it succeeds)',
   },
   {
     name: 'json',
@@ -112,16 +111,31 @@ export const prune: Command = {
     const evalPath = stringValue(args, 'eval');
     const evaluation = evalPath ? await readTextArgument(evalPath, 'evaluation') : undefined;
 
-    const progress = await openProgressFolder(
-      `${out}.progress`,
-      progressKey(settings, summary.name),
-      flag(args, 'resume'),
+    // Checked before anything is written: not an input, not locked by another run, nothing of the user's replaced.
+    const output = await OutputRun.open(
+      out,
+      [
+        { path: args.positionals[0], what: 'model folder' },
+        { path: calibPath, what: 'calibration file' },
+        ...(evalPath ? [{ path: evalPath, what: 'evaluation file' }] : []),
+      ],
+      { force: flag(args, 'force'), resume: flag(args, 'resume') },
     );
-    const ctx = await createNodeGpuContext();
-    const staged = await stageOutputFolder(out, flag(args, 'force'));
     const printer = createEventPrinter(process.stdout, process.stderr, flag(args, 'quiet'));
     const stop = interruptible();
+    let ctx: Awaited<ReturnType<typeof createNodeGpuContext>> | undefined;
     try {
+      const progress = await output.openProgress(
+        await progressIdentity(settings, summary.fingerprint, calibration),
+      );
+      if (progress.savedBlocks > 0) {
+        console.error(
+          `Resuming: ${progress.savedBlocks} of ${summary.layers} blocks were finished by the interrupted run ` +
+            `(${output.paths.progress})`,
+        );
+      }
+      ctx = await createNodeGpuContext();
+      const staged = await output.stage();
       console.error(
         `${summary.name}: ${summary.modelType}, ${summary.layers} blocks, ${summary.prunable.length} linears to prune, ` +
           `on ${ctx.adapter.name}`,
@@ -135,14 +149,14 @@ export const prune: Command = {
           output: { sinkFor: staged.sinkFor },
           onEvent: printer.onEvent,
           signal: stop.signal,
+          progress: progress.store,
         },
       );
       printer.finish();
       console.error('Verifying the written model');
       await verifyPrunedOutput(model.checkpoint, await openFolder(staged.path), result.layers);
       if (stop.signal.aborted) throw new CancelledError();
-      await staged.commit();
-      await progress.remove();
+      await output.commit();
       const peakRssBytes = process.resourceUsage().maxRSS * 1024;
       console.error(
         `peak memory: GPU buffers ${formatBytes(result.peakGpuBytes ?? 0)}, process RSS ${formatBytes(peakRssBytes)}`,
@@ -155,27 +169,31 @@ export const prune: Command = {
       return 0;
     } catch (error) {
       printer.finish();
-      await staged.discard();
-      if (!stop.reason) throw error;
-      console.error(await stoppedMessage(stop.reason, `${out}.progress`));
-      return stop.exitCode;
+      const kept = await output.abandon();
+      if (stop.reason) {
+        console.error(stoppedMessage(stop.reason, kept, output.paths.progress));
+        return stop.exitCode;
+      }
+      if (kept > 0) {
+        console.error(
+          `${kept} finished block${kept === 1 ? ' is' : 's are'} kept in ${output.paths.progress}: run the same ` +
+            'command with --resume to continue.',
+        );
+      }
+      throw error;
     } finally {
       stop.dispose();
-      ctx.destroy();
+      ctx?.destroy();
     }
   },
 };
 
 /** The last line of a stopped run: what was removed and what `--resume` can use. */
-async function stoppedMessage(reason: StopReason, progressPath: string): Promise<string> {
-  const kept = await readdir(progressPath).then(
-    (files) => files.length > 0,
-    () => false,
-  );
+function stoppedMessage(reason: StopReason, kept: number, progressPath: string): string {
   const why = reason === 'SIGPIPE' ? 'the output pipe was closed' : reason;
   return (
     `stopped (${why}): the partial output was removed; ` +
-    (kept
+    (kept > 0
       ? `finished blocks are kept in ${progressPath}/: run the same command with --resume to continue`
       : 'no block had finished, so there is nothing to resume')
   );

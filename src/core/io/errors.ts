@@ -29,6 +29,12 @@ export type ModelFileErrorCode =
   /** Weights in a format this tool does not read (PyTorch .bin/.pt, GGUF …). */
   | 'unsupported-weights'
   | 'missing-shard'
+  /** More tensors (or index entries) than any real checkpoint has: see MAX_TENSORS. */
+  | 'too-many-tensors'
+  /** A symbolic link in the model folder that points outside it, or to something that is not a regular file. */
+  | 'unsafe-link'
+  /** config.json and the tensors disagree (layer count, hidden size, vocabulary). */
+  | 'config-mismatch'
   | 'bad-index'
   | 'tensor-not-found'
   | 'duplicate-tensor'

@@ -14,6 +14,13 @@ import { describeForeignFile } from './sniff';
 
 export const MAX_HEADER_BYTES = 100_000_000;
 
+/**
+ * Tensors one checkpoint may list (all its files together). The largest released mixture-of-experts checkpoints
+ * list about 100,000; a header listing more is damaged or hostile, and refusing it keeps every later step (the
+ * writer, the verifier, the UI's tables) bounded.
+ */
+export const MAX_TENSORS = 500_000;
+
 /** One tensor of one safetensors file. Byte positions are absolute in the file; end is exclusive. */
 export interface TensorInfo {
   name: string;
@@ -144,13 +151,27 @@ export function parseSafetensorsHeader(
   }
   let metadata: Record<string, string> = {};
   const tensors: TensorInfo[] = [];
-  for (const [name, value] of Object.entries(json)) {
+  const entries = Object.entries(json);
+  checkTensorCount(entries.length - ('__metadata__' in json ? 1 : 0), file);
+  for (const [name, value] of entries) {
     if (name === '__metadata__') metadata = parseMetadata(value, file);
     else tensors.push(parseTensorEntry(name, value, file, dataStart));
   }
   tensors.sort((a, b) => a.byteStart - b.byteStart || a.byteEnd - b.byteEnd);
   checkLayout(tensors, file, dataStart, fileSize);
   return { file, fileSize, dataStart, tensors, metadata };
+}
+
+/** Throws past MAX_TENSORS, naming the count; `where` is the file or the index that lists them. */
+export function checkTensorCount(count: number, where: string): void {
+  if (count > MAX_TENSORS) {
+    throw new ModelFileError(
+      'too-many-tensors',
+      `${where} lists ${count.toLocaleString('en-US')} tensors, more than the ${MAX_TENSORS.toLocaleString('en-US')} ` +
+        'this tool reads (the largest released models have about 100,000): the file is damaged or not a model checkpoint',
+      { file: where },
+    );
+  }
 }
 
 function parseMetadata(value: unknown, file: string): Record<string, string> {

@@ -289,7 +289,11 @@ const GROUPS: Record<string, Case[]> = {
     {
       name: 'more layers than the checkpoint has',
       run: open({ 'config.json': json({ ...demoConfig, num_hidden_layers: 9 }) }),
-      error: modelFile('tensor-not-found', /no tensor "model\.layers\.5\.self_attn\.q_proj\.weight"/),
+      // Issue 13: a layer-count mismatch names both numbers (it was "no tensor model.layers.5…").
+      error: modelFile(
+        'config-mismatch',
+        /config\.json gives num_hidden_layers = 9 but the checkpoint has tensors for 5 blocks/,
+      ),
     },
     {
       name: 'intermediate_size that does not match the weights',

@@ -30,7 +30,7 @@ import { LayerExplorer } from './explorer';
 import { maskPreview, zeroFraction } from './mask-preview';
 import { measureCalibration, measureEvaluation, type OpenedModel } from './open-model';
 import { type LinearPlan, planLinears } from './plan';
-import type { ProgressStore, SavedBlock } from './progress-store';
+import { DamagedProgressError, type ProgressStore, type SavedBlock } from './progress-store';
 import { RunProgress } from './run-progress';
 import { checkPruneSettings } from './settings-check';
 import {
@@ -213,10 +213,20 @@ class PruneRun {
 
   /** A block an earlier run finished; block 0 is asked for twice (chunking, then replay) and read once. */
   private savedBlock(block: number): Promise<SavedBlock | undefined> {
-    if (!this.options.progress) return Promise.resolve(undefined);
-    if (block !== 0) return this.options.progress.load(block);
-    this.firstSaved ??= this.options.progress.load(0);
+    if (block !== 0) return this.loadSaved(block);
+    this.firstSaved ??= this.loadSaved(0);
     return this.firstSaved;
+  }
+
+  /** A damaged saved block is said and pruned again, never used. */
+  private async loadSaved(block: number): Promise<SavedBlock | undefined> {
+    try {
+      return await this.options.progress?.load(block);
+    } catch (error) {
+      if (!(error instanceof DamagedProgressError)) throw error;
+      this.warn(error.message);
+      return undefined;
+    }
   }
 
   /** Sequences per block call: as asked, or as the run being resumed used, or what the binding limit allows. */

@@ -48,6 +48,8 @@ export interface ModelSummary {
   tokenizer: string;
   prunable: PrunableLinear[];
   warnings: string[];
+  /** The content fingerprint (src/core/io/fingerprint.ts): saved work is reused only for the same one. */
+  fingerprint: string;
 }
 
 /** A coarse picture of a layer's mask: density of kept weights per cell, 0..255, row-major [height, width]. */
