@@ -23,7 +23,6 @@ const scratch = mkdtempSync(join(tmpdir(), 'sparsegpt-signals-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const SMALL = ['--nsamples', '4', '--seqlen', '32'];
-const firstLayerRow = (out: string) => /self_attn\.q_proj/.test(out);
 const pruningStarted = (_out: string, err: string) => /Pruning \d+ blocks/.test(err);
 
 /** Processes whose command line mentions `text` (Linux /proc). */
@@ -41,13 +40,18 @@ function processesMentioning(text: string): number[] {
 }
 
 describe('signals and closed pipes', () => {
-  // SIGTERM between two layers' rows; the others as soon as pruning starts (a shorter test, the same path).
-  for (const [signal, code, when] of [
-    ['SIGTERM', 143, firstLayerRow],
-    ['SIGINT', 130, pruningStarted],
-    ['SIGHUP', 129, pruningStarted],
+  // SIGTERM once block 0 is finished and saved (block 1's first row is out): its block is kept for --resume.
+  // SIGINT and SIGHUP as soon as pruning starts, before any block is finished: nothing at all is left behind.
+  const secondBlockStarted = (out: string) => /^1 +self_attn\.q_proj/m.test(out);
+  for (const [signal, code, when, kept] of [
+    ['SIGTERM', 143, secondBlockStarted, true],
+    ['SIGINT', 130, pruningStarted, false],
+    ['SIGHUP', 129, pruningStarted, false],
   ] as const) {
-    it(`${signal} during prune stops it, removes the partial output, keeps OUT.progress/ and exits ${code}`, async () => {
+    const what = kept
+      ? 'keeps the finished blocks in OUT.progress/'
+      : 'leaves nothing when no block finished';
+    it(`${signal} during prune stops it, removes the partial output, ${what} and exits ${code}`, async () => {
       const folder = join(scratch, signal);
       mkdirSync(folder);
       const out = join(folder, 'pruned');
@@ -64,7 +68,17 @@ describe('signals and closed pipes', () => {
       expect(run.err).toMatch(new RegExp(`${signal}: stopping after the current layer`));
       expect(run.err).toMatch(new RegExp(`stopped \\(${signal}\\): the partial output was removed`));
       expect(run.code).toBe(code);
-      expect(readdirSync(folder).sort()).toEqual(['pruned.progress']);
+      if (kept) {
+        expect(run.err).toMatch(
+          /finished blocks are kept in .*pruned\.progress\/: run the same command with --resume/,
+        );
+        expect(readdirSync(folder).sort()).toEqual(['pruned.progress']);
+        const saved = readdirSync(join(folder, 'pruned.progress')).filter((f) => f.endsWith('.safetensors'));
+        expect(saved.length).toBeGreaterThanOrEqual(1);
+      } else {
+        expect(run.err).toMatch(/no block had finished, so there is nothing to resume/);
+        expect(readdirSync(folder)).toEqual([]);
+      }
     }, 180_000);
   }
 
@@ -100,7 +114,9 @@ describe('signals and closed pipes', () => {
     expect(shell.stderr).toMatch(/stopped \(the output pipe was closed\): the partial output was removed/);
     expect(shell.stderr).not.toMatch(/EPIPE|at .*\.(ts|js|mjs):\d+/);
     expect(shell.status).toBe(141);
-    expect(readdirSync(folder)).toEqual(['pruned.progress']);
+    // Stopped within block 0 (head exits after the table's first line): nothing to keep, nothing left behind.
+    expect(shell.stderr).toMatch(/no block had finished, so there is nothing to resume/);
+    expect(readdirSync(folder)).toEqual([]);
   }, 180_000);
 
   it('inspect | head -1 ends quietly, without an EPIPE stack trace', () => {
