@@ -1,4 +1,5 @@
 import { evaluate } from './eval';
+import { exportGguf } from './export-gguf';
 import { gpuInfo } from './gpu-info';
 import { inspect } from './inspect';
 import { prune } from './prune';
@@ -11,7 +12,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const COMMANDS: Command[] = [gpuInfo, inspect, prune, evaluate, pruneLayerCommand];
+const COMMANDS: Command[] = [gpuInfo, inspect, prune, evaluate, pruneLayerCommand, exportGguf];
 
 function help(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);
