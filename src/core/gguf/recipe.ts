@@ -4,7 +4,8 @@
  * the LM head (and tied token embeddings) get Q6_K, or Q8_0 when their rows do not fill 256-blocks; Q4_K_M gives
  * Q6_K to attn_v/attn_qkv and ffn_down of the first and last eighth of the layers and every third between; a
  * tensor whose rows do not fill the chosen type's blocks falls back (Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, then
- * F16), with a warning.
+ * F16), with a warning. llama.cpp counts "layers" in the order of its sorted tensor names (blk.10 before blk.2), so
+ * the recipe does too: the same file gets the same types as llama-quantize gives it.
  */
 import { GGML_TYPES, type GgmlType } from '../quant/ggml-types';
 
@@ -71,7 +72,7 @@ export function chooseTensorTypes(
   let attentionVSeen = 0;
   let ffnDownSeen = 0;
   const fallbacks: string[] = [];
-  const types = tensors.map((tensor): GgmlType => {
+  const chosen = (tensor: RecipeTensor): GgmlType => {
     if (!isQuantizable(tensor)) return 'F32';
     if (blocks(base) === 1) return base;
     let type: GgmlType = base;
@@ -97,6 +98,9 @@ export function chooseTensorTypes(
       `${tensor.name}: rows of ${columns} do not fill ${wanted} blocks of ${blocks(wanted)}; stored as ${type}`,
     );
     return type;
-  });
+  };
+  const types: GgmlType[] = new Array(tensors.length);
+  const sorted = tensors.map((_, i) => i).sort((a, b) => (tensors[a].name < tensors[b].name ? -1 : 1));
+  for (const i of sorted) types[i] = chosen(tensors[i]);
   return { types, fallbacks };
 }
