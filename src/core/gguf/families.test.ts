@@ -129,8 +129,9 @@ describe.each(FAMILIES)('$name: exported by the CLI, run by llama.cpp', (family)
       const theirs = await llamaNll(llama, [window]);
       let worst = 0;
       for (let i = 0; i < seqlen - 1; i++) worst = Math.max(worst, Math.abs(theirs[i] - ours[i]));
-      // Random weights give NLLs of a few nats; float32 forwards agree to ~1e-5 here.
-      expect(worst).toBeLessThan(2e-4);
+      // Qwen2: both float32 forwards agree to ~1e-5. GPT-2: llama.cpp's CPU GELU reads an fp16 table
+      // (GGML_GELU_FP16), measured 6.4e-3 at worst on these random weights.
+      expect(worst).toBeLessThan(family.name === 'gpt2' ? 2e-2 : 2e-4);
     });
   });
 });
