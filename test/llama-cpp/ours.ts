@@ -2,7 +2,8 @@
 import type { Architecture } from '../../src/core/forward/architecture';
 import { BlockRunner } from '../../src/core/forward/block-runner';
 import { type TensorSource, uploadBlock } from '../../src/core/forward/block-weights';
-import { embed, logitsAt, uploadEmbedding, uploadHead } from '../../src/core/forward/model-ends';
+import { embed, uploadEmbedding } from '../../src/core/forward/embedding';
+import { logitsAt, uploadHead } from '../../src/core/forward/head';
 import { createStorageBuffer } from '../../src/core/gpu/buffers';
 import type { GpuContext } from '../../src/core/gpu/context';
 

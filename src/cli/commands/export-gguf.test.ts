@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, ROOT } from '../../../test/cli';
+import { REPO, runCli } from '../../../test/cli';
 import { useGpu } from '../../../test/gpu';
 import { llamaGreedy, llamaNll, llamaQuantize, withLlamaModel } from '../../../test/llama-cpp/llama';
 import { ourGreedy } from '../../../test/llama-cpp/ours';
@@ -22,7 +22,7 @@ import type { GpuContext } from '../../core/gpu/context';
 import { openModel } from '../../core/pipeline/open-model';
 import { fileByteSource, openFolder } from '../../node/files';
 
-const root = ROOT;
+const root = REPO;
 const demo = join(root, 'public/demo/stories260K');
 const evaluation = spawnSync('cat', [join(demo, 'evaluation.txt')], { encoding: 'utf8' }).stdout;
 const scratch = mkdtempSync(join(tmpdir(), 'export-gguf-'));
@@ -55,17 +55,17 @@ describe('export-gguf on the demo model, read by llama.cpp', async () => {
     Array.from(windows.ids.subarray(w * SEQLEN, (w + 1) * SEQLEN)),
   );
 
-  beforeAll(() => {
+  beforeAll(async () => {
     for (const type of TYPES) {
-      const run = cli(['export-gguf', demo, '--type', type, '--out', file(type)]);
+      const run = await runCli(['export-gguf', demo, '--type', type, '--out', file(type)]);
       expect(run.err).not.toMatch(/error/);
       expect(run.code).toBe(0);
     }
   });
 
-  it('writes each type whole, with no temporary file left, and says what fell back', () => {
+  it('writes each type whole, with no temporary file left, and says what fell back', async () => {
     expect(readdirSync(scratch).sort()).toEqual(TYPES.map((t) => `stories260K-${t}.gguf`).sort());
-    const run = cli(['export-gguf', demo, '--type', 'q4_0', '--out', join(scratch, 'again.gguf')]);
+    const run = await runCli(['export-gguf', demo, '--type', 'q4_0', '--out', join(scratch, 'again.gguf')]);
     // down_proj has 172 inputs: no 32-block fits, llama.cpp's fallback is F16.
     expect(run.err).toContain(
       'warning: fallback: blk.0.ffn_down.weight: rows of 172 do not fill Q4_0 blocks of 32; stored as F16',
@@ -138,10 +138,10 @@ describe('export-gguf on the demo model, read by llama.cpp', async () => {
     },
   );
 
-  it('eval FILE.gguf prints the same perplexity as eval of the folder for the F32 export', () => {
+  it('eval FILE.gguf prints the same perplexity as eval of the folder for the F32 export', async () => {
     const args = ['--text', join(demo, 'evaluation.txt'), '--seqlen', String(SEQLEN), '--max-windows', '2'];
-    const folder = cli(['eval', demo, ...args]);
-    const gguf = cli(['eval', file('f32'), ...args]);
+    const folder = await runCli(['eval', demo, ...args]);
+    const gguf = await runCli(['eval', file('f32'), ...args]);
     expect(gguf.code).toBe(0);
     const perplexity = (out: string) => /perplexity (\S+)/.exec(out)?.[1];
     expect(perplexity(gguf.out)).toBeDefined();
@@ -150,25 +150,29 @@ describe('export-gguf on the demo model, read by llama.cpp', async () => {
 });
 
 describe('export-gguf refuses bad input with a message and exit 2, leaving nothing behind', () => {
-  it('an unknown --type, a missing --out, an existing file without --force', () => {
-    expect(cli(['export-gguf', demo, '--type', 'q3_k', '--out', join(scratch, 'x.gguf')])).toMatchObject({
+  it('an unknown --type, a missing --out, an existing file without --force', async () => {
+    expect(
+      await runCli(['export-gguf', demo, '--type', 'q3_k', '--out', join(scratch, 'x.gguf')]),
+    ).toMatchObject({
       code: 2,
       err: expect.stringContaining('--type must be one of f32, f16, q8_0, q4_0, q4_k_m (got "q3_k")'),
     });
-    expect(cli(['export-gguf', demo, '--type', 'f32']).err).toContain('--out FILE.gguf is required');
+    expect((await runCli(['export-gguf', demo, '--type', 'f32'])).err).toContain(
+      '--out FILE.gguf is required',
+    );
     const taken = join(scratch, 'taken.gguf');
     spawnSync('touch', [taken]);
-    expect(cli(['export-gguf', demo, '--type', 'f32', '--out', taken])).toMatchObject({
+    expect(await runCli(['export-gguf', demo, '--type', 'f32', '--out', taken])).toMatchObject({
       code: 2,
       err: expect.stringContaining('already exists: choose another --out or add --force'),
     });
     rmSync(taken);
   });
 
-  it('a GGUF as input', () => {
+  it('a GGUF as input', async () => {
     const source = join(scratch, 'input.gguf');
-    cli(['export-gguf', demo, '--type', 'q8_0', '--out', source]);
-    const run = cli(['export-gguf', source, '--type', 'q4_0', '--out', join(scratch, 'twice.gguf')]);
+    await runCli(['export-gguf', demo, '--type', 'q8_0', '--out', source]);
+    const run = await runCli(['export-gguf', source, '--type', 'q4_0', '--out', join(scratch, 'twice.gguf')]);
     expect(run.code).toBe(2);
     expect(run.err).toContain('input.gguf is already a GGUF file');
     expect(existsSync(join(scratch, 'twice.gguf'))).toBe(false);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { byteLevelTokenizerJson } from '../../../test/byte-level-tokenizer';
 import { randomCheckpoint, tinyOptConfig } from '../../../test/checkpoints';
-import { cli } from '../../../test/cli';
+import { runCli } from '../../../test/cli';
 import { useGpu } from '../../../test/gpu';
 import { llamaNll, withLlamaModel } from '../../../test/llama-cpp/llama';
 import { openFolder } from '../../node/files';
@@ -108,7 +108,7 @@ describe.each(FAMILIES)('$name: exported by the CLI, run by llama.cpp', (family)
   const out = join(scratch, `${family.name}.gguf`);
 
   it('llama.cpp’s token ids and per-token NLL match ours', async () => {
-    const run = cli(['export-gguf', dir, '--type', 'f32', '--out', out]);
+    const run = await runCli(['export-gguf', dir, '--type', 'f32', '--out', out]);
     expect(run.err).not.toMatch(/error/);
     expect(run.code).toBe(0);
     const { model } = await openModel(await openFolder(dir));
@@ -137,7 +137,7 @@ describe.each(FAMILIES)('$name: exported by the CLI, run by llama.cpp', (family)
 });
 
 describe('OPT', () => {
-  it('is refused with a message saying llama.cpp has no OPT architecture', () => {
+  it('is refused with a message saying llama.cpp has no OPT architecture', async () => {
     const config = tinyOptConfig();
     const dir = writeFolder(
       'opt',
@@ -152,7 +152,7 @@ describe('OPT', () => {
       },
       { 'tokenizer.json': byteLevelTokenizerJson('gpt2') },
     );
-    const run = cli(['export-gguf', dir, '--type', 'f32', '--out', join(scratch, 'opt.gguf')]);
+    const run = await runCli(['export-gguf', dir, '--type', 'f32', '--out', join(scratch, 'opt.gguf')]);
     expect(run.code).toBe(2);
     expect(run.err).toContain('llama.cpp has no OPT architecture');
   });
