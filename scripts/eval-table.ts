@@ -12,6 +12,7 @@ import { pruneModel } from '../src/core/pipeline/prune-model';
 import { DEFAULT_SETTINGS, type PruneSettings, type SparsityPattern } from '../src/core/pipeline/types';
 import { openFolder } from '../src/node/files';
 import { createNodeGpuContext } from '../src/node/gpu';
+import { ggufTable } from './gguf-table';
 
 const { values } = parseArgs({
   options: {
@@ -71,6 +72,8 @@ const table = [
   '',
   '† linears whose input width is not a multiple of M stay dense (a warning says which).',
 ].join('\n');
-console.log(table);
-if (values.out) writeFileSync(values.out, `${table}\n`);
 ctx.destroy();
+const gguf = await ggufTable(base.seqlen, base.evalMaxWindows ?? 16);
+console.log(`${table}\n\n${gguf}`);
+if (values.out) writeFileSync(values.out, `${table}\n\n${gguf}\n`);
+process.exit(0);

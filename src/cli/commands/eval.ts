@@ -1,22 +1,44 @@
 /** `sparsegpt eval MODEL_DIR --text FILE`: perplexity with the paper's protocol, on the same GPU forward. */
-import { nextTokenTargets, perplexityFromNll } from '../../core/eval/perplexity-windows';
+import { evaluationWindows, nextTokenTargets, perplexityFromNll } from '../../core/eval/perplexity-windows';
+import type { Architecture } from '../../core/forward/architecture';
+import type { TensorSource } from '../../core/forward/block-weights';
 import { modelNll } from '../../core/forward/model-forward';
-import { measureEvaluation, openModel } from '../../core/pipeline/open-model';
+import { openGgufModel } from '../../core/gguf/open-gguf';
+import { openModel } from '../../core/pipeline/open-model';
 import { DEFAULT_SETTINGS } from '../../core/settings/prune-settings';
-import { openFolder } from '../../node/files';
+import type { TextTokenizer } from '../../core/tokenizer/text-tokenizer';
+import { fileByteSource, openFolder } from '../../node/files';
 import { createNodeGpuContext } from '../../node/gpu';
 import type { Command } from '../command';
 import { numberValue, parseCommandLine, requiredValue } from '../options';
 import { checkSettingOptions } from '../settings-options';
 import { readTextArgument } from '../text-input';
 
+interface Scored {
+  arch: Architecture;
+  tokenizer: TextTokenizer;
+  maxPositions: number;
+  source: TensorSource;
+}
+
+async function openScored(path: string): Promise<Scored> {
+  if (path.toLowerCase().endsWith('.gguf')) {
+    const gguf = await openGgufModel(await fileByteSource(path));
+    return { ...gguf, maxPositions: gguf.config.maxPositions, source: gguf.read };
+  }
+  const { model, summary } = await openModel(await openFolder(path));
+  const source = (name: string) => model.checkpoint.readFloat32(name);
+  return { arch: model.arch, tokenizer: model.tokenizer, maxPositions: summary.maxPositions, source };
+}
+
 export const evaluate: Command = {
   name: 'eval',
-  summary: 'perplexity of a model folder on a text',
-  synopsis: 'eval MODEL_DIR --text FILE [--seqlen L] [--max-windows N]',
+  summary: 'perplexity of a model folder (or a GGUF it exported) on a text',
+  synopsis: 'eval (MODEL_DIR | FILE.gguf) --text FILE [--seqlen L] [--max-windows N]',
   description:
     'Concatenates the text, tokenizes it once, cuts it into non-overlapping windows of L tokens and prints the\n' +
-    "perplexity: exp of the mean NLL over every predicted token (the paper's protocol).",
+    "perplexity: exp of the mean NLL over every predicted token (the paper's protocol). A .gguf written by\n" +
+    'export-gguf is scored on its dequantized weights with its own vocabulary.',
   options: [
     { name: 'text', value: 'FILE', help: 'evaluation text (.txt, or .jsonl with a "text" field); required' },
     { name: 'seqlen', value: 'L', help: "tokens per window; default min(512, the model's positions)" },
@@ -26,22 +48,21 @@ export const evaluate: Command = {
   async run(argv) {
     const args = parseCommandLine(this, argv);
     const textPath = requiredValue(args, 'text', 'FILE');
-    const { model, summary } = await openModel(await openFolder(args.positionals[0]));
-    const seqlen = numberValue(args, 'seqlen') ?? Math.min(512, summary.maxPositions);
+    const model = await openScored(args.positionals[0]);
+    const seqlen = numberValue(args, 'seqlen') ?? Math.min(512, model.maxPositions);
     const maxWindows = numberValue(args, 'max-windows');
     // The prune settings' checks, limits and messages for the two options eval shares with prune.
     const settings = { ...DEFAULT_SETTINGS, seqlen, evalMaxWindows: maxWindows };
-    checkSettingOptions(settings, { maxPositions: summary.maxPositions }, ['seqlen', 'evalMaxWindows'], {
+    checkSettingOptions(settings, { maxPositions: model.maxPositions }, ['seqlen', 'evalMaxWindows'], {
       evalMaxWindows: '--max-windows',
     });
     const text = await readTextArgument(textPath, 'evaluation');
-    const windows = measureEvaluation(model, text, { seqlen, maxWindows });
+    const windows = evaluationWindows(model.tokenizer.encode(text), seqlen, maxWindows);
     for (const note of windows.notes) console.error(`note: ${note}`);
     const ctx = await createNodeGpuContext();
     try {
       const started = performance.now();
-      const source = (name: string) => model.checkpoint.readFloat32(name);
-      const nll = await modelNll(ctx, model.arch, source, windows.ids, { seqLen: windows.seqlen });
+      const nll = await modelNll(ctx, model.arch, model.source, windows.ids, { seqLen: windows.seqlen });
       const { meanNll, perplexity } = perplexityFromNll(nll, nextTokenTargets(windows.ids, windows.seqlen));
       const tokens = windows.windows * (windows.seqlen - 1);
       console.log(

@@ -5,12 +5,13 @@ import { type Command, EXIT, UsageError } from '../command';
 import { helpText, wantsHelp } from '../options';
 import { settingsErrorLines } from '../settings-options';
 import { evaluate } from './eval';
+import { exportGguf } from './export-gguf';
 import { gpuInfo } from './gpu-info';
 import { inspect } from './inspect';
 import { prune } from './prune';
 import { pruneLayerCommand } from './prune-layer';
 
-const COMMANDS: Command[] = [gpuInfo, inspect, prune, evaluate, pruneLayerCommand];
+const COMMANDS: Command[] = [gpuInfo, inspect, prune, evaluate, pruneLayerCommand, exportGguf];
 
 function help(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);

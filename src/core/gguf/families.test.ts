@@ -1,0 +1,159 @@
+/**
+ * Synthetic Qwen2 and GPT-2 checkpoints with byte-level BPE tokenizers, exported by the CLI as F32 GGUF and run by
+ * llama.cpp: its token ids equal ours and its per-token NLL (its logits) match our GPU forward's. OPT is refused.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { byteLevelTokenizerJson } from '../../../test/byte-level-tokenizer';
+import { randomCheckpoint, tinyOptConfig } from '../../../test/checkpoints';
+import { runCli } from '../../../test/cli';
+import { useGpu } from '../../../test/gpu';
+import { llamaNll, withLlamaModel } from '../../../test/llama-cpp/llama';
+import { openFolder } from '../../node/files';
+import { describeArchitecture } from '../forward/architecture';
+import { modelNll } from '../forward/model-forward';
+import { encodeSafetensors } from '../io/safetensors-write';
+import { parseModelConfig } from '../model/config';
+import { openModel } from '../pipeline/open-model';
+import { mapTensors } from './model-map';
+
+const scratch = mkdtempSync(join(tmpdir(), 'gguf-families-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const TEXT =
+  'Once upon a time, a little girl and her dog went to play in the park. She was happy all day, and he was too. ' +
+  'The sun was warm; it was 2024 and they played until the time to go home came.';
+
+/** Writes config.json, model.safetensors (random weights in HF shapes) and the tokenizer files into a folder. */
+function writeFolder(
+  name: string,
+  configJson: Record<string, unknown>,
+  files: Record<string, unknown>,
+): string {
+  const dir = join(scratch, name);
+  mkdirSync(dir);
+  const config = parseModelConfig(configJson);
+  const random = randomCheckpoint(config, { seed: 11 });
+  const shapes = new Map<string, number[]>();
+  if (config.family !== 'opt') {
+    for (const m of mapTensors(describeArchitecture(config))) {
+      shapes.set(m.hf, m.transform.kind === 'transpose' ? [...m.shape].reverse() : m.shape);
+    }
+  }
+  const tensors = random.names.map((tensor) => ({
+    name: tensor,
+    dtype: 'F32' as const,
+    shape: shapes.get(tensor) ?? [random.tensor(tensor).length],
+    data: random.tensor(tensor),
+  }));
+  writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson));
+  for (const [file, json] of Object.entries(files)) writeFileSync(join(dir, file), JSON.stringify(json));
+  return dir;
+}
+
+const FAMILIES = [
+  {
+    name: 'qwen2',
+    config: {
+      architectures: ['Qwen2ForCausalLM'],
+      model_type: 'qwen2',
+      hidden_size: 64,
+      intermediate_size: 96,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      vocab_size: 320,
+      max_position_embeddings: 128,
+      rms_norm_eps: 1e-6,
+      rope_theta: 1000000,
+      hidden_act: 'silu',
+      tie_word_embeddings: false,
+    },
+    tokenizerConfig: {
+      add_bos_token: false,
+      eos_token: '<|endoftext|>',
+      bos_token: null,
+      chat_template: '{{ x }}',
+    },
+  },
+  {
+    name: 'gpt2',
+    config: {
+      architectures: ['GPT2LMHeadModel'],
+      model_type: 'gpt2',
+      n_embd: 64,
+      n_layer: 2,
+      n_head: 4,
+      n_positions: 128,
+      vocab_size: 320,
+      activation_function: 'gelu_new',
+      layer_norm_epsilon: 1e-5,
+      bos_token_id: 256,
+      eos_token_id: 256,
+    },
+    tokenizerConfig: { eos_token: '<|endoftext|>' },
+  },
+] as const;
+
+describe.each(FAMILIES)('$name: exported by the CLI, run by llama.cpp', (family) => {
+  const gpu = useGpu();
+  const tokenizerJson = byteLevelTokenizerJson(family.name === 'qwen2' ? 'qwen2' : 'gpt2');
+  const dir = writeFolder(family.name, family.config, {
+    'tokenizer.json': tokenizerJson,
+    'tokenizer_config.json': family.tokenizerConfig,
+  });
+  const out = join(scratch, `${family.name}.gguf`);
+
+  it('llama.cpp’s token ids and per-token NLL match ours', async () => {
+    const run = await runCli(['export-gguf', dir, '--type', 'f32', '--out', out]);
+    expect(run.err).not.toMatch(/error/);
+    expect(run.code).toBe(0);
+    const { model } = await openModel(await openFolder(dir));
+    const ids = model.tokenizer.encode(TEXT);
+    const seqlen = Math.min(64, ids.length);
+    const window = ids.slice(0, seqlen);
+    const ours = await modelNll(
+      await gpu(),
+      model.arch,
+      (n) => model.checkpoint.readFloat32(n),
+      Int32Array.from(window),
+      {
+        seqLen: seqlen,
+      },
+    );
+    await withLlamaModel(out, async (llama) => {
+      expect([...llama.tokenize(TEXT)]).toEqual(model.tokenizer.encode(TEXT, { addBos: false }));
+      const theirs = await llamaNll(llama, [window]);
+      let worst = 0;
+      for (let i = 0; i < seqlen - 1; i++) worst = Math.max(worst, Math.abs(theirs[i] - ours[i]));
+      // Qwen2: both float32 forwards agree to ~1e-5. GPT-2: llama.cpp's CPU GELU reads an fp16 table
+      // (GGML_GELU_FP16), measured 6.4e-3 at worst on these random weights.
+      expect(worst).toBeLessThan(family.name === 'gpt2' ? 2e-2 : 2e-4);
+    });
+  });
+});
+
+describe('OPT', () => {
+  it('is refused with a message saying llama.cpp has no OPT architecture', async () => {
+    const config = tinyOptConfig();
+    const dir = writeFolder(
+      'opt',
+      {
+        model_type: 'opt',
+        hidden_size: config.hiddenSize,
+        ffn_dim: config.intermediateSize,
+        num_hidden_layers: config.numLayers,
+        num_attention_heads: config.numHeads,
+        vocab_size: 320,
+        max_position_embeddings: config.maxPositions,
+      },
+      { 'tokenizer.json': byteLevelTokenizerJson('gpt2') },
+    );
+    const run = await runCli(['export-gguf', dir, '--type', 'f32', '--out', join(scratch, 'opt.gguf')]);
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('llama.cpp has no OPT architecture');
+  });
+});

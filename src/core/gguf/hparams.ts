@@ -1,0 +1,65 @@
+/**
+ * The architecture metadata llama.cpp reads for each family ({arch}.block_count, .context_length, … with the value
+ * types convert_hf_to_gguf.py writes), Llama 3's rope_freqs tensor, and back: a ModelConfig from a GGUF we wrote.
+ */
+import type { ModelConfig } from '../model/types';
+import { f32, type GgufValue, str, u32 } from './format';
+import { GgufExportError } from './model-map';
+
+type Entries = Array<readonly [string, GgufValue]>;
+
+export function architectureMetadata(arch: 'llama' | 'qwen2' | 'gpt2', config: ModelConfig): Entries {
+  const k = (key: string) => `${arch}.${key}`;
+  const entries: Entries = [
+    ['general.architecture', str(arch)],
+    [k('block_count'), u32(config.numLayers)],
+    [k('context_length'), u32(config.maxPositions)],
+    [k('embedding_length'), u32(config.hiddenSize)],
+    [k('feed_forward_length'), u32(config.intermediateSize)],
+    [k('attention.head_count'), u32(config.numHeads)],
+  ];
+  if (arch === 'gpt2') {
+    entries.push([k('attention.layer_norm_epsilon'), f32(config.norm.eps)]);
+    return entries;
+  }
+  if (config.positional.kind !== 'rope') throw new GgufExportError(`${arch} needs rotary positions`);
+  entries.push(
+    [k('attention.head_count_kv'), u32(config.numKvHeads)],
+    [k('rope.freq_base'), f32(config.positional.theta)],
+    [k('attention.layer_norm_rms_epsilon'), f32(config.norm.eps)],
+    [k('attention.key_length'), u32(config.headDim)],
+    [k('attention.value_length'), u32(config.headDim)],
+    [k('rope.dimension_count'), u32(config.headDim)],
+  );
+  if (arch === 'llama') entries.push([k('vocab_size'), u32(config.vocabSize)]);
+  const scaling = config.positional.scaling;
+  if (scaling?.type === 'linear') {
+    entries.push([k('rope.scaling.type'), str('linear')], [k('rope.scaling.factor'), f32(scaling.factor)]);
+  }
+  return entries;
+}
+
+/** Llama 3's per-frequency RoPE divisors (the rope_freqs tensor), as the converter computes them; else undefined. */
+export function llama3RopeFactors(config: ModelConfig): Float32Array | undefined {
+  if (config.positional.kind !== 'rope' || config.positional.scaling?.type !== 'llama3') return undefined;
+  const { theta, scaling } = config.positional;
+  const dim = config.headDim;
+  const factor = scaling.factor ?? 8;
+  const low = scaling.lowFreqFactor ?? 1;
+  const high = scaling.highFreqFactor ?? 4;
+  const context = scaling.originalMaxPositions ?? 8192;
+  const lowWavelength = context / low;
+  const highWavelength = context / high;
+  const factors = new Float32Array(dim / 2);
+  for (let i = 0; i < dim / 2; i++) {
+    const frequency = Math.fround(1 / theta ** Math.fround((2 * i) / dim));
+    const wavelength = (2 * Math.PI) / frequency;
+    if (wavelength < highWavelength) factors[i] = 1;
+    else if (wavelength > lowWavelength) factors[i] = factor;
+    else {
+      const smooth = (context / wavelength - low) / (high - low);
+      factors[i] = 1 / ((1 - smooth) / factor + smooth);
+    }
+  }
+  return factors;
+}

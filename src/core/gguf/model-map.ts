@@ -1,0 +1,184 @@
+/**
+ * Hugging Face tensors ↔ llama.cpp's GGUF tensors for the families llama.cpp runs (names and transforms as
+ * llama.cpp's convert_hf_to_gguf.py and gguf-py's constants.py give them): Llama, Mistral and SmolLM as "llama"
+ * (q_proj/k_proj rows permuted per head, because llama.cpp rotates interleaved pairs where transformers rotates
+ * halves), Qwen2 as "qwen2", GPT-2 as "gpt2" (Conv1D weights transposed to [out, in]). OPT has no llama.cpp
+ * architecture. The same map turns a GGUF back into HF tensors for this tool's own forward.
+ */
+import type { Architecture, LinearSpec, NormSpec } from '../forward/architecture';
+import type { ModelConfig } from '../model/types';
+
+export class GgufExportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedModelError';
+  }
+}
+
+export type TensorTransform =
+  | { kind: 'copy' }
+  /** GPT-2's Conv1D: stored [in, out], GGUF wants [out, in]. */
+  | { kind: 'transpose' }
+  /** Rows of each of `heads` heads reordered from halves to interleaved pairs. */
+  | { kind: 'permute'; heads: number };
+
+export interface TensorMapping {
+  gguf: string;
+  /** The HF checkpoint tensor it comes from. */
+  hf: string;
+  /** PyTorch-order shape of the GGUF tensor: [rows, cols] or [n]. */
+  shape: number[];
+  transform: TensorTransform;
+}
+
+export const GGUF_ARCHITECTURES = { llama: 'llama', mistral: 'llama', qwen2: 'qwen2', gpt2: 'gpt2' } as const;
+
+/** llama.cpp's architecture name for a model_type, or a message saying why there is none. */
+export function ggufArchitecture(config: ModelConfig): 'llama' | 'qwen2' | 'gpt2' {
+  if (config.family === 'opt') {
+    throw new GgufExportError(
+      'llama.cpp has no OPT architecture, so an OPT model cannot be written as GGUF. GGUF export supports ' +
+        'Llama-style models (Llama, Mistral, SmolLM, TinyLlama), Qwen2 and GPT-2; use the safetensors output for OPT.',
+    );
+  }
+  const arch = (GGUF_ARCHITECTURES as Record<string, 'llama' | 'qwen2' | 'gpt2'>)[config.modelType];
+  if (!arch) {
+    throw new GgufExportError(
+      `model_type "${config.modelType}" has no llama.cpp architecture this tool writes`,
+    );
+  }
+  if (arch !== 'gpt2' && config.activation !== 'silu') {
+    throw new GgufExportError(`llama.cpp's ${arch} runs SiLU MLPs; this model uses ${config.activation}`);
+  }
+  if (arch === 'gpt2' && config.activation !== 'gelu_new' && config.activation !== 'gelu_pytorch_tanh') {
+    throw new GgufExportError(
+      `llama.cpp's gpt2 uses the tanh approximation of GELU; this model uses ${config.activation}`,
+    );
+  }
+  if (config.positional.kind === 'rope') {
+    if (config.positional.partialRotaryFactor !== 1) {
+      throw new GgufExportError(
+        'llama.cpp rotates whole heads in this architecture; partial_rotary_factor < 1 is not written',
+      );
+    }
+    const scaling = config.positional.scaling?.type ?? 'default';
+    if (!['default', 'linear', 'llama3'].includes(scaling)) {
+      throw new GgufExportError(
+        `RoPE scaling "${scaling}" is not written to GGUF by this tool (default, linear and llama3 are)`,
+      );
+    }
+  }
+  return arch;
+}
+
+const LLAMA_LINEARS: Record<string, string> = {
+  'self_attn.q_proj': 'attn_q',
+  'self_attn.k_proj': 'attn_k',
+  'self_attn.v_proj': 'attn_v',
+  'self_attn.o_proj': 'attn_output',
+  'mlp.gate_proj': 'ffn_gate',
+  'mlp.up_proj': 'ffn_up',
+  'mlp.down_proj': 'ffn_down',
+};
+
+const GPT2_LINEARS: Record<string, string> = {
+  'attn.c_attn': 'attn_qkv',
+  'attn.c_proj': 'attn_output',
+  'mlp.c_fc': 'ffn_up',
+  'mlp.c_proj': 'ffn_down',
+};
+
+/** Every GGUF tensor of the model in writing order (embeddings, each block, final norm, head) with its source. */
+export function mapTensors(arch: Architecture): TensorMapping[] {
+  const family = ggufArchitecture(arch.config);
+  const out: TensorMapping[] = [];
+  const add = (gguf: string, hf: string, shape: number[], transform: TensorTransform = { kind: 'copy' }) =>
+    out.push({ gguf, hf, shape, transform });
+  const addNorm = (gguf: string, norm: NormSpec) => {
+    add(`${gguf}.weight`, norm.weight, [arch.hiddenSize]);
+    if (norm.bias) add(`${gguf}.bias`, norm.bias, [arch.hiddenSize]);
+  };
+  add('token_embd.weight', arch.embedding.tensor, [arch.embedding.rows, arch.embedding.cols]);
+  if (arch.positions)
+    add('position_embd.weight', arch.positions.tensor, [arch.positions.rows, arch.positions.cols]);
+  const names = family === 'gpt2' ? GPT2_LINEARS : LLAMA_LINEARS;
+  for (let index = 0; index < arch.numBlocks; index++) {
+    const block = arch.block(index);
+    const prefix = `blk.${index}`;
+    const addLinear = (linear: LinearSpec) => {
+      const name = `${prefix}.${names[linear.name]}`;
+      let transform: TensorTransform = linear.transposed ? { kind: 'transpose' } : { kind: 'copy' };
+      if (family === 'llama' && linear.name === 'self_attn.q_proj')
+        transform = { kind: 'permute', heads: arch.heads };
+      if (family === 'llama' && linear.name === 'self_attn.k_proj')
+        transform = { kind: 'permute', heads: arch.kvHeads };
+      add(`${name}.weight`, linear.tensor, [linear.rows, linear.cols], transform);
+      const biasTransform = transform.kind === 'permute' ? transform : { kind: 'copy' as const };
+      if (linear.bias) add(`${name}.bias`, linear.bias, [linear.rows], biasTransform);
+    };
+    addNorm(`${prefix}.attn_norm`, block.attentionNorm);
+    for (const group of block.groups.slice(0, 2)) group.linears.forEach(addLinear);
+    addNorm(`${prefix}.ffn_norm`, block.mlpNorm);
+    for (const group of block.groups.slice(2)) group.linears.forEach(addLinear);
+  }
+  if (arch.finalNorm) addNorm('output_norm', arch.finalNorm);
+  if (!arch.lmHead.tied) add('output.weight', arch.lmHead.tensor, [arch.lmHead.rows, arch.lmHead.cols]);
+  return out;
+}
+
+/** Source row of each destination row under `permute` (halves → interleaved pairs within each head). */
+export function permutedRow(row: number, rows: number, heads: number): number {
+  const headRows = rows / heads;
+  const half = headRows / 2;
+  const head = Math.floor(row / headRows);
+  const within = row % headRows;
+  return head * headRows + (within % 2) * half + Math.floor(within / 2);
+}
+
+/** Applies `transform` to HF rows [rowStart, rowStart + rows) read as `source` (whole heads when permuting). */
+export function toGgufRows(
+  source: Float32Array,
+  shape: number[],
+  transform: TensorTransform,
+  rowStart = 0,
+): Float32Array {
+  const columns = shape.length > 1 ? shape[1] : 1;
+  if (transform.kind === 'copy') return source;
+  if (transform.kind === 'transpose') {
+    // source is the whole stored [in = columns, out = rows] tensor.
+    const [rows, cols] = shape;
+    const out = new Float32Array(rows * cols);
+    for (let i = 0; i < cols; i++) for (let o = 0; o < rows; o++) out[o * cols + i] = source[i * rows + o];
+    return out;
+  }
+  const total = shape[0];
+  const out = new Float32Array(source.length);
+  const rows = source.length / columns;
+  for (let r = 0; r < rows; r++) {
+    const from = permutedRow(rowStart + r, total, transform.heads) - rowStart;
+    out.set(source.subarray(from * columns, (from + 1) * columns), r * columns);
+  }
+  return out;
+}
+
+/** The inverse of toGgufRows for a whole tensor: GGUF values back in the HF checkpoint's layout. */
+export function fromGgufTensor(
+  values: Float32Array,
+  shape: number[],
+  transform: TensorTransform,
+): Float32Array {
+  if (transform.kind === 'copy') return values;
+  const columns = shape.length > 1 ? shape[1] : 1;
+  const out = new Float32Array(values.length);
+  if (transform.kind === 'transpose') {
+    const [rows, cols] = shape;
+    for (let o = 0; o < rows; o++) for (let i = 0; i < cols; i++) out[i * rows + o] = values[o * cols + i];
+    return out;
+  }
+  const total = shape[0];
+  for (let r = 0; r < total; r++) {
+    const from = permutedRow(r, total, transform.heads);
+    out.set(values.subarray(r * columns, (r + 1) * columns), from * columns);
+  }
+  return out;
+}
