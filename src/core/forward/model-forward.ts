@@ -8,6 +8,7 @@ import type { GpuContext } from '../gpu/context';
 import type { Architecture } from './architecture';
 import { BlockRunner, maxSequencesPerChunk } from './block-runner';
 import { type TensorSource, uploadBlock } from './block-weights';
+import { requireGpuForward } from './gpu-support';
 import { uploadEmbedding, uploadHead } from './model-ends';
 import { SequenceStates } from './sequence-states';
 
@@ -33,6 +34,7 @@ export async function modelNll(
   if (!Number.isInteger(sequences) || sequences < 1) {
     throw new RangeError(`${ids.length} token ids do not make whole sequences of ${seqLen}`);
   }
+  requireGpuForward(arch, seqLen);
   // Where even one sequence cannot run, SequenceStates.embed explains what to lower.
   const fit = Math.max(1, maxSequencesPerChunk(ctx, arch, seqLen));
   const perChunk = Math.min(options.sequencesPerChunk ?? Math.min(8, fit), sequences);

@@ -4,6 +4,7 @@
  * model's positions, skip entries that match nothing).
  */
 import type { Architecture } from '../forward/architecture';
+import { requireGpuForward } from '../forward/gpu-support';
 import type { PruneSettings } from './types';
 
 export class SettingsError extends Error {
@@ -43,6 +44,8 @@ export function checkPruneSettings(settings: PruneSettings, arch: Architecture):
       `The sequence length must be a whole number from 2 to the model's ${maxPositions} positions; got ${seqlen}.`,
     );
   }
+  // Before any work: a model the GPU forward would compute without one of its features is refused by name.
+  requireGpuForward(arch, seqlen);
   if (!Number.isInteger(blockSize) || blockSize < 1) {
     throw new SettingsError(`The block size must be a whole number of columns ≥ 1; got ${blockSize}.`);
   }
