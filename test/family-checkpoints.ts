@@ -3,7 +3,8 @@
  * config.json with sizes shrunk (family-configs.ts) parsed by the real parser, and tensors in the exact on-disk
  * layout transformers saves — names and shapes written out here, independently of architecture.ts — stored as
  * BF16, F16 or F32 and held as the values those dtypes keep. Weights are scaled so activations stay O(1), the
- * routers prefer some experts, and the LM head's softmax is far from uniform.
+ * routers prefer some experts, the LM head's softmax is far from uniform, and Gemma 2's attention scores reach
+ * its soft cap.
  */
 import { decodeFloats, encodeFloats } from '../src/core/io/dtype';
 import { encodeSafetensors } from '../src/core/io/safetensors-write';
@@ -73,7 +74,8 @@ export function familyCheckpoint(name: string, options: FamilyOptions = {}): Fam
   const q = config.numHeads * D;
   const kv = config.numKvHeads * D;
 
-  add('model.embed_tokens.weight', [V, H], 1);
+  // Logits of std ~2 over the tiny vocabulary: sharp, but not one-hot.
+  add('model.embed_tokens.weight', [V, H], 0.4);
   for (let layer = 0; layer < config.numLayers; layer++) {
     const l = `model.layers.${layer}.`;
     rmsNorm(`${l}input_layernorm`, H);
@@ -85,7 +87,9 @@ export function familyCheckpoint(name: string, options: FamilyOptions = {}): Fam
         ['k_proj', kv],
         ['v_proj', kv],
       ] as const) {
-        linear(`${l}self_attn.${proj}`, rows, H);
+        // Gemma 2's attention scores reach its soft cap (50) as the real model's do, so that the cap matters.
+        const scale = config.attentionSoftcap !== undefined && proj !== 'v_proj' ? 3 : 1;
+        add(`${l}self_attn.${proj}.weight`, [rows, H], scale / Math.sqrt(H));
         if (config.biases.qkv) add(`${l}self_attn.${proj}.bias`, [rows], 0.3);
       }
     }
@@ -102,7 +106,7 @@ export function familyCheckpoint(name: string, options: FamilyOptions = {}): Fam
     addMlp(config, l, layer, linear, add);
   }
   rmsNorm('model.norm', H);
-  if (!config.tiedEmbeddings) add('lm_head.weight', [V, H], 1);
+  if (!config.tiedEmbeddings) add('lm_head.weight', [V, H], 0.4);
   return {
     name,
     json,

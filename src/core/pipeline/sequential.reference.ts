@@ -72,12 +72,17 @@ export function referenceSequentialPrune(
       hessians.set(key, { H: hessianReference(X, tokens, X.length / tokens), tokens });
       groupTokens.set(key, tokens);
     });
-    for (const group of arch.block(block).groups) {
+    const groups = arch.block(block).groups;
+    for (const group of groups) {
       const captured = hessians.get(groupKey(block, group.role, group.expert));
       if (!captured && group.expert !== undefined) {
-        const linears = group.linears.map((l) => l.tensor).join(', ');
+        // One warning per expert, naming all its linears, at its first group.
+        if (groups.find((g) => g.expert === group.expert) !== group) continue;
+        const linears = groups
+          .filter((g) => g.expert === group.expert)
+          .flatMap((g) => g.linears.map((l) => l.tensor));
         warnings.push(
-          `block ${block}, expert ${group.expert}: no calibration token was routed to it, so ${linears} stay dense`,
+          `block ${block}, expert ${group.expert}: no calibration token was routed to it, so ${linears.join(', ')} stay dense`,
         );
         continue;
       }
