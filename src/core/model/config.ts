@@ -97,9 +97,9 @@ export function parseModelConfig(json: unknown, fileName = 'config.json'): Model
         : '';
     throw new ModelFileError(
       'unsupported-architecture',
-      `model_type "${modelType}" is not supported${hint}. Supported: llama, mistral, qwen2, qwen3, phi3, gemma2, ` +
-        'gemma3_text, mixtral, qwen3_moe (Llama-style models such as Llama 2/3, SmolLM, TinyLlama, Mistral, ' +
-        'Qwen2/2.5/3, Phi-3/4-mini, Gemma 2/3, Mixtral, Qwen3-MoE), opt and gpt2',
+      `model_type "${modelType}" is not supported${hint}. Supported: llama, mistral, qwen2 (Llama-style models ` +
+        'such as Llama 2/3, SmolLM, TinyLlama, Mistral, Qwen2/2.5), the decoders built like them: qwen3, phi3 ' +
+        '(Phi-3, Phi-4-mini), gemma2, gemma3_text, mixtral, qwen3_moe; opt and gpt2',
       { file: fileName },
     );
   }

@@ -7,26 +7,15 @@
  * the MLP GeGLU with hidden_activation (gelu_pytorch_tanh). Attention (self-attention.ts) brings Gemma 3's q/k norms,
  * query_pre_attn_scalar, Gemma 2's soft-capping, the sliding layers' windows and Gemma 3's local RoPE.
  */
-import { referenceAttentionOutput, referenceGatedMlp } from './llama';
-import { add, referenceRmsNorm } from './operations';
+import { layerRmsNorm, referenceAttentionOutput, referenceGatedMlp } from './llama';
+import { add } from './operations';
 import type { BlockContext } from './types';
 
 export function referenceGemmaBlock(ctx: BlockContext, prefix: string, index: number, x: Float64Array) {
-  const c = ctx.config;
   const layer = `${prefix}layers.${index}`;
-  const H = c.hiddenSize;
-  const tokens = x.length / H;
-  const norm = (input: Float64Array, name: string) =>
-    referenceRmsNorm(
-      input,
-      tokens,
-      H,
-      ctx.t(`${layer}.${name}.weight`),
-      c.norm.eps,
-      c.normUnitOffset === true,
-    );
+  const norm = layerRmsNorm(ctx, layer);
   const n1 = norm(x, 'input_layernorm');
-  ctx.capture?.('attention', n1, tokens);
+  ctx.capture?.('attention', n1, x.length / ctx.config.hiddenSize);
   const h = add(x, norm(referenceAttentionOutput(ctx, layer, index, n1), 'post_attention_layernorm'));
   const n2 = norm(h, 'pre_feedforward_layernorm');
   return add(h, norm(referenceGatedMlp(ctx, layer, n2), 'post_feedforward_layernorm'));

@@ -14,23 +14,27 @@ import type { BlockContext } from './types';
 export function referenceLlamaBlock(ctx: BlockContext, prefix: string, index: number, x: Float64Array) {
   const c = ctx.config;
   const layer = `${prefix}layers.${index}`;
-  const H = c.hiddenSize;
-  const tokens = x.length / H;
-  const norm = (input: Float64Array, name: string) =>
-    referenceRmsNorm(
-      input,
-      tokens,
-      H,
-      ctx.t(`${layer}.${name}.weight`),
-      c.norm.eps,
-      c.normUnitOffset === true,
-    );
+  const norm = layerRmsNorm(ctx, layer);
   const n1 = norm(x, 'input_layernorm');
-  ctx.capture?.('attention', n1, tokens);
+  ctx.capture?.('attention', n1, x.length / c.hiddenSize);
   const h = add(x, referenceAttentionOutput(ctx, layer, index, n1));
   const n2 = norm(h, 'post_attention_layernorm');
   const experts = c.moe && !c.moe.denseLayers.includes(index);
   return add(h, experts ? referenceSparseMoe(ctx, layer, n2) : referenceGatedMlp(ctx, layer, n2));
+}
+
+/** The layer's RMSNorm named `name` (input_layernorm …) over hidden-size rows, by (1 + w) where the model says so. */
+export function layerRmsNorm(ctx: BlockContext, layer: string) {
+  const c = ctx.config;
+  return (input: Float64Array, name: string) =>
+    referenceRmsNorm(
+      input,
+      input.length / c.hiddenSize,
+      c.hiddenSize,
+      ctx.t(`${layer}.${name}.weight`),
+      c.norm.eps,
+      c.normUnitOffset === true,
+    );
 }
 
 /** attention → capture → o_proj: the attention sublayer's output before any norm or residual. */
