@@ -252,6 +252,12 @@ describe('parseModelConfig: what is not modelled is refused by name', () => {
       rope_scaling: { rope_type: 'yarn', factor: 4, beta_fast: 16 },
     });
     expect(beta.message).toMatch(/"beta_fast" other than 32/);
+    // Keys transformers does not read for the type are ignored, as transformers ignores them.
+    const linear = parseModelConfig({
+      model_type: 'llama',
+      rope_scaling: { type: 'linear', factor: 2, original_max_position_embeddings: 4096 },
+    });
+    expect(linear.positional).toMatchObject({ scaling: { type: 'linear', factor: 2 } });
     // The defaults themselves are what rope.ts computes with.
     expect(() =>
       parseModelConfig({

@@ -1,34 +1,31 @@
 /**
  * Rotary position settings from config.json: rope_theta, partial_rotary_factor and rope_scaling, or transformers 5's
- * rope_parameters that holds them all (per layer type where layers differ, as Gemma 3's do). Every key a scaling
- * type reads is checked; a key this tool would not apply is refused by name (transformers' modeling_rope_utils lists
- * what each type reads).
+ * rope_parameters that holds them all (per layer type where layers differ, as Gemma 3's do). A type rope.ts does not
+ * compute, or a field transformers would apply that rope.ts does not (modeling_rope_utils lists what each type
+ * reads), is refused by name.
  */
+import { SUPPORTED_ROPE_TYPES } from '../forward/rope';
 import type { ConfigReader } from './config-reader';
 import { isObject } from './config-reader';
 import type { Positional, RopeScaling } from './types';
 
-/** Keys every rope parameter set may hold. */
-const COMMON_KEYS = ['rope_type', 'type', 'rope_theta', 'partial_rotary_factor'];
-
-/** The keys each scaling type reads, beyond COMMON_KEYS. */
-const TYPE_KEYS: Record<string, string[]> = {
-  default: [],
-  linear: ['factor'],
-  dynamic: ['factor', 'original_max_position_embeddings'],
-  llama3: ['factor', 'low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings'],
-  yarn: ['factor', 'original_max_position_embeddings'],
-  longrope: ['factor', 'short_factor', 'long_factor', 'attention_factor', 'original_max_position_embeddings'],
-};
-
-/** Keys accepted only with transformers' default value, which is the value rope.ts computes with. */
-const DEFAULT_ONLY: Record<string, Record<string, unknown>> = {
-  yarn: { beta_fast: 32, beta_slow: 1, truncate: true },
+/**
+ * Fields transformers reads for a type that rope.ts does not compute with: accepted only at transformers' default
+ * (the value rope.ts assumes), or not at all where the default is computed. Other keys transformers ignores (and
+ * warns about), and so does this parser.
+ */
+const UNMODELLED: Record<string, Record<string, unknown>> = {
+  yarn: {
+    beta_fast: 32,
+    beta_slow: 1,
+    truncate: true,
+    attention_factor: undefined,
+    mscale: undefined,
+    mscale_all_dim: undefined,
+  },
 };
 
 export interface RopeOptions {
-  /** rope_theta when the config has none (Gemma 3: 1e6 for global layers). */
-  thetaDefault?: number;
   /** head_dim: LongRoPE's factor lists must have one entry per rotated frequency. */
   headDim: number;
   maxPositions: number;
@@ -38,7 +35,7 @@ export interface RopeOptions {
 
 /**
  * The rotary positions of a model whose layers share one RoPE: rope_theta and rope_scaling, or rope_parameters.
- * A per-layer-type rope_parameters is refused here; families with such layers read it with ropeForLayerType.
+ * A rope_parameters keyed by layer type is refused here: only Gemma 3's layers differ (config-decoders.ts).
  */
 export function ropePositional(read: ConfigReader, options: RopeOptions): Positional {
   const parameters = read.raw('rope_parameters');
@@ -68,7 +65,7 @@ export function positionalFrom(
 ): Positional {
   if (json !== undefined && json !== null && !isObject(json)) read.fail(source, 'an object');
   const params = isObject(json) ? json : {};
-  const theta = params.rope_theta ?? read.raw('rope_theta') ?? options.thetaDefault ?? 10000;
+  const theta = params.rope_theta ?? read.raw('rope_theta') ?? 10000;
   if (typeof theta !== 'number' || !Number.isFinite(theta) || theta <= 0)
     read.fail(params.rope_theta === undefined ? 'rope_theta' : source, 'a positive rope_theta');
   const partial = params.partial_rotary_factor ?? read.raw('partial_rotary_factor') ?? 1;
@@ -89,11 +86,8 @@ function parseScaling(
   const written = json.rope_type ?? json.type ?? 'default';
   if (typeof written !== 'string') read.fail(source, 'an object with a string "rope_type"');
   const type = options.typeAliases?.[written] ?? written;
-  if (!Object.hasOwn(TYPE_KEYS, type)) {
-    read.refuse(
-      source,
-      `rope_type "${type}" is not modelled; supported: ${Object.keys(TYPE_KEYS).join(', ')}`,
-    );
+  if (!SUPPORTED_ROPE_TYPES.includes(type)) {
+    read.refuse(source, `rope_type "${type}" is not modelled; supported: ${SUPPORTED_ROPE_TYPES.join(', ')}`);
   }
   checkKeys(read, source, json, type);
   if (type === 'default') return undefined;
@@ -120,16 +114,15 @@ function parseScaling(
   return scaling;
 }
 
-/** A key the type does not read would be silently ignored: refuse it by name. */
+/** A field transformers would apply but rope.ts would not: refused by name, since ignoring it changes the model. */
 function checkKeys(read: ConfigReader, source: string, json: Record<string, unknown>, type: string): void {
-  const known = TYPE_KEYS[type];
-  const defaultsOnly = DEFAULT_ONLY[type] ?? {};
+  const unmodelled = UNMODELLED[type] ?? {};
   for (const [key, value] of Object.entries(json)) {
-    if (COMMON_KEYS.includes(key) || known.includes(key) || value === null) continue;
-    if (Object.hasOwn(defaultsOnly, key) && defaultsOnly[key] === value) continue;
+    if (!Object.hasOwn(unmodelled, key) || value === null || value === unmodelled[key]) continue;
+    const only = unmodelled[key] === undefined ? '' : ` other than ${JSON.stringify(unmodelled[key])}`;
     read.refuse(
       source,
-      `rope_type ${type} with "${key}"${Object.hasOwn(defaultsOnly, key) ? ` other than ${JSON.stringify(defaultsOnly[key])}` : ''} is not modelled here, and ignoring it would compute a different model`,
+      `rope_type ${type} with "${key}"${only} is not modelled here, and ignoring it would compute a different model`,
     );
   }
 }
