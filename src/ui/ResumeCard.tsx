@@ -35,9 +35,10 @@ function PickAgain({ name }: { name: string }) {
           aria-label="Model folder to resume with"
           {...{ webkitdirectory: '', directory: '' }}
           onChange={(e) => {
-            const list = e.currentTarget.files;
+            // Copied first: clearing the input empties its FileList in place.
+            const list = Array.from(e.currentTarget.files ?? []);
             e.currentTarget.value = '';
-            if (!list || list.length === 0) return;
+            if (list.length === 0) return;
             try {
               void resumeWithFiles(collectPickedFiles(list));
             } catch (error) {

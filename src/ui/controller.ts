@@ -13,8 +13,10 @@ import { patternChoice, settingsProblems, useSettingsStore } from '../store/sett
 import { type TextSource, useTextsStore } from '../store/texts';
 import {
   compareModelFiles,
+  modelMismatch,
   type RecordedModel,
   type ResumeOffer,
+  UNFINISHED_RUN_VERSION,
   unfinishedRuns,
   useResumeStore,
 } from '../store/unfinished';
@@ -230,9 +232,11 @@ interface Launch {
 function recordedModel(): RecordedModel | undefined {
   const summary = readySummary(useModelStore.getState().status);
   if (!summary || !openedModel) return undefined;
-  if (openedModel.source === 'demo') return { kind: 'demo', name: summary.name };
+  const { fingerprint } = summary;
+  if (openedModel.source === 'demo') return { kind: 'demo', name: summary.name, fingerprint };
   return {
     kind: 'files',
+    fingerprint,
     name: summary.name,
     folderName: openedModel.name,
     files: openedModel.files.map(({ path, file }) => ({ path, size: file.size })),
@@ -260,7 +264,7 @@ async function launchRun({
   useExplorerStore.getState().close();
   await unfinishedRuns
     .write({
-      version: 1,
+      version: UNFINISHED_RUN_VERSION,
       runId,
       progressFolder,
       startedAt: Date.now(),
@@ -369,11 +373,9 @@ async function resumeOpenedModel(offer: ResumeOffer): Promise<void> {
     resume.setStatus('offered', 'The model could not be opened; see the model card.');
     return;
   }
-  if (summary.name !== run.model.name || summary.layers !== run.blocks) {
-    resume.setStatus(
-      'needs-files',
-      `This is ${summary.name}, not ${run.model.name}: pick the run's model folder.`,
-    );
+  const mismatch = modelMismatch(run, summary);
+  if (mismatch) {
+    resume.setStatus(run.model.kind === 'files' ? 'needs-files' : 'offered', mismatch);
     return;
   }
   applySettings(run.settings);

@@ -8,6 +8,6 @@ export {
   type OpenedModel,
   openModel,
 } from '../core/pipeline/open-model';
-export { progressKey } from '../core/pipeline/progress-store';
+export { progressIdentity } from '../core/pipeline/progress-store';
 export { DeviceLostError, type LayerExplorer, pruneModel } from '../core/pipeline/prune-model';
 export { verifyPrunedOutput } from '../core/pipeline/verify-output';

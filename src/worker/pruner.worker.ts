@@ -19,15 +19,15 @@ import type {
 import { createEventBatcher } from './event-batcher';
 import { gpuContext, openedGpuContext } from './gpu-context';
 import { opfsSinkFactory, removeProgressFolder, removeRunFolder, runDirectory } from './opfs';
+import { opfsProgressStore } from './opfs-progress-store';
 import {
   DeviceLostError,
   measureCalibration,
   measureEvaluation,
-  progressKey,
+  progressIdentity,
   pruneModel,
   verifyPrunedOutput,
 } from './pipeline';
-import { opfsProgressStore } from './progress';
 import { closeModel, currentExplorer, currentModel, openModelFolder, replaceExplorer } from './session';
 
 const runs = new Map<string, AbortController>();
@@ -100,7 +100,10 @@ const api: PrunerApi = {
     const events = createEventBatcher((batch) => onEvents(runId, batch));
     try {
       const progress = progressFolder
-        ? await opfsProgressStore(progressFolder, progressKey(settings, summary.name))
+        ? await opfsProgressStore(
+            progressFolder,
+            await progressIdentity(settings, summary.fingerprint, calibration),
+          )
         : undefined;
       const texts = { calibration, evaluation: evaluation || undefined };
       const started = performance.now();

@@ -6,10 +6,12 @@
  */
 import type { GpuContext } from '../gpu/context';
 import type { Architecture } from './architecture';
-import { BlockRunner, maxSequencesPerChunk } from './block-runner';
+import { BlockRunner } from './block-runner';
 import { type TensorSource, uploadBlock } from './block-weights';
+import { maxSequencesPerChunk } from './chunk-fit';
+import { uploadEmbedding } from './embedding';
 import { requireGpuForward } from './gpu-support';
-import { uploadEmbedding, uploadHead } from './model-ends';
+import { uploadHead } from './head';
 import { SequenceStates } from './sequence-states';
 
 export interface ModelNllOptions {
