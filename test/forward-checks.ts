@@ -1,4 +1,7 @@
-/** Checks shared by the forward tests that split a block's work (token slices, token ranges, head groups). */
+/**
+ * Checks shared by the forward tests: per-token NLL against the float64 reference, and runs that split a block's
+ * work (token slices, token ranges, head groups).
+ */
 import { expect } from 'vitest';
 import type { CaptureInput } from '../src/core/forward/block-runner';
 import { readFloat32 } from '../src/core/gpu/buffers';
@@ -39,4 +42,18 @@ export function expectSplitNll(split: Float64Array, unsplit: Float64Array, refer
     expect(Math.abs(split[t] - reference[t])).toBeLessThan(1e-4 * scale);
     expect(Math.abs(split[t] - unsplit[t])).toBeLessThan(1e-6 * scale);
   }
+}
+
+/** Per-token NLL within 1e-4 relative (absolute below 1): float32 GPU against the float64 reference. */
+export function expectNllClose(gpu: Float64Array, cpu: Float64Array) {
+  expect(gpu.length).toBe(cpu.length);
+  let worst = 0;
+  for (let i = 0; i < cpu.length; i++) {
+    if (Number.isNaN(cpu[i])) {
+      expect(gpu[i]).toBeNaN();
+      continue;
+    }
+    worst = Math.max(worst, Math.abs(gpu[i] - cpu[i]) / Math.max(1, Math.abs(cpu[i])));
+  }
+  expect(worst).toBeLessThan(1e-4);
 }

@@ -6,6 +6,7 @@ import { ModelFileError } from '../../core/io/errors';
 import type { ModelFolder } from '../../core/io/folder';
 import { elementCount } from '../../core/io/safetensors-header';
 import { loadModelConfig } from '../../core/model/config';
+import { modelParticulars } from '../../core/model/particulars';
 import type { ModelConfig } from '../../core/model/types';
 import { loadTokenizer } from '../../core/tokenizer/load-tokenizer';
 import { openFolder } from '../../node/files';
@@ -27,6 +28,7 @@ function describeConfig(config: ModelConfig): string[] {
     `details:      vocab ${config.vocabSize}, max positions ${config.maxPositions}, ${config.norm.kind} ` +
       `eps ${config.norm.eps}, ${config.activation}, biases: ${biases.length ? biases.join('/') : 'none'}, ` +
       `${config.tiedEmbeddings ? 'tied' : 'separate'} embeddings${config.torchDtype ? `, ${config.torchDtype}` : ''}`,
+    ...(modelParticulars(config).length ? [`features:     ${modelParticulars(config).join('; ')}`] : []),
   ];
 }
 

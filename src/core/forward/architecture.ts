@@ -5,14 +5,11 @@
  * forward, the pipeline and the UI all read this; no family-specific code elsewhere.
  */
 import type { Activation, ModelConfig, ModelFamily } from '../model/types';
-import { type RopeSpec, SUPPORTED_ROPE_TYPES, UnsupportedRopeError } from './rope';
+import { group, linear, norm, UnsupportedModelError } from './architecture-parts';
+import { decoderBlock, decoderExtras, ropeSpec } from './decoder-blocks';
+import type { RopeSpec } from './rope';
 
-export class UnsupportedModelError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnsupportedModelError';
-  }
-}
+export { UnsupportedModelError };
 
 export interface LinearSpec {
   /** Name within the block, e.g. "self_attn.q_proj", "attn.c_attn", "fc1". */
@@ -48,6 +45,11 @@ export interface InputGroup {
   linears: LinearSpec[];
   /** Sum of the linears' rows: the width of the fused output. */
   rows: number;
+  /**
+   * Mixture of experts: the expert whose linears these are. Its input is that of the tokens the router sends to it
+   * (or every token, where the run calibrates every expert on all of them), so it has a Hessian of its own.
+   */
+  expert?: number;
 }
 
 export interface BlockSpec {
@@ -55,10 +57,36 @@ export interface BlockSpec {
   /** Before attention when norms come first (all supported models but OPT-350m), after it otherwise. */
   attentionNorm: NormSpec;
   mlpNorm: NormSpec;
-  /** In execution order: attention, attention_output, mlp, mlp_output. */
+  /** In execution order: attention, attention_output, mlp, mlp_output (MoE: mlp and mlp_output per expert). */
   groups: InputGroup[];
   /** The block's prunable linears, in execution order. */
   linears: LinearSpec[];
+
+  // Decoder features beyond the Llama block (decoder-blocks.ts); absent where the model does not have them.
+  /** RMSNorm over headDim on every query / key head after projection, before RoPE (Qwen3, Gemma 3). */
+  qNorm?: NormSpec;
+  kNorm?: NormSpec;
+  /** Gemma: RMSNorm of the attention output before the residual add (its post_attention_layernorm). */
+  postAttentionNorm?: NormSpec;
+  /** Gemma: RMSNorm of the MLP output before the residual add (post_feedforward_layernorm). */
+  postMlpNorm?: NormSpec;
+  /** Sliding-window layers: query i attends to keys j with i − slidingWindow < j ≤ i. */
+  slidingWindow?: number;
+  /** This layer's RoPE where it differs from the model's (Gemma 3's sliding layers: rope_local_base_freq). */
+  rope?: RopeSpec;
+  /** Mixture of experts: the router (never pruned) and how tokens are routed. */
+  moe?: MoeSpec;
+}
+
+export interface MoeSpec {
+  /** Router weight [experts, hidden]: logits → softmax → top-k. */
+  router: MatrixSpec;
+  experts: number;
+  topK: number;
+  /** Renormalise the top-k routing weights to sum to 1. */
+  normalizeTopK: boolean;
+  /** Each expert's intermediate size. */
+  intermediateSize: number;
 }
 
 export interface MatrixSpec {
@@ -77,12 +105,19 @@ export interface Architecture {
   headDim: number;
   vocabSize: number;
   numBlocks: number;
-  norm: { kind: 'rmsnorm' | 'layernorm'; eps: number };
+  /** unitOffset: Gemma's RMSNorm multiplies by (1 + weight). */
+  norm: { kind: 'rmsnorm' | 'layernorm'; eps: number; unitOffset?: boolean };
   /** Pre-norm (norm → sublayer → residual) or post-norm (sublayer → residual → norm; OPT-350m). */
   normFirst: boolean;
   /** gated: activation(gate) · up (SwiGLU); plain: activation(fc1). */
   mlp: { kind: 'gated' | 'plain'; activation: Activation };
   attentionScale: number;
+  /** Gemma 2: attention scores ← cap · tanh(scores / cap), before the causal mask. */
+  attentionSoftcap?: number;
+  /** Gemma 2: logits ← cap · tanh(logits / cap). */
+  finalLogitSoftcap?: number;
+  /** Gemma: token embeddings × this (√hidden in the model's dtype). */
+  embeddingScale?: number;
   rope?: RopeSpec;
   /** Token embeddings [vocab, embedDim]. */
   embedding: MatrixSpec;
@@ -104,6 +139,8 @@ export interface PrunableLinearSpec extends LinearSpec {
   block: number;
   /** The input group it belongs to: its linears share one Hessian (one calibration capture). */
   group: InputGroupRole;
+  /** Mixture of experts: the expert of the group (its own Hessian). */
+  expert?: number;
   /** The checkpoint tensor's shape as stored: [rows, cols], or [cols, rows] when `transposed`. */
   storedShape: [number, number];
 }
@@ -182,32 +219,6 @@ function validateConfig(config: ModelConfig): void {
   }
 }
 
-function linear(
-  name: string,
-  tensorBase: string,
-  rows: number,
-  cols: number,
-  bias: boolean,
-  transposed = false,
-): LinearSpec {
-  return {
-    name,
-    tensor: `${tensorBase}.weight`,
-    ...(bias ? { bias: `${tensorBase}.bias` } : {}),
-    rows,
-    cols,
-    transposed,
-  };
-}
-
-function group(role: InputGroupRole, linears: LinearSpec[]): InputGroup {
-  return { role, features: linears[0].cols, linears, rows: linears.reduce((sum, l) => sum + l.rows, 0) };
-}
-
-function norm(base: string, withBias: boolean): NormSpec {
-  return { weight: `${base}.weight`, ...(withBias ? { bias: `${base}.bias` } : {}) };
-}
-
 function finish(
   base: Omit<Architecture, 'block' | 'prunableLinears'>,
   block: (index: number) => BlockSpec,
@@ -224,7 +235,10 @@ function finish(
       const all: PrunableLinearSpec[] = [];
       for (let i = 0; i < base.numBlocks; i++) {
         for (const g of block(i).groups) {
-          for (const l of g.linears) all.push({ ...l, block: i, group: g.role, storedShape: storedShape(l) });
+          for (const l of g.linears) {
+            const expert = g.expert === undefined ? {} : { expert: g.expert };
+            all.push({ ...l, block: i, group: g.role, ...expert, storedShape: storedShape(l) });
+          }
         }
       }
       return all;
@@ -269,55 +283,21 @@ function llamaArchitecture(
   if (positional.kind !== 'rope') {
     throw new UnsupportedModelError(`${config.modelType}: the Llama family needs rotary positions`);
   }
-  const rotaryDim = Math.floor(config.headDim * positional.partialRotaryFactor);
-  if (rotaryDim % 2 !== 0 || rotaryDim < 2) {
-    throw new UnsupportedModelError(`rotary dimension ${rotaryDim} must be even and at least 2`);
-  }
-  const ropeType = positional.scaling?.type ?? 'default';
-  if (!SUPPORTED_ROPE_TYPES.includes(ropeType)) throw new UnsupportedRopeError(ropeType);
-  const { hiddenSize: H, intermediateSize: I, numHeads, numKvHeads, headDim } = config;
-  const q = numHeads * headDim;
-  const kv = numKvHeads * headDim;
+  const H = config.hiddenSize;
   const embedding = { tensor: `${prefix}embed_tokens.weight`, rows: config.vocabSize, cols: H };
-  const b = config.biases;
+  const rope = ropeSpec(config, positional);
   return finish(
     {
       ...common(config),
+      ...decoderExtras(config),
       normFirst: true,
       mlp: { kind: 'gated', activation: config.activation },
-      rope: {
-        theta: positional.theta,
-        rotaryDim,
-        scaling: positional.scaling,
-        maxPositions: config.maxPositions,
-      },
+      rope,
       embedding,
       finalNorm: norm(`${prefix}norm`, false),
       lmHead: lmHead(config, embedding, names),
     },
-    (index) => {
-      const layer = `${prefix}layers.${index}`;
-      const groups = [
-        group('attention', [
-          linear('self_attn.q_proj', `${layer}.self_attn.q_proj`, q, H, b.qkv),
-          linear('self_attn.k_proj', `${layer}.self_attn.k_proj`, kv, H, b.qkv),
-          linear('self_attn.v_proj', `${layer}.self_attn.v_proj`, kv, H, b.qkv),
-        ]),
-        group('attention_output', [linear('self_attn.o_proj', `${layer}.self_attn.o_proj`, H, q, b.o)]),
-        group('mlp', [
-          linear('mlp.gate_proj', `${layer}.mlp.gate_proj`, I, H, b.mlp),
-          linear('mlp.up_proj', `${layer}.mlp.up_proj`, I, H, b.mlp),
-        ]),
-        group('mlp_output', [linear('mlp.down_proj', `${layer}.mlp.down_proj`, H, I, b.mlp)]),
-      ];
-      return {
-        index,
-        attentionNorm: norm(`${layer}.input_layernorm`, false),
-        mlpNorm: norm(`${layer}.post_attention_layernorm`, false),
-        groups,
-        linears: groups.flatMap((g) => g.linears),
-      };
-    },
+    (index) => decoderBlock(config, `${prefix}layers.${index}`, index, rope),
   );
 }
 

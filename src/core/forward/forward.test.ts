@@ -8,6 +8,7 @@ import {
   tinyOptConfig,
 } from '../../../test/checkpoints';
 import { relativeMaxError } from '../../../test/compare';
+import { expectNllClose } from '../../../test/forward-checks';
 import { useGpu } from '../../../test/gpu';
 import { createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
@@ -20,20 +21,6 @@ import { maxSequencesPerChunk } from './chunk-fit';
 import { embed, uploadEmbedding } from './embedding';
 import { ReferenceModel } from './forward.reference';
 import { modelNll } from './model-forward';
-
-/** Per-token NLL within 1e-4 relative (absolute below 1): float32 GPU against the float64 reference. */
-function expectNllClose(gpu: Float64Array, cpu: Float64Array) {
-  expect(gpu.length).toBe(cpu.length);
-  let worst = 0;
-  for (let i = 0; i < cpu.length; i++) {
-    if (Number.isNaN(cpu[i])) {
-      expect(gpu[i]).toBeNaN();
-      continue;
-    }
-    worst = Math.max(worst, Math.abs(gpu[i] - cpu[i]) / Math.max(1, Math.abs(cpu[i])));
-  }
-  expect(worst).toBeLessThan(1e-4);
-}
 
 interface ModelCase {
   name: string;

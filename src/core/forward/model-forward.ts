@@ -10,6 +10,7 @@ import { BlockRunner } from './block-runner';
 import { type TensorSource, uploadBlock } from './block-weights';
 import { maxSequencesPerChunk } from './chunk-fit';
 import { uploadEmbedding } from './embedding';
+import { requireGpuForward } from './gpu-support';
 import { uploadHead } from './head';
 import { SequenceStates } from './sequence-states';
 
@@ -35,6 +36,7 @@ export async function modelNll(
   if (!Number.isInteger(sequences) || sequences < 1) {
     throw new RangeError(`${ids.length} token ids do not make whole sequences of ${seqLen}`);
   }
+  requireGpuForward(arch, seqLen);
   // Where even one sequence cannot run, SequenceStates.embed explains what to lower.
   const fit = Math.max(1, maxSequencesPerChunk(ctx, arch, seqLen));
   const perChunk = Math.min(options.sequencesPerChunk ?? Math.min(8, fit), sequences);

@@ -87,6 +87,34 @@ describe('RoPE frequencies (transformers modeling_rope_utils semantics)', () => 
     expect(Math.hypot(table[2 * 64 + 10], table[2 * 64 + 11])).toBeCloseTo(attentionFactor, 12);
   });
 
+  it('longrope (Phi-4-mini: 131072 positions, 4096 original): short factors up to 4096 positions, long past them', () => {
+    const shortFactor = [1, 1.5, 2, 3];
+    const longFactor = [2, 4, 8, 16];
+    const scaling = { type: 'longrope', factor: 32, originalMaxPositions: 4096, shortFactor, longFactor };
+    const spec = { theta: 10000, rotaryDim: 8, maxPositions: 131072, scaling };
+    const base = ropeFrequencies({ ...spec, scaling: undefined }, 10).inverse;
+    // √(1 + ln 32 / ln 4096) = √(1 + 5/12): the paper's scaling, applied to short and long contexts alike.
+    const expectedFactor = Math.sqrt(1 + 5 / 12);
+    const short = ropeFrequencies(spec, 4096);
+    const long = ropeFrequencies(spec, 4097);
+    for (let i = 0; i < 4; i++) {
+      expect(short.inverse[i]).toBeCloseTo(base[i] / shortFactor[i], 15);
+      expect(long.inverse[i]).toBeCloseTo(base[i] / longFactor[i], 15);
+    }
+    expect(short.attentionFactor).toBeCloseTo(expectedFactor, 14);
+    expect(long.attentionFactor).toBeCloseTo(expectedFactor, 14);
+    // An explicit attention_factor wins; factor ≤ 1 means none.
+    expect(
+      ropeFrequencies({ ...spec, scaling: { ...scaling, attentionFactor: 1.25 } }, 10).attentionFactor,
+    ).toBe(1.25);
+    expect(ropeFrequencies({ ...spec, scaling: { ...scaling, factor: 1 } }, 10).attentionFactor).toBe(1);
+    // Unit short factors and no scaling reduce to the default table.
+    const plain = { ...scaling, factor: 1, shortFactor: [1, 1, 1, 1] };
+    expect(Array.from(ropeTable({ ...spec, scaling: plain }, 5))).toEqual(
+      Array.from(ropeTable({ ...spec, scaling: undefined }, 5)),
+    );
+  });
+
   it('tables start at the position offset', () => {
     const spec = { theta: 10000, rotaryDim: 6, maxPositions: 64 };
     const fromZero = ropeTable(spec, 8);
@@ -100,10 +128,10 @@ describe('RoPE frequencies (transformers modeling_rope_utils semantics)', () => 
         kind: 'rope',
         theta: 1e4,
         partialRotaryFactor: 1,
-        scaling: { type: 'longrope', factor: 2 },
+        scaling: { type: 'proportional', factor: 2 },
       },
     });
     expect(() => describeArchitecture(config)).toThrow(UnsupportedRopeError);
-    expect(() => describeArchitecture(config)).toThrow(/"longrope" is not supported/);
+    expect(() => describeArchitecture(config)).toThrow(/"proportional" is not supported/);
   });
 });

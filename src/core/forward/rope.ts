@@ -1,6 +1,6 @@
 /**
  * Rotary position embedding frequencies as transformers computes them (modeling_rope_utils): the default
- * inverse frequencies θ^(−2i/d), and the rope_scaling variants linear, dynamic (NTK), llama3 and yarn. Tables of
+ * inverse frequencies θ^(−2i/d), and the rope_scaling variants linear, dynamic (NTK), llama3, yarn and longrope. Tables of
  * (cos, sin) are computed here in float64 and uploaded, rather than evaluated in f32 on the GPU.
  */
 import type { RopeScaling } from '../model/types';
@@ -17,14 +17,14 @@ export interface RopeSpec {
 export class UnsupportedRopeError extends Error {
   constructor(type: string) {
     super(
-      `RoPE scaling "${type}" is not supported; supported: default, linear, dynamic, llama3, yarn. ` +
+      `RoPE scaling "${type}" is not supported; supported: ${SUPPORTED_ROPE_TYPES.join(', ')}. ` +
         `Remove rope_scaling from config.json only if the model was trained without it.`,
     );
     this.name = 'UnsupportedRopeError';
   }
 }
 
-export const SUPPORTED_ROPE_TYPES = ['default', 'linear', 'dynamic', 'llama3', 'yarn'];
+export const SUPPORTED_ROPE_TYPES = ['default', 'linear', 'dynamic', 'llama3', 'yarn', 'longrope'];
 
 function defaultFrequencies(base: number, dim: number): Float64Array {
   const inv = new Float64Array(dim / 2);
@@ -60,6 +60,8 @@ export function ropeFrequencies(
       return { inverse: llama3Frequencies(rope, scaling), attentionFactor: 1 };
     case 'yarn':
       return yarnFrequencies(rope, scaling);
+    case 'longrope':
+      return longRopeFrequencies(rope, scaling, positions);
     default:
       throw new UnsupportedRopeError(type);
   }
@@ -101,6 +103,29 @@ function yarnFrequencies(
     return (f / factor) * (1 - extrapolationWeight) + f * extrapolationWeight;
   });
   return { inverse, attentionFactor: 0.1 * Math.log(factor) + 1 };
+}
+
+/**
+ * LongRoPE (Phi-3/4, modeling_rope_utils._compute_longrope_parameters with Phi-3's per-forward update): each default
+ * frequency divided by its short factor while the forward's positions stay within original_max_position_embeddings,
+ * by its long factor past them; cos and sin scaled by √(1 + ln factor / ln original) (or the config's
+ * attention_factor), whatever the length.
+ */
+function longRopeFrequencies(
+  rope: RopeSpec,
+  scaling: RopeScaling,
+  positions: number,
+): { inverse: Float64Array; attentionFactor: number } {
+  const original = scaling.originalMaxPositions ?? rope.maxPositions;
+  const factors = positions > original ? scaling.longFactor : scaling.shortFactor;
+  if (!factors || factors.length !== rope.rotaryDim / 2) {
+    throw new RangeError(`longrope needs ${rope.rotaryDim / 2} short and long factors`);
+  }
+  const factor = scaling.factor;
+  const attentionFactor =
+    scaling.attentionFactor ?? (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original)));
+  const inverse = defaultFrequencies(rope.theta, rope.rotaryDim).map((f, i) => f / factors[i]);
+  return { inverse, attentionFactor };
 }
 
 /**

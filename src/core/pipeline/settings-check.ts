@@ -4,6 +4,7 @@
  * that match no linear. Every problem is reported at once, as a SettingsError.
  */
 import type { Architecture } from '../forward/architecture';
+import { requireGpuForward } from '../forward/gpu-support';
 import type { PruneSettings } from '../settings/prune-settings';
 import { type SettingProblem, SettingsError, settingsProblems } from '../settings/validate';
 
@@ -24,6 +25,8 @@ export function checkPruneSettings(settings: PruneSettings, arch: Architecture):
     }
   }
   if (problems.length) throw new SettingsError(problems);
+  // Before any work: a model the GPU forward would compute without one of its features is refused by name.
+  requireGpuForward(arch, settings.seqlen);
 }
 
 /** A skip entry matches a tensor name exactly, a block-relative name by suffix, or a block by "layers.N." prefix. */
