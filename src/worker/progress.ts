@@ -3,10 +3,10 @@
  * or a reload: the core's file progress store over one OPFS folder per run.
  */
 
-import { directorySinkFactory } from '../core/io/browser-files';
+import { directorySinkFactory } from '../browser/files';
+import { progressDirectory } from '../browser/opfs';
 import { blobByteSource } from '../core/io/bytes';
 import { fileProgressStore, type ProgressStore } from '../core/pipeline/progress-store';
-import { progressDirectory } from './opfs';
 
 function isNotFound(error: unknown): boolean {
   return (

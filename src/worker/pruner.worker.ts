@@ -4,8 +4,13 @@
  * the last run's explorer. Everything it offers is in api.ts; the page reaches it through client.ts.
  */
 import * as Comlink from 'comlink';
-import { folderFromDirectoryHandle } from '../core/io/browser-files';
+import { folderFromDirectoryHandle } from '../browser/files';
+import { opfsSinkFactory, removeProgressFolder, removeRunFolder, runDirectory } from '../browser/opfs';
 import { folderFromBlobs } from '../core/io/folder';
+import { measureCalibration, measureEvaluation } from '../core/pipeline/open-model';
+import { progressKey } from '../core/pipeline/progress-store';
+import { DeviceLostError, pruneModel } from '../core/pipeline/prune-model';
+import { verifyPrunedOutput } from '../core/pipeline/verify-output';
 import type {
   CalibrationMeasureReply,
   EvaluationMeasureReply,
@@ -18,15 +23,6 @@ import type {
 } from './api';
 import { createEventBatcher } from './event-batcher';
 import { gpuContext, openedGpuContext } from './gpu-context';
-import { opfsSinkFactory, removeProgressFolder, removeRunFolder, runDirectory } from './opfs';
-import {
-  DeviceLostError,
-  measureCalibration,
-  measureEvaluation,
-  progressKey,
-  pruneModel,
-  verifyPrunedOutput,
-} from './pipeline';
 import { opfsProgressStore } from './progress';
 import { closeModel, currentExplorer, currentModel, openModelFolder, replaceExplorer } from './session';
 

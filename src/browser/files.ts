@@ -1,11 +1,12 @@
 /**
- * Browser file access, usable in the worker: folders from a directory handle or from dropped entries, and sinks
- * over the File System Access API (a folder the user picked, or the Origin Private File System). Only types of the
- * DOM are used here, no globals, so this module also loads in Node.
+ * Browser file access (the browser's counterpart of src/node/files.ts), usable in the worker and the page: folders
+ * from a directory handle, and sinks over the File System Access API (a folder the user picked, or the origin
+ * private file system). Only types of the DOM are used here, no globals, so this module also loads in Node.
+ * Dropped and picked files are collected by the page (src/ui/features/model/drop.ts).
  */
-import type { ByteSink, SinkFactory } from './bytes';
-import { ModelFileError } from './errors';
-import { folderFromBlobs, type ModelFolder, normalizePath } from './folder';
+import type { ByteSink, SinkFactory } from '../core/io/bytes';
+import { ModelFileError } from '../core/io/errors';
+import { folderFromBlobs, type ModelFolder, normalizePath } from '../core/io/folder';
 
 function writeFailed(path: string, cause: unknown): ModelFileError {
   const quota = cause instanceof DOMException && cause.name === 'QuotaExceededError';
@@ -136,34 +137,4 @@ export async function folderFromDirectoryHandle(handle: FileSystemDirectoryHandl
   };
   await walk(handle, '');
   return folderFromBlobs(entries, handle.name);
-}
-
-/**
- * A folder from a drop: the entries of DataTransferItem.webkitGetAsEntry(), which the page must take synchronously
- * in its drop handler. One dropped folder becomes the model folder; loose files keep their names.
- */
-export async function folderFromDroppedEntries(entries: FileSystemEntry[]): Promise<ModelFolder> {
-  const files: [string, Blob][] = [];
-  const walk = async (entry: FileSystemEntry, path: string): Promise<void> => {
-    if (entry.name.startsWith('.')) return;
-    if (entry.isFile) {
-      const file = await new Promise<File>((resolve, reject) =>
-        (entry as FileSystemFileEntry).file(resolve, reject),
-      );
-      files.push([path, file]);
-      return;
-    }
-    const reader = (entry as FileSystemDirectoryEntry).createReader();
-    // readEntries returns at most ~100 entries per call; an empty batch means the end.
-    for (;;) {
-      const batch = await new Promise<FileSystemEntry[]>((resolve, reject) =>
-        reader.readEntries(resolve, reject),
-      );
-      if (batch.length === 0) break;
-      for (const child of batch) await walk(child, `${path}/${child.name}`);
-    }
-  };
-  for (const entry of entries) await walk(entry, entry.name);
-  const single = entries.length === 1 && entries[0].isDirectory ? entries[0].name : undefined;
-  return folderFromBlobs(files, single ?? (files.length ? undefined : 'dropped files'));
 }

@@ -1,11 +1,16 @@
 /**
- * Pruned models are written into the origin private file system (OPFS), one folder per run under "runs/", while
- * the run goes: nothing model-sized is ever held in memory, and the files outlive a reload. The worker writes
- * through synchronous access handles (the fastest OPFS path, worker-only); the page reads the finished files back
- * as disk-backed Files to save them where the user wants.
+ * The app's browser storage: the layout of the origin private file system (OPFS), in one place for the two sides
+ * that use it. Pruned models are written there, one folder per run under "runs/", while the run goes: nothing
+ * model-sized is ever held in memory, and the files outlive a reload. Finished blocks of runs that may be resumed
+ * live under "progress/".
+ *
+ * The worker writes (through synchronous access handles, the fastest OPFS path, worker-only). The page lists,
+ * saves and removes: it reads the finished files as disk-backed Files, which the browser streams from disk, so
+ * saving never passes the model through the worker. This module is platform code (like src/node/), not the
+ * worker's: the UI imports it directly and still reaches the worker only through src/worker/client.ts.
  */
-import { directorySinkFactory } from '../core/io/browser-files';
 import type { SinkFactory } from '../core/io/bytes';
+import { directorySinkFactory } from './files';
 
 export const RUNS_FOLDER = 'runs';
 
