@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import { openCollected, reportDropError } from './controller';
-import { collectDroppedFiles } from './drop';
+import { reportDropError } from '../features/model/actions';
+import { type CollectedFiles, collectDroppedFiles, type HowGiven } from '../features/model/drop';
 
 function hasFiles(event: DragEvent): boolean {
   return Array.from(event.dataTransfer?.types ?? []).includes('Files');
@@ -10,7 +10,11 @@ function hasFiles(event: DragEvent): boolean {
  * A model folder or a text file may be dropped anywhere on the page. Areas with their own drop target (the text
  * boxes) handle their drops first and stop them here.
  */
-export function DropOverlay() {
+export function DropOverlay({
+  onFiles,
+}: {
+  onFiles(collected: CollectedFiles, how: HowGiven): Promise<void>;
+}) {
   const [dragging, setDragging] = useState(false);
   useEffect(() => {
     let depth = 0;
@@ -33,7 +37,10 @@ export function DropOverlay() {
       setDragging(false);
       if (!event.dataTransfer || event.defaultPrevented) return;
       event.preventDefault();
-      collectDroppedFiles(event.dataTransfer).then(openCollected, reportDropError);
+      collectDroppedFiles(event.dataTransfer).then(
+        (collected) => onFiles(collected, 'dropped'),
+        reportDropError,
+      );
     };
     window.addEventListener('dragenter', enter);
     window.addEventListener('dragleave', leave);
@@ -45,7 +52,7 @@ export function DropOverlay() {
       window.removeEventListener('dragover', over);
       window.removeEventListener('drop', drop);
     };
-  }, []);
+  }, [onFiles]);
   if (!dragging) return null;
   return (
     <div className="drop-overlay" aria-hidden="true">

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import type { LayerResult } from '../core/pipeline/types';
+import type { LayerResult } from '../../core/pipeline/types';
 import { formatError, formatMs, formatPercent } from './format';
 
 /** The per-layer results as they arrive; follows the newest row unless the user scrolled up to read. */

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useSyncExternalStore } from 'react';
-import type { MaskPreview } from '../core/pipeline/types';
+import type { MaskPreview } from '../../core/pipeline/types';
 
 const DARK = '(prefers-color-scheme: dark)';
 

@@ -1,5 +1,5 @@
 /** Plain-language numbers for the page: sizes, counts, durations, errors. Pure functions, unit-tested. */
-import type { PruneMethod, PruneSettings, SparsityPattern } from '../core/pipeline/types';
+import type { PruneMethod, PruneSettings, SparsityPattern } from '../../core/pipeline/types';
 
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return '?';

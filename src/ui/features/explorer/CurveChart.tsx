@@ -1,9 +1,9 @@
 import { useRef } from 'react';
-import type { PruneMethod } from '../core/pipeline/types';
-import type { CurvePoint } from '../worker/api';
-import { logScale, tickLabel } from './chart-scale';
-import { formatError, formatPercent, METHOD_LABELS } from './format';
-import { useWidth } from './useWidth';
+import type { PruneMethod } from '../../../core/pipeline/types';
+import type { CurvePoint } from '../../../worker/api';
+import { logScale, tickLabel } from '../../shared/chart-scale';
+import { formatError, formatPercent, METHOD_LABELS } from '../../shared/format';
+import { useWidth } from '../../shared/useWidth';
 
 const HEIGHT = 210;
 const LEFT = 44;

@@ -1,12 +1,12 @@
 import { useId } from 'react';
-import type { PruneMethod, SparsityPattern } from '../core/pipeline/types';
-import { useExplorerStore } from '../store/explorer';
-import { useRunStore } from '../store/run';
-import { MAX_SPARSITY, type PatternChoice, patternChoice } from '../store/settings';
+import type { PruneMethod, SparsityPattern } from '../../../core/pipeline/types';
+import { useExplorerStore } from '../../../store/explorer';
+import { useRunStore } from '../../../store/run';
+import { MAX_SPARSITY, type PatternChoice, patternChoice } from '../../../store/settings';
+import { describePattern, formatError, formatPercent, METHOD_LABELS } from '../../shared/format';
+import { MaskPicture } from '../../shared/MaskPicture';
+import { CURVE_SPARSITIES, changeExplorerControls, exploreLayer } from './actions';
 import { CurveChart } from './CurveChart';
-import { CURVE_SPARSITIES, changeExplorerControls, exploreLayer } from './controller';
-import { describePattern, formatError, formatPercent, METHOD_LABELS } from './format';
-import { MaskPicture } from './MaskPicture';
 
 const PATTERN_OPTIONS: Array<{ choice: Exclude<PatternChoice, 'custom'>; label: string }> = [
   { choice: 'unstructured', label: 'Unstructured' },

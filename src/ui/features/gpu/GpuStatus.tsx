@@ -1,4 +1,4 @@
-import { useGpuStore } from '../store/gpu';
+import { useGpuStore } from '../../../store/gpu';
 
 /** Limits are powers of two, so they read best in binary units. */
 function formatLimit(bytes: number): string {

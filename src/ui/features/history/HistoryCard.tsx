@@ -1,8 +1,14 @@
-import { COMPARE_LIMIT, type RunRecord, useHistoryStore } from '../store/history';
-import { removeHistoryOutput, removeHistoryRun } from './controller';
-import { describeSettings, formatError, formatMs, formatPercent, formatPerplexity } from './format';
-import { LayerTable } from './LayerTable';
-import { SaveButton } from './SaveButton';
+import { COMPARE_LIMIT, type RunRecord, useHistoryStore } from '../../../store/history';
+import {
+  describeSettings,
+  formatError,
+  formatMs,
+  formatPercent,
+  formatPerplexity,
+} from '../../shared/format';
+import { LayerTable } from '../../shared/LayerTable';
+import { SaveButton } from '../output/SaveButton';
+import { removeHistoryOutput, removeHistoryRun } from './actions';
 
 function when(time: number): string {
   return new Date(time).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });

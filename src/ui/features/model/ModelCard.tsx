@@ -1,10 +1,45 @@
 import { useRef } from 'react';
-import type { ModelSummary, PrunableLinear } from '../core/pipeline/types';
-import { useModelStore } from '../store/model';
-import { useRunStore } from '../store/run';
-import { loadDemoModel, openCollected, reportDropError } from './controller';
-import { collectPickedFiles } from './drop';
-import { formatBytes, formatCount, formatInteger } from './format';
+import type { ModelSummary, PrunableLinear } from '../../../core/pipeline/types';
+import { useModelStore } from '../../../store/model';
+import { useRunStore } from '../../../store/run';
+import { useSessionStore } from '../../../store/session';
+import { formatBytes, formatCount, formatInteger } from '../../shared/format';
+import { loadDemoModel, reportDropError } from './actions';
+import { type CollectedFiles, collectPickedFiles, type HowGiven } from './drop';
+
+/** Where picked files go (the page decides: a model, a text, or the folder a resume asked for). */
+type OnFiles = (collected: CollectedFiles, how: HowGiven) => Promise<void>;
+
+/** A hidden file input for a folder (webkitdirectory), clicked by a visible button. */
+function FolderInput(props: {
+  label: string;
+  onFiles: OnFiles;
+  inputRef: React.RefObject<HTMLInputElement | null>;
+}) {
+  const { label, onFiles, inputRef } = props;
+  return (
+    <input
+      ref={inputRef}
+      type="file"
+      hidden
+      aria-label={label}
+      {...{ webkitdirectory: '', directory: '' }}
+      onChange={(e) => {
+        pickInto(e.currentTarget.files, onFiles);
+        e.currentTarget.value = '';
+      }}
+    />
+  );
+}
+
+function pickInto(list: FileList | null, onFiles: OnFiles): void {
+  if (!list || list.length === 0) return;
+  try {
+    void onFiles(collectPickedFiles(list), 'selected');
+  } catch (error) {
+    reportDropError(error);
+  }
+}
 
 /** "q_proj, k_proj … (7 per block)" grouped by short name, with shapes. */
 function linearKinds(prunable: PrunableLinear[]): Array<{ name: string; shape: string; count: number }> {
@@ -76,17 +111,31 @@ function Summary({ summary }: { summary: ModelSummary }) {
   );
 }
 
-function Pickers({ disabled }: { disabled: boolean }) {
+/** After a reload: the browser keeps no access to a dropped folder, so the page asks for it again. */
+function Reopen({ onFiles, disabled }: { onFiles: OnFiles; disabled: boolean }) {
+  const reopen = useSessionStore((s) => s.reopen);
+  const input = useRef<HTMLInputElement>(null);
+  if (!reopen) return null;
+  const name = reopen.folderName ?? reopen.name;
+  return (
+    <div className="reopen" data-testid="reopen-offer">
+      <p>
+        Last time <strong>{name}</strong> was open. The browser does not keep access to dropped files across a
+        reload: pick the folder again to go on with it.
+      </p>
+      <div className="actions">
+        <button type="button" className="primary" onClick={() => input.current?.click()} disabled={disabled}>
+          Pick {name} again…
+        </button>
+        <FolderInput label={`Model folder ${name}`} onFiles={onFiles} inputRef={input} />
+      </div>
+    </div>
+  );
+}
+
+function Pickers({ disabled, onFiles }: { disabled: boolean; onFiles: OnFiles }) {
   const filesInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
-  const pick = (list: FileList | null) => {
-    if (!list || list.length === 0) return;
-    try {
-      void openCollected(collectPickedFiles(list));
-    } catch (error) {
-      reportDropError(error);
-    }
-  };
   return (
     <div className="actions">
       <button type="button" className="primary" onClick={() => void loadDemoModel()} disabled={disabled}>
@@ -98,17 +147,7 @@ function Pickers({ disabled }: { disabled: boolean }) {
       <button type="button" onClick={() => filesInput.current?.click()} disabled={disabled}>
         Choose files…
       </button>
-      <input
-        ref={folderInput}
-        type="file"
-        hidden
-        aria-label="Model folder"
-        {...{ webkitdirectory: '', directory: '' }}
-        onChange={(e) => {
-          pick(e.currentTarget.files);
-          e.currentTarget.value = '';
-        }}
-      />
+      <FolderInput label="Model folder" onFiles={onFiles} inputRef={folderInput} />
       <input
         ref={filesInput}
         type="file"
@@ -116,7 +155,7 @@ function Pickers({ disabled }: { disabled: boolean }) {
         multiple
         aria-label="Model files"
         onChange={(e) => {
-          pick(e.currentTarget.files);
+          pickInto(e.currentTarget.files, onFiles);
           e.currentTarget.value = '';
         }}
       />
@@ -124,7 +163,7 @@ function Pickers({ disabled }: { disabled: boolean }) {
   );
 }
 
-export function ModelCard() {
+export function ModelCard({ onFiles }: { onFiles: OnFiles }) {
   const status = useModelStore((s) => s.status);
   const phase = useRunStore((s) => s.view.phase);
   const busy = status.kind === 'loading' || phase === 'running' || phase === 'cancelling';
@@ -133,6 +172,7 @@ export function ModelCard() {
       <h2 id="model-title">
         <span className="step">1</span> Model
       </h2>
+      {status.kind === 'empty' && <Reopen onFiles={onFiles} disabled={busy} />}
       {status.kind === 'empty' && (
         <p className="lead">
           Drop a Hugging Face model folder anywhere on this page (config.json, tokenizer.json and the
@@ -151,7 +191,7 @@ export function ModelCard() {
         </div>
       )}
       {status.kind === 'ready' && <Summary summary={status.summary} />}
-      <Pickers disabled={busy} />
+      <Pickers disabled={busy} onFiles={onFiles} />
     </section>
   );
 }

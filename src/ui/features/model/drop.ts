@@ -3,7 +3,7 @@
  * webkitGetAsEntry), loose files, or a directory chosen with <input webkitdirectory>. The common top folder becomes
  * the model's name and is stripped from the paths.
  */
-import type { ModelFileInput } from '../worker/api';
+import type { ModelFileInput } from '../../../worker/api';
 
 export interface CollectedFiles {
   /** The dropped folder's name, or undefined for loose files. */
@@ -118,4 +118,38 @@ export function bundledTexts(collected: CollectedFiles): {
   const find = (pattern: RegExp) =>
     collected.files.find((f) => !f.path.includes('/') && pattern.test(f.path));
   return { calibration: find(/^calibration\.(txt|jsonl)$/i), evaluation: find(/^evaluation\.(txt|jsonl)$/i) };
+}
+
+/** How the files reached the page, for messages that say what the user did. */
+export type HowGiven = 'dropped' | 'selected';
+
+/** "stories260K", "photo.png" or "3 files": what the page says it is reading. */
+export function collectedLabel(collected: CollectedFiles): string {
+  if (collected.folderName) return collected.folderName;
+  if (collected.files.length === 1) return collected.files[0].path;
+  return `${collected.files.length} files`;
+}
+
+function hasConfig(collected: CollectedFiles): boolean {
+  return collected.files.some((f) => f.path === 'config.json' || f.path.endsWith('/config.json'));
+}
+
+/**
+ * Why the files are not a model at all (no config.json anywhere), in words that say what was dropped or selected;
+ * undefined when they may be one (the worker then says what else is missing, or where a nested config.json is).
+ */
+export function notAModel(collected: CollectedFiles, how: HowGiven): string | undefined {
+  if (hasConfig(collected)) return undefined;
+  const what = collected.folderName
+    ? `The ${how} folder ${collected.folderName} has no config.json, so it is not a Hugging Face model folder.`
+    : collected.files.length === 1
+      ? `The ${how} file ${collected.files[0].path} is neither a model folder (there is no config.json) nor a ` +
+        'text file.'
+      : `The ${collected.files.length} ${how} files have no config.json among them, so they are not a Hugging ` +
+        'Face model.';
+  const verb = how === 'dropped' ? 'Drop' : 'Choose';
+  return (
+    `${what} ${verb} the folder of a model (config.json, tokenizer.json and the .safetensors weights), or a ` +
+    '.txt / .jsonl text for calibration.'
+  );
 }

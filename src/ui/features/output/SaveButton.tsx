@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import { canSaveIntoFolder, type SaveOutcome, saveRunOutput } from './download';
-import { errorMessage, formatBytes } from './format';
+import { errorMessage, formatBytes } from '../../shared/format';
+import { canSaveIntoFolder, type SaveOutcome, saveRunOutput } from './save';
 
 type SaveState =
   | { kind: 'idle' }

@@ -3,7 +3,7 @@
  * files are streamed one by one into a new folder inside a folder the user picks; elsewhere the folder is downloaded
  * as one ZIP (stored, assembled from the disk-backed OPFS Files, so it never sits in memory).
  */
-import { listRunFiles } from '../worker/opfs';
+import { listRunFiles } from '../../../browser/opfs';
 import { zipBlobs } from './zip';
 
 interface DirectoryPickerWindow {

@@ -1,9 +1,10 @@
 import { useRef } from 'react';
-import { useRunStore } from '../store/run';
-import { type ResumeOffer, useResumeStore } from '../store/unfinished';
-import { discardUnfinished, resumeUnfinished, resumeWithFiles } from './controller';
-import { collectPickedFiles } from './drop';
-import { describeSettings, errorMessage } from './format';
+import { useRunStore } from '../../../store/run';
+import { type ResumeOffer, useResumeStore } from '../../../store/unfinished';
+import { describeSettings, errorMessage } from '../../shared/format';
+import { collectPickedFiles } from '../model/drop';
+import { resumeUnfinished, resumeWithFiles } from './actions';
+import { discardUnfinished } from './offer';
 
 function describeOffer({ run, doneBlocks }: ResumeOffer): string {
   const { settings } = run;

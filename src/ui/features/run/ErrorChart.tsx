@@ -1,8 +1,8 @@
 import { useRef } from 'react';
-import type { LayerResult } from '../core/pipeline/types';
-import { kindOf, logScale, PALETTE, tickLabel } from './chart-scale';
-import { formatError } from './format';
-import { useWidth } from './useWidth';
+import type { LayerResult } from '../../../core/pipeline/types';
+import { kindOf, logScale, PALETTE, tickLabel } from '../../shared/chart-scale';
+import { formatError } from '../../shared/format';
+import { useWidth } from '../../shared/useWidth';
 
 const HEIGHT = 200;
 const LEFT = 44;

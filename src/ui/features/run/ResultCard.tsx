@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'react';
-import { useRunStore } from '../store/run';
-import { listRunFiles } from '../worker/opfs';
-import { downloadRunFile } from './download';
-import { errorMessage, formatBytes, formatMs, formatPercent, formatPerplexity } from './format';
-import { SaveButton } from './SaveButton';
+import { listRunFiles } from '../../../browser/opfs';
+import { useRunStore } from '../../../store/run';
+import { errorMessage, formatBytes, formatMs, formatPercent, formatPerplexity } from '../../shared/format';
+import { SaveButton } from '../output/SaveButton';
+import { downloadRunFile } from '../output/save';
 
 function Stat({ label, value, note }: { label: string; value: string; note?: string }) {
   return (

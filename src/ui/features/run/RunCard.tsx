@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'react';
-import { progressFraction, type RunView, useRunStore } from '../store/run';
-import { useResumeStore } from '../store/unfinished';
-import { cancelRun, resumeUnfinished, stopRunNow } from './controller';
+import { progressFraction, type RunView, useRunStore } from '../../../store/run';
+import { useResumeStore } from '../../../store/unfinished';
+import { describeSettings, formatDuration, formatInteger } from '../../shared/format';
+import { LayerTable } from '../../shared/LayerTable';
+import { MaskPicture } from '../../shared/MaskPicture';
+import { resumeUnfinished } from '../resume/actions';
+import { cancelRun, stopRunNow } from './actions';
 import { ErrorChart } from './ErrorChart';
-import { describeSettings, formatDuration, formatInteger } from './format';
-import { LayerTable } from './LayerTable';
-import { MaskPicture } from './MaskPicture';
 
 /** Seconds since the run started, ticking while it runs. */
 function useElapsed(view: RunView): number {

@@ -1,7 +1,7 @@
 import { useEffect, useId, useState } from 'react';
-import type { PruneMethod } from '../core/pipeline/types';
-import { readySummary, useModelStore } from '../store/model';
-import { useRunStore } from '../store/run';
+import type { PruneMethod } from '../../../core/pipeline/types';
+import { readySummary, useModelStore } from '../../../store/model';
+import { useRunStore } from '../../../store/run';
 import {
   APP_DEFAULT_SETTINGS,
   MAX_SPARSITY,
@@ -9,10 +9,11 @@ import {
   parseSkipLayers,
   settingsProblems,
   useSettingsStore,
-} from '../store/settings';
-import { useTextsStore } from '../store/texts';
-import { startRun } from './controller';
-import { errorMessage, METHOD_LABELS } from './format';
+} from '../../../store/settings';
+import { useTextsStore } from '../../../store/texts';
+import { errorMessage, METHOD_LABELS } from '../../shared/format';
+import { startRun } from '../run/actions';
+import { pruneBlocker } from '../run/blocker';
 
 const METHOD_NOTES: Record<PruneMethod, string> = {
   sparsegpt: 'prunes and updates the remaining weights to make up for it (the paper’s method)',
@@ -98,25 +99,19 @@ function SkipLayersField({ disabled }: { disabled: boolean }) {
 function PruneButton() {
   const model = useModelStore((s) => s.status);
   const calibration = useTextsStore((s) => s.calibration.text);
+  const fileError = useTextsStore((s) => s.fileError);
   const settings = useSettingsStore((s) => s.settings);
   const phase = useRunStore((s) => s.view.phase);
   const [error, setError] = useState<string>();
-  const summary = readySummary(model);
-  const problems = settingsProblems(settings, summary?.maxPositions);
+  const problems = settingsProblems(settings, readySummary(model)?.maxPositions);
   const running = phase === 'running' || phase === 'cancelling';
-  const blocker = !summary
-    ? 'Open a model first.'
-    : !calibration.trim()
-      ? 'Add a calibration text first.'
-      : problems.length > 0
-        ? 'Fix the settings above first.'
-        : undefined;
+  const blocker = pruneBlocker({ model, calibration, fileError, settingsProblems: problems, phase });
   return (
     <div className="prune-row">
       <button
         type="button"
         className="primary big"
-        disabled={Boolean(blocker) || running}
+        disabled={Boolean(blocker)}
         aria-describedby="prune-hint"
         onClick={() => {
           setError(undefined);
@@ -126,9 +121,7 @@ function PruneButton() {
         {running ? 'Pruning…' : 'Prune'}
       </button>
       <span id="prune-hint" className="hint">
-        {running
-          ? 'A run is in progress.'
-          : (blocker ?? (phase === 'done' ? 'Run again with these settings.' : ''))}
+        {blocker ?? (phase === 'done' ? 'Run again with these settings.' : '')}
       </span>
       {error && (
         <p className="problem-inline" role="alert">

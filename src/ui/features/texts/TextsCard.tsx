@@ -1,30 +1,12 @@
 import { type DragEvent, useEffect, useId, useRef, useState } from 'react';
-import { DEMO_MODEL } from '../core/io/fetch-folder';
-import { useModelStore } from '../store/model';
-import { useSettingsStore } from '../store/settings';
-import { type Measured, type TextSource, useTextsStore } from '../store/texts';
-import { openTextFile, pruner } from './controller';
-import { errorMessage, formatBytes, formatInteger } from './format';
+import { useModelStore } from '../../../store/model';
+import { useSettingsStore } from '../../../store/settings';
+import { type Measured, type TextSource, useTextsStore } from '../../../store/texts';
+import { formatBytes, formatInteger } from '../../shared/format';
+import { keepCurrentText, loadSampleText, measureTexts, openTextFile, type Which } from './actions';
 
 /** Above this many characters a text is shown as a file chip rather than in the box (typing stays fast). */
 const INLINE_LIMIT = 200_000;
-const MEASURE_DELAY_MS = 300;
-
-type Which = 'calibration' | 'evaluation';
-
-async function loadSample(which: Which): Promise<void> {
-  const file = which === 'calibration' ? DEMO_MODEL.calibrationText : DEMO_MODEL.evaluationText;
-  const texts = useTextsStore.getState();
-  try {
-    const response = await fetch(new URL(DEMO_MODEL.path + file, document.baseURI));
-    if (!response.ok) throw new Error(`the server answered ${response.status}`);
-    const source = { text: await response.text(), origin: 'the sample text (TinyStories-style English)' };
-    if (which === 'calibration') texts.setCalibration(source);
-    else texts.setEvaluation(source);
-  } catch (error) {
-    texts.setFileError({ which, message: `Could not load the sample text: ${errorMessage(error)}` });
-  }
-}
 
 function TextField(props: {
   which: Which;
@@ -39,7 +21,7 @@ function TextField(props: {
   const id = useId();
   const fileInput = useRef<HTMLInputElement>(null);
   const [over, setOver] = useState(false);
-  const fileError = useTextsStore((s) => (s.fileError?.which === which ? s.fileError.message : undefined));
+  const fileError = useTextsStore((s) => (s.fileError?.which === which ? s.fileError : undefined));
   const large = source.text.length > INLINE_LIMIT;
   const onDrop = (event: DragEvent) => {
     event.preventDefault();
@@ -94,7 +76,7 @@ function TextField(props: {
         <button type="button" onClick={() => fileInput.current?.click()} disabled={disabled}>
           Choose a file…
         </button>
-        <button type="button" onClick={() => void loadSample(which)} disabled={disabled}>
+        <button type="button" onClick={() => void loadSampleText(which)} disabled={disabled}>
           Use the sample text
         </button>
         <input
@@ -112,9 +94,20 @@ function TextField(props: {
       </div>
       <div className="text-status" id={`${id}-status`} aria-live="polite">
         {fileError ? (
-          <p className="problem-inline" role="alert">
-            {fileError}
-          </p>
+          <div className="problem-inline" role="alert">
+            <p>{fileError.message}</p>
+            <p>
+              {fileError.kept
+                ? `The ${which} text is unchanged (still ${fileError.kept}).`
+                : `There is no ${which} text yet.`}{' '}
+              Choose another file{fileError.kept ? ', or keep the current text.' : '.'}
+            </p>
+            {fileError.kept && (
+              <button type="button" onClick={keepCurrentText}>
+                Keep the current text
+              </button>
+            )}
+          </div>
         ) : (
           status
         )}
@@ -150,42 +143,20 @@ function useMeasurements(generation: number, modelReady: boolean) {
   const nsamples = useSettingsStore((s) => s.settings.nsamples);
   const seqlen = useSettingsStore((s) => s.settings.seqlen);
   const maxWindows = useSettingsStore((s) => s.settings.evalMaxWindows);
-  useEffect(() => {
-    const texts = useTextsStore.getState();
-    texts.setCalibrationMeasure(undefined);
-    if (!modelReady || !calibration.trim() || !(nsamples >= 1) || !(seqlen >= 2)) return;
-    let live = true;
-    const key = `${generation}|${nsamples}|${seqlen}`;
-    const timer = setTimeout(() => {
-      pruner.measureCalibration(calibration, { nsamples, seqlen }).then(
-        (value) => live && useTextsStore.getState().setCalibrationMeasure({ key, value }),
-        (error: unknown) =>
-          live && useTextsStore.getState().setCalibrationMeasure({ key, error: errorMessage(error) }),
-      );
-    }, MEASURE_DELAY_MS);
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [generation, modelReady, calibration, nsamples, seqlen]);
-  useEffect(() => {
-    const texts = useTextsStore.getState();
-    texts.setEvaluationMeasure(undefined);
-    if (!modelReady || !evaluation.trim() || !(seqlen >= 2)) return;
-    let live = true;
-    const key = `${generation}|${seqlen}|${maxWindows}`;
-    const timer = setTimeout(() => {
-      pruner.measureEvaluation(evaluation, { seqlen, maxWindows }).then(
-        (value) => live && useTextsStore.getState().setEvaluationMeasure({ key, value }),
-        (error: unknown) =>
-          live && useTextsStore.getState().setEvaluationMeasure({ key, error: errorMessage(error) }),
-      );
-    }, MEASURE_DELAY_MS);
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [generation, modelReady, evaluation, seqlen, maxWindows]);
+  useEffect(
+    () =>
+      modelReady
+        ? measureTexts('calibration', { generation, text: calibration, nsamples, seqlen })
+        : undefined,
+    [generation, modelReady, calibration, nsamples, seqlen],
+  );
+  useEffect(
+    () =>
+      modelReady
+        ? measureTexts('evaluation', { generation, text: evaluation, seqlen, maxWindows })
+        : undefined,
+    [generation, modelReady, evaluation, seqlen, maxWindows],
+  );
 }
 
 export function TextsCard() {
