@@ -99,7 +99,6 @@ const api: PrunerApi = {
         ? await opfsProgressStore(progressFolder, progressKey(settings, summary.name))
         : undefined;
       const texts = { calibration, evaluation: evaluation || undefined };
-      const started = performance.now();
       for (let attempt = 0; ; attempt++) {
         const ctx = await gpuContext();
         // Each attempt writes the output from the start; the blocks finished before a loss are replayed.
@@ -118,11 +117,9 @@ const api: PrunerApi = {
           await verifyPrunedOutput(model.checkpoint, written, result.layers);
           replaceExplorer(explorer);
           if (progressFolder) await removeProgressFolder(progressFolder).catch(() => undefined);
-          // Attempts after a lost device replay finished blocks: the run took all of them.
-          return {
-            result: { ...result, totalMs: performance.now() - started },
-            explorerLayers: explorer?.layers ?? [],
-          };
+          // An attempt after a lost device (or a reload) replays the finished blocks, whose saved time the
+          // pipeline counts on from: totalMs is the whole run's.
+          return { result, explorerLayers: explorer?.layers ?? [] };
         } catch (error) {
           const retry = isDeviceLost(error) && attempt < DEVICE_LOSS_RETRIES;
           if (!retry || controller.signal.aborted) throw error;

@@ -19,6 +19,11 @@ export interface SavedBlock {
    * with another chunking, so a resumed run keeps it to stay byte-identical.
    */
   sequencesPerChunk?: number;
+  /**
+   * Milliseconds the run had taken when this block was saved, over all its sessions: a resumed run counts on from
+   * here, so its time is the whole run's, not only the part after the resume.
+   */
+  elapsedMs?: number;
 }
 
 export interface ProgressStore {
@@ -85,10 +90,12 @@ export function fileProgressStore(
       const tensors = new Map<string, Float32Array>();
       for (const t of file.tensors) tensors.set(t.name, await file.readFloat32(t.name));
       const chunk = Number(file.metadata['sparsegpt.sequences_per_chunk']);
+      const elapsed = Number(file.metadata['sparsegpt.elapsed_ms'] || Number.NaN);
       return {
         layers,
         tensors,
         ...(Number.isInteger(chunk) && chunk > 0 ? { sequencesPerChunk: chunk } : {}),
+        ...(Number.isFinite(elapsed) && elapsed >= 0 ? { elapsedMs: elapsed } : {}),
       };
     },
     async save(block, saved) {
@@ -104,6 +111,7 @@ export function fileProgressStore(
           'sparsegpt.progress_key': key,
           'sparsegpt.layers': JSON.stringify(layers),
           'sparsegpt.sequences_per_chunk': String(saved.sequencesPerChunk ?? ''),
+          'sparsegpt.elapsed_ms': String(saved.elapsedMs ?? ''),
         },
       );
       const sink = await sinkFor(fileName(block));
