@@ -15,15 +15,34 @@ function useDarkScheme(): boolean {
 }
 
 /**
+ * The picture's size in CSS pixels: the layer's own aspect (rows down, columns across), the longer side `size`.
+ * The mask's cells are at most 64 on a side, so a 64×172 layer's mask is a square grid that must be drawn wide.
+ */
+export function maskPictureSize(
+  rows: number,
+  cols: number,
+  size: number,
+  minimum = 24,
+): { width: number; height: number } {
+  const aspect = rows / Math.max(1, cols);
+  const width = aspect > 1 ? size / aspect : size;
+  const height = aspect > 1 ? size : size * aspect;
+  return { width: Math.max(minimum, Math.round(width)), height: Math.max(minimum, Math.round(height)) };
+}
+
+/**
  * A coarse picture of which weights a layer kept: one pixel per cell of W (rows down, columns across), brighter
  * where more weights survive. Drawn on a canvas and scaled up with crisp pixels.
  */
 export function MaskPicture({
   mask,
+  shape,
   label,
   size = 200,
 }: {
   mask: MaskPreview;
+  /** The layer's shape; the mask's own grid when not given. */
+  shape?: { rows: number; cols: number };
   label: string;
   size?: number;
 }) {
@@ -48,16 +67,14 @@ export function MaskPicture({
     }
     context.putImageData(image, 0, 0);
   }, [mask, dark]);
-  const aspect = mask.height / Math.max(1, mask.width);
-  const width = aspect > 1 ? size / aspect : size;
-  const height = aspect > 1 ? size : size * aspect;
+  const { width, height } = maskPictureSize(shape?.rows ?? mask.height, shape?.cols ?? mask.width, size);
   return (
     <canvas
       ref={canvas}
       className="mask"
       role="img"
       aria-label={label}
-      style={{ width: `${Math.max(24, width)}px`, height: `${Math.max(24, height)}px` }}
+      style={{ width: `${width}px`, height: `${height}px` }}
     />
   );
 }

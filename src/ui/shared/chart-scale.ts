@@ -44,13 +44,17 @@ export function kindOf(name: string): string {
   return parts[parts.length - 1];
 }
 
+/**
+ * One colour per kind of linear (q, k, v, o, gate, up, down, and one spare), far apart in lightness or hue so that
+ * neighbouring bars never look alike (Tableau 10's categorical set; the test checks each pair's CIE ΔE).
+ */
 export const PALETTE = [
-  '#2f6feb',
-  '#d9480f',
-  '#2b8a3e',
-  '#ae3ec9',
-  '#e8590c',
-  '#0c8599',
-  '#c2255c',
-  '#5f3dc4',
+  '#4e79a7',
+  '#f28e2b',
+  '#59a14f',
+  '#b07aa1',
+  '#e15759',
+  '#76b7b2',
+  '#edc948',
+  '#9c755f',
 ];

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
+  describeNM,
   describeSettings,
   errorMessage,
   formatBytes,
   formatCount,
   formatDuration,
   formatError,
+  formatPerplexity,
+  formatPerplexityChange,
+  formatScientific,
   outputFolderName,
   safeFileName,
 } from './format';
@@ -38,6 +42,31 @@ describe('formatters', () => {
     expect(formatError(0.012345)).toBe('1.23e-2');
     expect(formatError(0)).toBe('0');
     expect(formatError(Number.POSITIVE_INFINITY)).toBe('—');
+  });
+
+  it('keeps huge perplexities readable', () => {
+    expect(formatPerplexity(12.3456)).toBe('12.35');
+    expect(formatPerplexity(1378.4)).toBe('1,378');
+    expect(formatPerplexity(45_678.2)).toBe('45,678');
+    expect(formatPerplexity(1_378_220)).toBe('1.38 × 10⁶');
+    expect(formatPerplexity(9.996e9)).toBe('1.00 × 10¹⁰');
+    expect(formatPerplexity(undefined)).toBe('—');
+    expect(formatScientific(0.000123)).toBe('1.23 × 10⁻⁴');
+  });
+
+  it('says a small change in percent and a big one as a factor', () => {
+    expect(formatPerplexityChange(10, 11.234)).toBe('+12.3%');
+    expect(formatPerplexityChange(10, 9.5)).toBe('−5.0%');
+    expect(formatPerplexityChange(10, 24.68)).toBe('×2.47');
+    // The walkthrough's demo at 95%: 1378220 against a dense 4.43 was shown as "+31137244.6%".
+    expect(formatPerplexityChange(4.4263, 1_378_220)).toBe('×311,000');
+    expect(formatPerplexityChange(1, 2.5e9)).toBe('×2.50 × 10⁹');
+    expect(formatPerplexityChange(0, 5)).toBe('—');
+  });
+
+  it('says N:M in both conventions', () => {
+    expect(describeNM(2, 4)).toBe('2:4 = 2 zeros in every 4 weights, 2 kept (2:4 counting kept weights)');
+    expect(describeNM(1, 4)).toBe('1:4 = 1 zero in every 4 weights, 3 kept (3:4 counting kept weights)');
   });
 
   it('describes settings', () => {

@@ -63,9 +63,45 @@ export function formatError(value: number): string {
   return value.toExponential(2);
 }
 
+const SUPERSCRIPT_DIGITS = '⁰¹²³⁴⁵⁶⁷⁸⁹';
+
+/** 1378220 → "1.38 × 10⁶": three significant digits and a power of ten that reads at a glance. */
+export function formatScientific(value: number, digits = 3): string {
+  if (!Number.isFinite(value)) return '—';
+  if (value === 0) return '0';
+  const [mantissa, exponent] = value.toExponential(digits - 1).split('e');
+  const power = Number(exponent);
+  const superscript = String(Math.abs(power))
+    .split('')
+    .map((d) => SUPERSCRIPT_DIGITS[Number(d)])
+    .join('');
+  return `${mantissa} × 10${power < 0 ? '⁻' : ''}${superscript}`;
+}
+
+/**
+ * Perplexities run from about 1 to the millions a broken model reaches: two decimals while small, whole numbers
+ * with separators up to 100,000, then a power of ten.
+ */
 export function formatPerplexity(value: number | undefined): string {
   if (value === undefined || !Number.isFinite(value)) return '—';
-  return value >= 1000 ? value.toFixed(0) : value.toFixed(2);
+  if (value < 1000) return value.toFixed(2);
+  if (value < 100_000) return formatInteger(value);
+  return formatScientific(value);
+}
+
+/**
+ * Pruned perplexity against dense: "+12.3%" while it is less than doubled, then a factor ("×2.47", "×311,000",
+ * "×1.38 × 10⁹"), which is how a person compares numbers that far apart.
+ */
+export function formatPerplexityChange(dense: number, pruned: number): string {
+  const ratio = pruned / dense;
+  if (!Number.isFinite(ratio) || ratio <= 0) return '—';
+  if (ratio < 2) {
+    const percent = (ratio - 1) * 100;
+    return `${percent >= 0 ? '+' : '−'}${Math.abs(percent).toFixed(1)}%`;
+  }
+  if (ratio >= 1e7) return `×${formatScientific(ratio)}`;
+  return `×${Number(ratio.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 2 })}`;
 }
 
 export const METHOD_LABELS: Record<PruneMethod, string> = {
@@ -78,6 +114,15 @@ export function describePattern(pattern: SparsityPattern, sparsity: number): str
   return pattern === 'unstructured'
     ? `${formatPercent(sparsity, 0)} unstructured`
     : `${pattern.n}:${pattern.m}`;
+}
+
+/**
+ * "3:8 = 3 zeros in every 8 weights, 5 kept (5:8 counting kept weights)": this app's N:M counts zeros, as
+ * SparseGPT does; NVIDIA's sparse tensor cores count the weights kept. Both readings, so neither is misread.
+ */
+export function describeNM(n: number, m: number): string {
+  const zeros = `${n} zero${n === 1 ? '' : 's'}`;
+  return `${n}:${m} = ${zeros} in every ${m} weights, ${m - n} kept (${m - n}:${m} counting kept weights)`;
 }
 
 /** "SparseGPT · 2:4" or "Wanda · 60% unstructured". */

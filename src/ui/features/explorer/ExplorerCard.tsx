@@ -130,6 +130,7 @@ export function ExplorerCard() {
             <figure className="mask-figure">
               <MaskPicture
                 mask={current.reply.mask}
+                shape={layer}
                 size={180}
                 label={`Mask of block ${layer.block} ${layer.name} at the explorer's settings`}
               />

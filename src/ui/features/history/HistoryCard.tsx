@@ -1,18 +1,10 @@
 import { COMPARE_LIMIT, type RunRecord, useHistoryStore } from '../../../store/history';
-import {
-  describeSettings,
-  formatError,
-  formatMs,
-  formatPercent,
-  formatPerplexity,
-} from '../../shared/format';
+import { sparsityOfAllLinears } from '../../../store/run';
+import { describeSettings, formatMs, formatPercent, formatPerplexity } from '../../shared/format';
 import { LayerTable } from '../../shared/LayerTable';
 import { SaveButton } from '../output/SaveButton';
 import { removeHistoryOutput, removeHistoryRun } from './actions';
-
-function when(time: number): string {
-  return new Date(time).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-}
+import { Comparison, when } from './Comparison';
 
 function RunItem({ record, comparing }: { record: RunRecord; comparing: boolean }) {
   const toggleCompare = useHistoryStore((s) => s.toggleCompare);
@@ -23,8 +15,8 @@ function RunItem({ record, comparing }: { record: RunRecord; comparing: boolean 
         <div>
           <strong>{record.modelName}</strong> <span className="badge">{describeSettings(s)}</span>
           <div className="muted small">
-            {when(record.createdAt)} · {formatPercent(record.overallSparsity)} zeros ·{' '}
-            {formatMs(record.totalMs)}
+            {when(record.createdAt)} · {formatPercent(record.overallSparsity)} zeros in pruned layers,{' '}
+            {formatPercent(sparsityOfAllLinears(record.layers))} of all linears · {formatMs(record.totalMs)}
             {record.calibration
               ? ` · ${record.calibration.nsamples}×${record.calibration.seqlen} tokens`
               : ''}
@@ -74,84 +66,6 @@ function RunItem({ record, comparing }: { record: RunRecord; comparing: boolean 
         <LayerTable layers={record.layers} caption={`Layers of the run of ${when(record.createdAt)}`} />
       </details>
     </li>
-  );
-}
-
-/** Side by side: settings, perplexities, and each layer's error in each run (lowest marked). */
-function Comparison({ runs }: { runs: RunRecord[] }) {
-  const tensors = [...new Set(runs.flatMap((r) => r.layers.map((l) => l.tensor)))];
-  const errorOf = (run: RunRecord, tensor: string) => run.layers.find((l) => l.tensor === tensor);
-  const best = (values: Array<number | undefined>) => {
-    const finite = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
-    return finite.length > 1 ? Math.min(...finite) : undefined;
-  };
-  const row = (
-    label: string,
-    values: Array<number | undefined>,
-    format: (v: number | undefined) => string,
-  ) => {
-    const lowest = best(values);
-    return (
-      <tr key={label}>
-        <th scope="row">{label}</th>
-        {values.map((v, i) => (
-          <td key={runs[i].id} className={`num${v !== undefined && v === lowest ? ' best' : ''}`}>
-            {format(v)}
-          </td>
-        ))}
-      </tr>
-    );
-  };
-  return (
-    <div className="table-scroll compare">
-      <table>
-        <caption>Comparison of {runs.length} runs (lowest error and perplexity highlighted)</caption>
-        <thead>
-          <tr>
-            <th scope="col">Run</th>
-            {runs.map((r) => (
-              <th key={r.id} scope="col">
-                {describeSettings(r.settings)}
-                <div className="muted small">{when(r.createdAt)}</div>
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {row(
-            'Dense perplexity',
-            runs.map((r) => r.densePerplexity),
-            formatPerplexity,
-          )}
-          {row(
-            'Pruned perplexity',
-            runs.map((r) => r.prunedPerplexity),
-            formatPerplexity,
-          )}
-          {row(
-            'Sparsity',
-            runs.map((r) => r.overallSparsity),
-            (v) => (v === undefined ? '—' : formatPercent(v)),
-          )}
-          {row(
-            'Time',
-            runs.map((r) => r.totalMs),
-            (v) => (v === undefined ? '—' : formatMs(v)),
-          )}
-          {tensors.map((tensor) => {
-            const layer = runs.map((r) => errorOf(r, tensor)).find(Boolean);
-            return row(
-              layer ? `${layer.block} · ${layer.name}` : tensor,
-              runs.map((r) => {
-                const l = errorOf(r, tensor);
-                return l && !l.skipped ? l.relativeError : undefined;
-              }),
-              (v) => (v === undefined ? '—' : formatError(v)),
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
   );
 }
 

@@ -119,7 +119,7 @@ function Reopen({ onFiles, disabled }: { onFiles: OnFiles; disabled: boolean }) 
   const name = reopen.folderName ?? reopen.name;
   return (
     <div className="reopen" data-testid="reopen-offer">
-      <p>
+      <p className="reopen-text">
         Last time <strong>{name}</strong> was open. The browser does not keep access to dropped files across a
         reload: pick the folder again to go on with it.
       </p>

@@ -1,16 +1,38 @@
 import { useEffect, useState } from 'react';
 import { listRunFiles } from '../../../browser/opfs';
-import { useRunStore } from '../../../store/run';
-import { errorMessage, formatBytes, formatMs, formatPercent, formatPerplexity } from '../../shared/format';
+import { sparsityOfAllLinears, useRunStore } from '../../../store/run';
+import {
+  errorMessage,
+  formatBytes,
+  formatMs,
+  formatPercent,
+  formatPerplexity,
+  formatPerplexityChange,
+} from '../../shared/format';
+import { Note } from '../../shared/Note';
 import { SaveButton } from '../output/SaveButton';
 import { downloadRunFile } from '../output/save';
 
-function Stat({ label, value, note }: { label: string; value: string; note?: string }) {
+function Stat({
+  label,
+  value,
+  note,
+  testId,
+}: {
+  label: string;
+  value: string;
+  note?: string;
+  testId?: string;
+}) {
   return (
     <div className="stat">
       <span className="stat-label">{label}</span>
       <span className="stat-value">{value}</span>
-      {note && <span className="stat-note">{note}</span>}
+      {note && (
+        <span className="stat-note" data-testid={testId}>
+          {note}
+        </span>
+      )}
     </div>
   );
 }
@@ -44,7 +66,8 @@ export function ResultCard() {
   const skipped = result.layers.length - pruned;
   const dense = view.dense?.perplexity;
   const after = view.pruned?.perplexity;
-  const change = dense !== undefined && after !== undefined ? after / dense - 1 : undefined;
+  const change =
+    dense !== undefined && after !== undefined ? formatPerplexityChange(dense, after) : undefined;
   const total = files?.reduce((sum, f) => sum + f.size, 0);
   return (
     <section className="card result" aria-labelledby="result-title">
@@ -52,7 +75,12 @@ export function ResultCard() {
         <span className="step">5</span> Result
       </h2>
       <div className="stats">
-        <Stat label="Sparsity of pruned layers" value={formatPercent(result.overallSparsity)} />
+        <Stat
+          label="Sparsity of pruned layers"
+          value={formatPercent(result.overallSparsity)}
+          note={`${formatPercent(sparsityOfAllLinears(result.layers))} of all linears`}
+          testId="sparsity-all-linears"
+        />
         <Stat
           label="Dense perplexity"
           value={formatPerplexity(dense)}
@@ -61,11 +89,7 @@ export function ResultCard() {
         <Stat
           label="Pruned perplexity"
           value={formatPerplexity(after)}
-          note={
-            change !== undefined
-              ? `${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}% vs dense`
-              : undefined
-          }
+          note={change !== undefined ? `${change} vs dense` : undefined}
         />
         <Stat
           label="Layers pruned"
@@ -77,9 +101,7 @@ export function ResultCard() {
       {result.notes
         .filter((note) => !view.warnings.includes(note))
         .map((note) => (
-          <p key={note} className="note">
-            {note}
-          </p>
+          <Note key={note} text={note} />
         ))}
       <div className="download-row">
         <SaveButton

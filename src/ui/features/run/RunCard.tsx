@@ -1,9 +1,10 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { progressFraction, type RunView, useRunStore } from '../../../store/run';
 import { useResumeStore } from '../../../store/unfinished';
 import { describeSettings, formatDuration, formatInteger } from '../../shared/format';
 import { LayerTable } from '../../shared/LayerTable';
 import { MaskPicture } from '../../shared/MaskPicture';
+import { Note } from '../../shared/Note';
 import { resumeUnfinished } from '../resume/actions';
 import { cancelRun, stopRunNow } from './actions';
 import { ErrorChart } from './ErrorChart';
@@ -96,14 +97,28 @@ function CancelControls({ view }: { view: RunView }) {
   return null;
 }
 
+/** A run that starts is brought into view: its progress and Cancel are otherwise below the settings. */
+function useBroughtIntoView(view: RunView) {
+  const card = useRef<HTMLElement>(null);
+  const shown = useRef<string | undefined>(undefined);
+  useEffect(() => {
+    if (view.phase !== 'running' || !view.runId || shown.current === view.runId) return;
+    shown.current = view.runId;
+    const reduced = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+    card.current?.scrollIntoView({ block: 'start', behavior: reduced ? 'auto' : 'smooth' });
+  }, [view.phase, view.runId]);
+  return card;
+}
+
 export function RunCard() {
   const view = useRunStore((s) => s.view);
   const offer = useResumeStore((s) => s.offer);
+  const card = useBroughtIntoView(view);
   if (view.phase === 'idle') return null;
   const live = view.phase === 'running' || view.phase === 'cancelling';
   const mask = view.latestMask;
   return (
-    <section className="card run" aria-labelledby="run-title" aria-busy={live}>
+    <section className="card run" aria-labelledby="run-title" aria-busy={live} ref={card}>
       <div className="card-head">
         <h2 id="run-title">
           <span className="step">4</span> Run
@@ -139,9 +154,7 @@ export function RunCard() {
         </p>
       )}
       {[...(view.calibration?.notes ?? []), ...view.warnings].map((note) => (
-        <p key={note} className="note">
-          {note}
-        </p>
+        <Note key={note} text={note} />
       ))}
       {view.layers.length > 0 && (
         <div className="run-grid">
@@ -152,6 +165,7 @@ export function RunCard() {
               <figure className="mask-figure">
                 <MaskPicture
                   mask={mask.mask}
+                  shape={view.layers.find((l) => l.tensor === mask.tensor)}
                   label={`Mask of block ${mask.block} ${mask.name}: brighter cells keep more weights`}
                 />
                 <figcaption>

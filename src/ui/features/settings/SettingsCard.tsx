@@ -1,4 +1,5 @@
 import { useEffect, useId, useState } from 'react';
+import { patternMismatchWarning } from '../../../core/pipeline/plan';
 import type { PruneMethod } from '../../../core/pipeline/types';
 import { readySummary, useModelStore } from '../../../store/model';
 import { useRunStore } from '../../../store/run';
@@ -11,7 +12,7 @@ import {
   useSettingsStore,
 } from '../../../store/settings';
 import { useTextsStore } from '../../../store/texts';
-import { errorMessage, METHOD_LABELS } from '../../shared/format';
+import { describeNM, errorMessage, METHOD_LABELS } from '../../shared/format';
 import { startRun } from '../run/actions';
 import { pruneBlocker } from '../run/blocker';
 
@@ -21,11 +22,19 @@ const METHOD_NOTES: Record<PruneMethod, string> = {
   magnitude: 'prunes the smallest weights, no calibration needed',
 };
 
+/**
+ * N:M is said two ways in the field: SparseGPT counts the zeros (prune N of every M), NVIDIA's sparse tensor cores
+ * count the weights kept. This app counts zeros, and says the other reading beside it.
+ */
 const PATTERNS: Array<{ choice: PatternChoice; label: string; note: string }> = [
   { choice: 'unstructured', label: 'Unstructured', note: 'any weights, any sparsity' },
-  { choice: '2:4', label: '2:4', note: '2 zeros in every 4 (sparse tensor cores)' },
-  { choice: '4:8', label: '4:8', note: '4 zeros in every 8' },
-  { choice: 'custom', label: 'Custom N:M', note: 'N zeros in every M' },
+  { choice: '2:4', label: '2:4', note: '2 zeros in every 4 weights, so 2 of 4 kept (sparse tensor cores)' },
+  { choice: '4:8', label: '4:8', note: '4 zeros in every 8 weights, so 4 of 8 kept' },
+  {
+    choice: 'custom',
+    label: 'Custom N:M',
+    note: 'N zeros in every M weights (SparseGPT counts zeros; NVIDIA counts kept)',
+  },
 ];
 
 function NumberField(props: {
@@ -150,6 +159,7 @@ export function SettingsCard() {
     ? (settings.pattern as { n: number; m: number }).n / (settings.pattern as { n: number; m: number }).m
     : settings.sparsity;
   const problems = settingsProblems(settings, summary?.maxPositions);
+  const mismatch = summary ? patternMismatchWarning(summary.prunable, settings) : undefined;
   if (!loaded) {
     return (
       <section className="card settings" aria-labelledby="settings-title" aria-busy="true">
@@ -199,6 +209,13 @@ export function SettingsCard() {
           </label>
         ))}
         {choice === 'custom' && (
+          <p className="hint" data-testid="nm-reading">
+            {Number.isInteger(custom.n) && Number.isInteger(custom.m) && custom.n >= 1 && custom.n < custom.m
+              ? describeNM(custom.n, custom.m)
+              : 'N zeros in every M weights: N must be at least 1 and smaller than M.'}
+          </p>
+        )}
+        {choice === 'custom' && (
           <div className="nm">
             <NumberField
               label="N (zeros)"
@@ -217,6 +234,11 @@ export function SettingsCard() {
           </div>
         )}
       </fieldset>
+      {mismatch && (
+        <p className="note" data-testid="pattern-mismatch">
+          {mismatch}
+        </p>
+      )}
       <div className="slider-field">
         <label htmlFor={sliderId}>
           Sparsity <output htmlFor={sliderId}>{Math.round(shownSparsity * 100)}%</output>
@@ -236,7 +258,8 @@ export function SettingsCard() {
         <span className="hint" id={`${sliderId}-hint`}>
           {structured
             ? `${choice === 'custom' ? 'N:M' : choice} fixes the sparsity at ${Math.round(shownSparsity * 100)}%.`
-            : 'Share of weights set to zero in every pruned layer.'}
+            : `Share of weights set to zero in every pruned layer, up to ${MAX_SPARSITY * 100}%: beyond that a layer ` +
+              'keeps too few weights for the model to say anything sensible.'}
         </span>
       </div>
       <details className="advanced">

@@ -3,6 +3,7 @@ import { useModelStore } from '../../../store/model';
 import { useSettingsStore } from '../../../store/settings';
 import { type Measured, type TextSource, useTextsStore } from '../../../store/texts';
 import { formatBytes, formatInteger } from '../../shared/format';
+import { Note } from '../../shared/Note';
 import { keepCurrentText, loadSampleText, measureTexts, openTextFile, type Which } from './actions';
 
 /** Above this many characters a text is shown as a file chip rather than in the box (typing stays fast). */
@@ -196,9 +197,7 @@ export function TextsCard() {
                   </strong>
                 </p>
                 {m.notes.map((note) => (
-                  <p key={note} className="note">
-                    {note}
-                  </p>
+                  <Note key={note} text={note} />
                 ))}
               </>
             )}
@@ -226,9 +225,7 @@ export function TextsCard() {
                   </strong>
                 </p>
                 {m.notes.map((note) => (
-                  <p key={note} className="note">
-                    {note}
-                  </p>
+                  <Note key={note} text={note} />
                 ))}
               </>
             )}
