@@ -4,7 +4,7 @@
  * private file system). Only types of the DOM are used here, no globals, so this module also loads in Node.
  * Dropped and picked files are collected by the page (src/ui/features/model/drop.ts).
  */
-import type { ByteSink, SinkFactory } from '../core/io/bytes';
+import { type ByteSink, type ByteSource, blobByteSource, type SinkFactory } from '../core/io/bytes';
 import { ModelFileError } from '../core/io/errors';
 import { folderFromBlobs, type ModelFolder, normalizePath } from '../core/io/folder';
 
@@ -137,4 +137,25 @@ export async function folderFromDirectoryHandle(handle: FileSystemDirectoryHandl
   };
   await walk(handle, '');
   return folderFromBlobs(entries, handle.name);
+}
+
+function isNotFound(error: unknown): boolean {
+  return (
+    error instanceof DOMException && (error.name === 'NotFoundError' || error.name === 'TypeMismatchError')
+  );
+}
+
+/** Reads files of a directory handle as byte sources; undefined for a file that is not there. */
+export function directorySource(
+  directory: FileSystemDirectoryHandle,
+): (path: string) => Promise<ByteSource | undefined> {
+  return async (path) => {
+    try {
+      const file = await (await directory.getFileHandle(path)).getFile();
+      return blobByteSource(file, path);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  };
 }

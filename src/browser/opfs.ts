@@ -132,3 +132,28 @@ export async function countSavedBlocks(folder: string): Promise<number | undefin
   }
   return count;
 }
+
+/**
+ * The layer explorer of the latest finished run (its Hessians and dense weights, see core/pipeline/explorer-file.ts),
+ * under "explorer/<run>", so the explorer comes back after a reload. Only the latest run's is kept.
+ */
+export const EXPLORER_FOLDER = 'explorer';
+
+async function explorerRoot(): Promise<FileSystemDirectoryHandle> {
+  return (await storageRoot()).getDirectoryHandle(EXPLORER_FOLDER, { create: true });
+}
+
+export async function explorerDirectory(folder: string, create: boolean): Promise<FileSystemDirectoryHandle> {
+  return (await explorerRoot()).getDirectoryHandle(folder, { create });
+}
+
+/** Removes saved explorers: the one of `folder`, or all but `keep`'s. */
+export async function removeExplorerFolders(which: { folder: string } | { keep: string }): Promise<void> {
+  const root = await explorerRoot();
+  const names: string[] = [];
+  for await (const name of (root as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+  for (const name of names) {
+    const remove = 'folder' in which ? name === which.folder : name !== which.keep;
+    if (remove) await root.removeEntry(name, { recursive: true }).catch(() => undefined);
+  }
+}

@@ -64,12 +64,17 @@ export function recordedModel(status: ModelStatus): RecordedModel | undefined {
 export interface SessionState {
   /** The dropped folder the last visit had open, until it is picked again or another model is opened. */
   reopen?: Extract<RecordedModel, { kind: 'files' }>;
+  /** The shown run whose explorer comes back once its model is open again. */
+  explorerRun?: { runId: string; modelName: string };
   setReopen(reopen: SessionState['reopen']): void;
+  setExplorerRun(explorerRun: SessionState['explorerRun']): void;
 }
 
 export const useSessionStore = create<SessionState>((set) => ({
   reopen: undefined,
+  explorerRun: undefined,
   setReopen: (reopen) => set({ reopen }),
+  setExplorerRun: (explorerRun) => set({ explorerRun }),
 }));
 
 export const lastSession = lastSessionStorage(defaultStore('session'));

@@ -113,6 +113,11 @@ export interface PrunerApi {
   /** Frees the last run's kept factors. */
   closeExplorer(): Promise<void>;
   /**
+   * Brings back the explorer a finished run saved in browser storage (after a reload): its layers, or none when
+   * that run's explorer is no longer kept (only the latest run's is).
+   */
+  reopenExplorer(runId: string): Promise<PrunableLinear[]>;
+  /**
    * Test-only: destroys the worker's current GPU device, as a driver reset would, so that the end-to-end tests can
    * prove a run resumes on a new device. Resolves false when no device was open. Reachable from the page only when
    * it was opened with ?test-hooks.
@@ -142,5 +147,6 @@ export const CALL_POLICY = {
   probeLayer: 'latest',
   errorCurve: 'latest',
   closeExplorer: 'queued',
+  reopenExplorer: 'queued',
   debugLoseDevice: 'direct',
 } as const satisfies Record<keyof PrunerApi, CallPolicy>;

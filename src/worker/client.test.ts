@@ -100,6 +100,7 @@ function scriptedApi(worker: ScriptedWorker): PrunerApi {
       }),
     errorCurve: (tensor) => track(`curve ${tensor}`, async () => []),
     closeExplorer: () => track('close', async () => undefined),
+    reopenExplorer: (runId) => track(`reopen ${runId}`, async () => []),
     debugLoseDevice: async () => false,
   };
 }

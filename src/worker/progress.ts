@@ -3,16 +3,9 @@
  * or a reload: the core's file progress store over one OPFS folder per run.
  */
 
-import { directorySinkFactory } from '../browser/files';
+import { directorySinkFactory, directorySource } from '../browser/files';
 import { progressDirectory } from '../browser/opfs';
-import { blobByteSource } from '../core/io/bytes';
 import { fileProgressStore, type ProgressStore } from '../core/pipeline/progress-store';
-
-function isNotFound(error: unknown): boolean {
-  return (
-    error instanceof DOMException && (error.name === 'NotFoundError' || error.name === 'TypeMismatchError')
-  );
-}
 
 /**
  * Blocks are written through createWritable rather than sync access handles: the browser writes a swap file and
@@ -20,13 +13,5 @@ function isNotFound(error: unknown): boolean {
  */
 export async function opfsProgressStore(folder: string, key: string): Promise<ProgressStore> {
   const directory = await progressDirectory(folder, true);
-  return fileProgressStore(key, directorySinkFactory(directory), async (path) => {
-    try {
-      const file = await (await directory.getFileHandle(path)).getFile();
-      return blobByteSource(file, path);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  });
+  return fileProgressStore(key, directorySinkFactory(directory), directorySource(directory));
 }

@@ -22,6 +22,7 @@ import type {
   RunRequest,
 } from './api';
 import { createEventBatcher } from './event-batcher';
+import { loadRunExplorer, saveRunExplorer } from './explorer-storage';
 import { gpuContext, openedGpuContext } from './gpu-context';
 import { opfsProgressStore } from './progress';
 import { closeModel, currentExplorer, currentModel, openModelFolder, replaceExplorer } from './session';
@@ -116,6 +117,7 @@ const api: PrunerApi = {
           const written = await folderFromDirectoryHandle(await runDirectory(outputFolder, false));
           await verifyPrunedOutput(model.checkpoint, written, result.layers);
           replaceExplorer(explorer);
+          if (explorer) await saveRunExplorer(runId, explorer);
           if (progressFolder) await removeProgressFolder(progressFolder).catch(() => undefined);
           // An attempt after a lost device (or a reload) replays the finished blocks, whose saved time the
           // pipeline counts on from: totalMs is the whole run's.
@@ -154,6 +156,12 @@ const api: PrunerApi = {
 
   async closeExplorer() {
     replaceExplorer(undefined);
+  },
+
+  async reopenExplorer(runId: string) {
+    const explorer = await loadRunExplorer(await gpuContext(), runId);
+    replaceExplorer(explorer);
+    return explorer?.layers ?? [];
   },
 
   async debugLoseDevice() {

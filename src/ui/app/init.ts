@@ -9,6 +9,7 @@ import { useModelStore } from '../../store/model';
 import { restoredRun, useRunStore } from '../../store/run';
 import { lastSession, recordedModel, useSessionStore } from '../../store/session';
 import { useSettingsStore } from '../../store/settings';
+import { reopenExplorer } from '../features/explorer/actions';
 import { loadDemoModel } from '../features/model/actions';
 import { offerUnfinishedRun } from '../features/resume/offer';
 import { pruner } from '../pruner';
@@ -31,7 +32,10 @@ export function initApp(): void {
 async function comeBack(): Promise<void> {
   const [session] = await Promise.all([lastSession.read(), useHistoryStore.getState().load()]);
   const record = useHistoryStore.getState().runs.find((r) => r.id === session.runId);
-  if (record) useRunStore.getState().restore(restoredRun(record));
+  if (record && useRunStore.getState().view.phase === 'idle') {
+    useRunStore.getState().restore(restoredRun(record));
+    useSessionStore.getState().setExplorerRun({ runId: record.id, modelName: record.modelName });
+  }
   if (useModelStore.getState().status.kind !== 'empty') return;
   if (session.model?.kind === 'demo') await loadDemoModel();
   else if (session.model?.kind === 'files') useSessionStore.getState().setReopen(session.model);
@@ -41,8 +45,21 @@ async function comeBack(): Promise<void> {
 function rememberSession(): void {
   useModelStore.subscribe(({ status }, previous) => {
     if (status === previous.status || status.kind !== 'ready') return;
-    useSessionStore.getState().setReopen(undefined);
+    const session = useSessionStore.getState();
+    session.setReopen(undefined);
     void lastSession.save({ model: recordedModel(status) });
+    const pending = session.explorerRun;
+    session.setExplorerRun(undefined);
+    const shown = useRunStore.getState().view;
+    if (
+      pending &&
+      pending.modelName === status.summary.name &&
+      shown.runId === pending.runId &&
+      shown.settings
+    ) {
+      const { method, sparsity, pattern } = shown.settings;
+      void reopenExplorer(pending.runId, { method, sparsity, pattern });
+    }
   });
   useRunStore.subscribe(({ view }, previous) => {
     if (view.phase === 'done' && !view.restored && previous.view.phase !== 'done') {

@@ -4,6 +4,7 @@
  */
 import type { PrunableLinear } from '../../../core/pipeline/types';
 import { type ExplorerControls, useExplorerStore } from '../../../store/explorer';
+import { useRunStore } from '../../../store/run';
 import { isSuperseded } from '../../../worker/client';
 import { pruner } from '../../pruner';
 import { errorMessage } from '../../shared/format';
@@ -62,4 +63,12 @@ export function openExplorer(runId: string, layers: PrunableLinear[], controls: 
   useExplorerStore.getState().open(runId, layers, controls);
   const { selected } = useExplorerStore.getState();
   if (selected) exploreLayer(selected);
+}
+
+/** After a reload: the explorer the shown run saved comes back (once its model is open again). */
+export async function reopenExplorer(runId: string, controls: ExplorerControls): Promise<void> {
+  const layers = await pruner.reopenExplorer(runId).catch(() => []);
+  // A run started meanwhile owns the explorer now.
+  if (useRunStore.getState().view.runId !== runId) return;
+  openExplorer(runId, layers, controls);
 }

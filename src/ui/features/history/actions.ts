@@ -1,5 +1,5 @@
 /** Past runs: recorded when a run finishes; their files kept in browser storage for the newest few. */
-import { removeRunFolder } from '../../../browser/opfs';
+import { removeExplorerFolders, removeRunFolder } from '../../../browser/opfs';
 import { type RunRecord, useHistoryStore } from '../../../store/history';
 
 /** Records a finished run and removes the output files of runs that fall out of the kept few. */
@@ -10,6 +10,7 @@ export async function recordRun(record: RunRecord): Promise<void> {
 
 export async function removeHistoryRun(record: RunRecord): Promise<void> {
   if (record.outputKept) await removeRunFolder(record.outputFolder).catch(() => undefined);
+  await removeExplorerFolders({ folder: record.id }).catch(() => undefined);
   await useHistoryStore.getState().remove(record.id);
 }
 
