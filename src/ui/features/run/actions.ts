@@ -165,7 +165,9 @@ async function runFailed(error: unknown, runId: string, progressFolder: string):
   const runs = useRunStore.getState();
   const stoppedByUser = runs.view.phase === 'cancelling';
   const keep = resumable(error, stoppedByUser);
-  if (isCancelled(error)) runs.cancelled();
+  // "Stop now" ends a cancel the user asked for by terminating the worker: still a cancel, not an error.
+  const stoppedNow = stoppedByUser && error instanceof Error && error.name === 'WorkerStoppedError';
+  if (isCancelled(error) || stoppedNow) runs.cancelled();
   else if (keep) {
     runs.failed(`${errorMessage(error)} The finished blocks are kept: press Resume to go on.`);
     await offerUnfinishedRun();
