@@ -31,7 +31,8 @@ export function initApp(): void {
 /** The last visit's result (from history) and model: the demo reopens by itself, a dropped folder is asked for. */
 async function comeBack(): Promise<void> {
   const [session] = await Promise.all([lastSession.read(), useHistoryStore.getState().load()]);
-  const record = useHistoryStore.getState().runs.find((r) => r.id === session.runId);
+  // A run whose files were since freed stays in history only: the result card is for a model one can save.
+  const record = useHistoryStore.getState().runs.find((r) => r.id === session.runId && r.outputKept);
   if (record && useRunStore.getState().view.phase === 'idle') {
     useRunStore.getState().restore(restoredRun(record));
     useSessionStore.getState().setExplorerRun({ runId: record.id, modelName: record.modelName });

@@ -36,9 +36,10 @@ function PickAgain({ name }: { name: string }) {
           aria-label="Model folder to resume with"
           {...{ webkitdirectory: '', directory: '' }}
           onChange={(e) => {
-            const list = e.currentTarget.files;
+            // Copied before the input is reset: resetting empties the live FileList.
+            const list = Array.from(e.currentTarget.files ?? []);
             e.currentTarget.value = '';
-            if (!list || list.length === 0) return;
+            if (list.length === 0) return;
             try {
               void resumeWithFiles(collectPickedFiles(list));
             } catch (error) {
