@@ -31,6 +31,11 @@ test('pickers, texts and settings say what they will do before a run', async ({ 
 
   const prune = page.getByRole('button', { name: 'Prune', exact: true });
   await expect(prune).toBeEnabled();
+  // What will be pruned, by kind and shape.
+  await model.getByText('Which linears are pruned').click();
+  await expect(model.getByRole('listitem').filter({ hasText: 'mlp.down_proj' })).toHaveText(
+    'mlp.down_proj 64×172 × 5',
+  );
 
   // Texts: an empty file and a non-UTF-8 file are refused; the text stays, and Prune waits for a decision.
   const texts = page.getByRole('region', { name: /^2 Texts/ });
@@ -71,6 +76,8 @@ test('pickers, texts and settings say what they will do before a run', async ({ 
   );
   const evaluation = page.getByRole('textbox', { name: 'Evaluation text (optional)' });
   await expect(evaluation).toHaveValue(/^The end of the story\./);
+  await page.getByLabel('Evaluation text (optional) file').setInputFiles(story);
+  await expect(evaluation).toHaveValue(/^Once upon a time there was a little fox/);
   // The bundled samples come back with a button.
   await texts.getByRole('button', { name: 'Use the sample text' }).nth(1).click();
   await expect(evaluation).toHaveValue(/[\s\S]{5000}/);
