@@ -15,11 +15,11 @@ import { DEFAULT_SETTINGS, type PruneSettings } from './types';
 const demo = new URL('../../../public/demo/stories260K/', import.meta.url);
 const calibration = readFileSync(new URL('calibration.txt', demo), 'utf8');
 const settings: PruneSettings = { ...DEFAULT_SETTINGS, nsamples: 2, seqlen: 32 };
-// The run's device, and a second one standing for the page after a reload.
-const runDevice = useGpu();
-const laterDevice = useGpu();
 
 describe('a saved layer explorer', () => {
+  // The run's device, and a second one standing for the page after a reload.
+  const runDevice = useGpu();
+  const laterDevice = useGpu();
   it('answers after loading on a new device exactly as before saving', async () => {
     const model = (await openModel(await openFolder(new URL('.', demo).pathname))).model;
     const { explorer } = await pruneModel(
