@@ -2,22 +2,23 @@
  * `node bin/run-ts.mjs bench/forward.bench.ts [--model 7b|125m|tiny] [--seq-len 2048] [--sequences 4]`
  *
  * Times the forward pass the pruning pipeline runs (src/core/forward) on this machine's WebGPU adapter: each
- * fused linear of a block, causal attention, a whole block through BlockRunner, and the chunked LM head NLL.
+ * fused linear of a block, causal attention, a whole block through BlockRunner, and the LM head NLL in vocabulary slices.
  * Prints GFLOP/s and the fraction of this adapter's matmul peak measured in the same run (the project's tiled
  * matmul kernel at a large square size), so the numbers read the same on any GPU. Weights are random (the
  * timings do not depend on values). A software adapter defaults to the tiny model.
  */
 
 import { type Architecture, describeArchitecture, storedShape } from '../src/core/forward/architecture';
-import { BlockRunner, maxSequencesPerChunk } from '../src/core/forward/block-runner';
+import { BlockRunner } from '../src/core/forward/block-runner';
 import { uploadBlock } from '../src/core/forward/block-weights';
-import { CommandBatch } from '../src/core/forward/command-batch';
-import { GpuMatrix } from '../src/core/forward/gpu-matrix';
+import { maxSequencesPerChunk } from '../src/core/forward/chunk-fit';
+import { nll, uploadHead } from '../src/core/forward/head';
 import { encodeAttention } from '../src/core/forward/kernels/attention';
 import { encodeLinear } from '../src/core/forward/kernels/linear';
-import { nll, uploadHead } from '../src/core/forward/model-ends';
 import { uploadFloat32 } from '../src/core/gpu/buffers';
 import type { GpuContext } from '../src/core/gpu/context';
+import { CommandRecorder } from '../src/core/gpu/recorder';
+import { SplitMatrix } from '../src/core/gpu/split-matrix';
 import { prepareMatmul } from '../src/core/kernels/matmul';
 import type { ModelConfig } from '../src/core/model/types';
 import { createNodeGpuContext } from '../src/node/gpu';
@@ -176,7 +177,7 @@ async function main() {
   let linearMs = 0;
   let linearFlops = 0;
   for (const group of arch.block(0).groups) {
-    const W = GpuMatrix.upload(
+    const W = SplitMatrix.upload(
       ctx,
       noise(group.rows * group.features, seed++, 0.05),
       group.rows,
@@ -184,9 +185,10 @@ async function main() {
       group.role,
     );
     const ms = await timeMs(ctx, repeat, () => {
-      const batch = new CommandBatch(ctx);
-      encodeLinear(ctx, batch, { X, tokens, W, Y });
-      batch.submit();
+      const recorder = new CommandRecorder(ctx, 'linear');
+      encodeLinear(ctx, recorder, { X, tokens, W, Y });
+      recorder.submit();
+      recorder.destroy();
     });
     const flops = 2 * tokens * group.rows * group.features;
     line(`linear ${group.role} ${group.rows}×${group.features}`, ms, flops, peak);
@@ -197,8 +199,8 @@ async function main() {
 
   const attentionFlops = 4 * sequences * arch.heads * arch.headDim * ((seqLen * (seqLen + 1)) / 2);
   const attentionMs = await timeMs(ctx, repeat, () => {
-    const batch = new CommandBatch(ctx);
-    encodeAttention(ctx, batch, {
+    const recorder = new CommandRecorder(ctx, 'attention');
+    encodeAttention(ctx, recorder, {
       qkv: X,
       sequences,
       seqLen,
@@ -212,7 +214,8 @@ async function main() {
       out: Y,
       outStride: q,
     });
-    batch.submit();
+    recorder.submit();
+    recorder.destroy();
   });
   line('causal attention', attentionMs, attentionFlops, peak);
   X.destroy();

@@ -15,18 +15,14 @@ import { create, globals } from 'webgpu';
 import { uploadFloat32 } from '../src/core/gpu/buffers';
 import { createGpuContext, type GpuContext } from '../src/core/gpu/context';
 import { BufferUsage } from '../src/core/gpu/flags';
+import { CommandRecorder } from '../src/core/gpu/recorder';
+import { SplitMatrix, TILED } from '../src/core/gpu/split-matrix';
 import { prepareMatmul } from '../src/core/kernels/matmul';
-import {
-  destroyChunkedMatrix,
-  readChunkedMatrix,
-  uploadChunkedMatrix,
-} from '../src/core/sparsegpt/chunked-matrix';
-import { GpuRun } from '../src/core/sparsegpt/gpu-run';
 import { HessianAccumulator } from '../src/core/sparsegpt/hessian';
+import { sparsegptReference } from '../src/core/sparsegpt/layer-solver.reference';
 import { encodeLazyBatchUpdate } from '../src/core/sparsegpt/lazy-update';
 import { prepareLayer } from '../src/core/sparsegpt/prepare';
 import { pruneLayer } from '../src/core/sparsegpt/prune';
-import { sparsegptReference } from '../src/core/sparsegpt/sparsegpt.reference';
 import { gaussian, mulberry32 } from '../test/random';
 import { type LayerShape, stepCosts } from './solver-cost';
 
@@ -121,22 +117,22 @@ async function measurePeaks(ctx: GpuContext, software: boolean) {
 async function measureLazyUpdate(ctx: GpuContext, size: number, repeat: number): Promise<number> {
   const k = 128;
   const columns = size + k;
-  const W = uploadChunkedMatrix(ctx, gaussian(size * columns, 2), size, columns, 'W');
+  const W = SplitMatrix.upload(ctx, gaussian(size * columns, 2), size, columns, 'W', TILED);
   const err = uploadFloat32(ctx, gaussian(size * k, 3), 'err');
   const uPanel = uploadFloat32(ctx, gaussian(k * columns, 4), 'uPanel');
   const block = { columns, blockStart: 0, blockCount: k, errStride: k, uPanel, panelStride: columns };
   let bestMs = Number.POSITIVE_INFINITY;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const run = new GpuRun(ctx, 'peak');
+    const recorder = new CommandRecorder(ctx, 'peak');
     for (let i = 0; i <= repeat; i++) {
-      await run.pass(i === 0 ? 'warm' : 'lazy', (pass) => {
-        for (const chunk of W.chunks) encodeLazyBatchUpdate(ctx, run, pass, chunk, err, block);
+      await recorder.step(i === 0 ? 'warm' : 'lazy', () => {
+        for (const part of W.parts) encodeLazyBatchUpdate(ctx, recorder, part, err, block);
       });
     }
-    bestMs = Math.min(bestMs, (await run.finish()).lazy);
-    run.destroy();
+    bestMs = Math.min(bestMs, (await recorder.finish()).lazy);
+    recorder.destroy();
   }
-  destroyChunkedMatrix(W);
+  W.destroy();
   err.destroy();
   uPanel.destroy();
   return (2 * size * k * size * repeat) / bestMs / 1e6;
@@ -266,7 +262,7 @@ async function benchShape(ctx: GpuContext, peaks: Peaks, shape: LayerShape, cpuM
       `prepare retries ${prepared.retries}`,
   );
   if (cols <= cpuMaxCols) {
-    const upper = await readChunkedMatrix(ctx, accumulator.H);
+    const upper = await accumulator.H.read();
     const H = new Float64Array(cols * cols);
     for (let i = 0; i < cols; i++) {
       for (let j = i; j < cols; j++) H[i * cols + j] = H[j * cols + i] = upper[i * cols + j];

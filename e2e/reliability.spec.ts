@@ -7,7 +7,7 @@
 
 import { copyFile, mkdir } from 'node:fs/promises';
 import { expect, type Page, test } from '@playwright/test';
-import { attachScreenshot, DEMO_FOLDER, demoDrop, dropFiles } from './support';
+import { attachScreenshot, DEMO_FOLDER, demoDrop, dropFiles, savedBlocks } from './support';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -32,24 +32,6 @@ function folders(page: Page, root: 'runs' | 'progress'): Promise<string[]> {
     for await (const entry of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(entry);
     return names.sort();
   }, root);
-}
-
-/** Finished blocks saved in the one progress folder there is (0 when there is none yet). */
-function savedBlocks(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('progress', {
-      create: true,
-    });
-    let count = 0;
-    for await (const [, run] of (
-      root as unknown as { entries(): AsyncIterable<[string, FileSystemDirectoryHandle]> }
-    ).entries()) {
-      for await (const name of (run as unknown as { keys(): AsyncIterable<string> }).keys()) {
-        if (/^block-\d+\.safetensors$/.test(name)) count++;
-      }
-    }
-    return count;
-  });
 }
 
 /** SHA-256 (hex) and size of a finished run's model.safetensors, read from the origin private file system. */

@@ -60,6 +60,24 @@ export function demoDrop(): DroppedFile[] {
   return DEMO_FILES.map((name) => ({ path: `stories260K/${name}`, url: `/demo/stories260K/${name}` }));
 }
 
+/** Finished blocks saved in the origin private file system, in all progress folders together (0 when none). */
+export function savedBlocks(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('progress', {
+      create: true,
+    });
+    let count = 0;
+    for await (const [, run] of (
+      root as unknown as { entries(): AsyncIterable<[string, FileSystemDirectoryHandle]> }
+    ).entries()) {
+      for await (const name of (run as unknown as { keys(): AsyncIterable<string> }).keys()) {
+        if (/^block-\d+\.safetensors$/.test(name)) count++;
+      }
+    }
+    return count;
+  });
+}
+
 export async function attachScreenshot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
   const body = await page.screenshot({ fullPage: true });
   await testInfo.attach(name, { body, contentType: 'image/png' });

@@ -1,5 +1,6 @@
 /** The command-line twin of the app. Each command lives in its own module under src/cli/commands. */
 import { runCommand } from './commands';
+import { quietOnClosedOutput } from './interrupt';
 
-const code = await runCommand(process.argv.slice(2));
-process.exitCode = code;
+quietOnClosedOutput();
+process.exitCode = await runCommand(process.argv.slice(2));

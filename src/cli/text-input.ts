@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { textFromContent } from '../core/text/text-file';
-import { UsageError } from './commands/index';
+import { UsageError } from './command';
 
 export async function readTextArgument(path: string, what: string): Promise<string> {
   let content: string;

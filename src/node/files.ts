@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { ByteSink, ByteSource, SinkFactory } from '../core/io/bytes';
 import { checkReadRange } from '../core/io/bytes';
@@ -16,12 +16,16 @@ function sameFile(a: Stats, b: Stats): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
-function systemMessage(cause: unknown): string {
+/** A file system error in words. */
+export function systemMessage(cause: unknown): string {
   const code = (cause as NodeJS.ErrnoException)?.code;
   if (code === 'ENOENT') return 'the file does not exist (any more)';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'ENOSPC') return 'the disk is full';
+  if (code === 'EDQUOT') return 'the disk quota is used up';
+  if (code === 'EROFS') return 'the disk is read-only';
   if (code === 'EISDIR') return 'it is a folder, not a file';
+  if (code === 'ENOTDIR') return 'a part of the path is a file, not a folder';
   return cause instanceof Error ? cause.message : String(cause);
 }
 
@@ -80,14 +84,36 @@ export async function fileByteSource(path: string, name = basename(path)): Promi
 /** Folders that hold caches or version control, never model files. */
 const SKIPPED_DIRECTORIES = new Set(['node_modules', '__pycache__']);
 
+/** True when `path` is `folder` or lies under it (both absolute and resolved). */
+export function isInside(path: string, folder: string): boolean {
+  return path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
+}
+
+/**
+ * Where symbolic links of the folder may point: the folder itself and, for a snapshot of the Hugging Face cache
+ * (…/models--org--name/snapshots/<revision>/, whose files are links to ../../blobs/<hash>), that repository's
+ * blob store.
+ */
+function allowedLinkTargets(root: string): string[] {
+  const snapshots = dirname(root);
+  const repository = dirname(snapshots);
+  const cached =
+    basename(snapshots) === 'snapshots' && /^(models|datasets|spaces)--/.test(basename(repository));
+  return cached ? [root, join(repository, 'blobs')] : [root];
+}
+
 /**
  * A model folder from a directory (files in subfolders included, hidden ones skipped), or from a single file (a
- * loose .safetensors): then the folder holds just that file.
+ * loose .safetensors): then the folder holds just that file. Only regular files are read. A symbolic link is
+ * followed only to a regular file inside the folder (or, in a Hugging Face cache snapshot, into the repository's
+ * blob store); a link that leaves the folder is refused, so a link such as notes.txt -> /etc/passwd is never read,
+ * let alone copied into an output the user shares. Linked folders are not followed.
  */
 export async function openFolder(path: string): Promise<ModelFolder> {
-  const root = resolve(path);
+  let root: string;
   let info: Stats;
   try {
+    root = await realpath(resolve(path));
     info = await stat(root);
   } catch (cause) {
     throw new ModelFileError('missing-file', `cannot open ${path}: ${systemMessage(cause)}`, { cause });
@@ -96,6 +122,12 @@ export async function openFolder(path: string): Promise<ModelFolder> {
     const name = basename(root);
     return createModelFolder(name, [[name, await fileByteSource(root, name)]]);
   }
+  if (!info.isDirectory()) {
+    throw new ModelFileError('missing-file', `${path} is neither a folder nor a regular file`, {
+      file: path,
+    });
+  }
+  const allowed = allowedLinkTargets(root);
   const entries: [string, ByteSource][] = [];
   const walk = async (dir: string, depth: number): Promise<void> => {
     const children = await readdir(dir, { withFileTypes: true });
@@ -103,16 +135,42 @@ export async function openFolder(path: string): Promise<ModelFolder> {
       if (child.name.startsWith('.') || SKIPPED_DIRECTORIES.has(child.name)) continue;
       const full = join(dir, child.name);
       const inFolder = normalizePath(relative(root, full).split(sep).join('/'));
-      if (child.isDirectory() && depth < 4) await walk(full, depth + 1);
-      else if (child.isFile() || child.isSymbolicLink()) {
-        // Hugging Face cache snapshots are symbolic links into a blob store.
-        const target = await stat(full).catch(() => undefined);
-        if (target?.isFile()) entries.push([inFolder, await fileByteSource(full, inFolder)]);
+      if (child.isDirectory()) {
+        if (depth < 4) await walk(full, depth + 1);
+      } else if (child.isFile()) entries.push([inFolder, await fileByteSource(full, inFolder)]);
+      else if (child.isSymbolicLink()) {
+        const source = await linkedFile(full, inFolder, path, allowed);
+        if (source) entries.push([inFolder, source]);
       }
+      // FIFOs, sockets and devices are never model files (reading a FIFO would block).
     }
   };
   await walk(root, 0);
   return createModelFolder(basename(root), entries);
+}
+
+/** The file a link in the folder points to, when it may be read; undefined for a dangling link or a linked folder. */
+async function linkedFile(
+  link: string,
+  inFolder: string,
+  folderPath: string,
+  allowed: string[],
+): Promise<ByteSource | undefined> {
+  const target = await realpath(link).catch(() => undefined);
+  if (!target) return undefined;
+  const inside = allowed.some((folder) => isInside(target, folder));
+  const kind = await stat(target).catch(() => undefined);
+  if (inside && kind?.isDirectory()) return undefined; // reached through its real path, if at all
+  if (!inside || !kind?.isFile()) {
+    throw new ModelFileError(
+      'unsafe-link',
+      `${inFolder} in ${folderPath} is a symbolic link to ${target}, ` +
+        `${inside ? 'which is not a regular file' : 'outside the model folder'}: refusing to read it. Replace the ` +
+        'link with the file itself, or remove it.',
+      { file: inFolder },
+    );
+  }
+  return fileByteSource(target, inFolder);
 }
 
 /**

@@ -8,25 +8,26 @@ describe('the last visit', () => {
     const kv = memoryStore();
     const session = lastSessionStorage(kv);
     expect(await session.read()).toEqual({ version: 1 });
-    void session.save({ model: { kind: 'demo', name: 'stories260K' } });
+    void session.save({ model: { kind: 'demo', name: 'stories260K', fingerprint: 'f' } });
     await session.save({ runId: 'run-1' });
     const reloaded = lastSessionStorage(kv);
     expect(await reloaded.read()).toEqual({
       version: 1,
-      model: { kind: 'demo', name: 'stories260K' },
+      model: { kind: 'demo', name: 'stories260K', fingerprint: 'f' },
       runId: 'run-1',
     });
     await kv.set('last', { version: 7 });
     expect(await reloaded.read()).toEqual({ version: 1 });
   });
 
-  it('records a dropped folder by its files, for the user to pick again', () => {
-    const summary = { name: 'tiny' } as ModelSummary;
+  it('records a dropped folder by its files and content fingerprint, for the user to pick again', () => {
+    const summary = { name: 'tiny', fingerprint: 'sha256:tiny' } as ModelSummary;
     const files = [{ path: 'config.json', file: new Blob(['{}']) }];
     expect(
       recordedModel({ kind: 'ready', summary, opened: { folderName: 'tiny', files, source: 'files' } }),
     ).toEqual({
       kind: 'files',
+      fingerprint: 'sha256:tiny',
       name: 'tiny',
       folderName: 'tiny',
       files: [{ path: 'config.json', size: 2 }],
@@ -34,6 +35,7 @@ describe('the last visit', () => {
     expect(recordedModel({ kind: 'ready', summary, opened: { files, source: 'demo' } })).toEqual({
       kind: 'demo',
       name: 'tiny',
+      fingerprint: 'sha256:tiny',
     });
     expect(recordedModel({ kind: 'empty' })).toBeUndefined();
   });

@@ -52,9 +52,11 @@ export function lastSessionStorage(storage: KeyValueStore): LastSessionStorage {
 export function recordedModel(status: ModelStatus): RecordedModel | undefined {
   if (status.kind !== 'ready') return undefined;
   const { summary, opened } = status;
-  if (opened.source === 'demo') return { kind: 'demo', name: summary.name };
+  const { fingerprint } = summary;
+  if (opened.source === 'demo') return { kind: 'demo', name: summary.name, fingerprint };
   return {
     kind: 'files',
+    fingerprint,
     name: summary.name,
     folderName: opened.folderName,
     files: opened.files.map(({ path, file }) => ({ path, size: file.size })),

@@ -73,18 +73,28 @@ describe('settings', () => {
 
   it('say what is wrong before a run starts', () => {
     expect(settingsProblems(APP_DEFAULT_SETTINGS)).toEqual([]);
-    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, sparsity: 1 })[0]).toMatch(/between 0% and 95%/);
-    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, sparsity: -0.1 })[0]).toMatch(/between/);
-    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, pattern: { n: 4, m: 4 } })[0]).toMatch(
-      /N must be smaller/,
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, sparsity: 1 })[0]).toMatch(
+      /at least 0 and below 1 .*got 1\./,
     );
-    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, pattern: { n: 0, m: 4 } })[0]).toMatch(/N ≥ 1/);
-    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, nsamples: 0 })[0]).toMatch(/Samples/);
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, sparsity: -0.1 })[0]).toMatch(
+      /at least 0 .*got -0\.1\./,
+    );
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, pattern: { n: 4, m: 4 } })[0]).toMatch(
+      /1 ≤ N < M .*got 4:4\./,
+    );
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, pattern: { n: 0, m: 4 } })[0]).toMatch(
+      /1 ≤ N < M .*got 0:4\./,
+    );
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, nsamples: 0 })[0]).toMatch(
+      /Calibration samples must be a whole number ≥ 1; got 0\./,
+    );
     expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, seqlen: 1024 }, 512)[0]).toMatch(
-      /longer than the model's 512/,
+      /from 2 to the model's 512 positions; got 1024\./,
     );
     expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, percdamp: 0 })[0]).toMatch(/Dampening/);
-    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, blockSize: 1.5 })[0]).toMatch(/Block size/);
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, blockSize: 1.5 })[0]).toMatch(
+      /block size must be a whole number/,
+    );
   });
 
   it('read the layers to skip from free text', () => {

@@ -3,7 +3,13 @@
  * say what is wrong before a run starts.
  */
 import { create } from 'zustand';
-import { DEFAULT_SETTINGS, type PruneSettings, type SparsityPattern } from '../core/pipeline/types';
+import {
+  DEFAULT_SETTINGS,
+  PRUNE_METHODS,
+  type PruneSettings,
+  type SparsityPattern,
+} from '../core/settings/prune-settings';
+import { settingsProblems as validateSettings } from '../core/settings/validate';
 import { defaultStore, type KeyValueStore } from './persist';
 
 /**
@@ -19,6 +25,10 @@ export const APP_DEFAULT_SETTINGS: PruneSettings = {
   evalMaxWindows: 16,
 };
 
+/**
+ * The sparsity slider's range: past 95% a model is of no use, and the validator's own bound (below 1) stays
+ * reachable from the CLI for sweeps.
+ */
 export const MAX_SPARSITY = 0.95;
 
 export type PatternChoice = 'unstructured' | '2:4' | '4:8' | 'custom';
@@ -48,36 +58,9 @@ export function patternFromChoice(choice: PatternChoice, custom: NMPattern): Spa
   }
 }
 
-/** What is wrong with the settings, in words; empty when a run may start. */
+/** What is wrong with the settings, in words (the core's one validator); empty when a run may start. */
 export function settingsProblems(settings: PruneSettings, maxPositions?: number): string[] {
-  const problems: string[] = [];
-  const { sparsity, pattern, nsamples, seqlen, blockSize, percdamp } = settings;
-  if (pattern === 'unstructured') {
-    if (!(sparsity >= 0 && sparsity <= MAX_SPARSITY)) {
-      problems.push(
-        `Sparsity must be between 0% and ${MAX_SPARSITY * 100}% (got ${Math.round(sparsity * 100)}%).`,
-      );
-    }
-  } else if (!Number.isInteger(pattern.n) || !Number.isInteger(pattern.m) || pattern.n < 1 || pattern.m < 2) {
-    problems.push('N:M needs whole numbers with N ≥ 1 and M ≥ 2.');
-  } else if (pattern.n >= pattern.m) {
-    problems.push(
-      `N:M prunes N of every M weights, so N must be smaller than M (got ${pattern.n}:${pattern.m}).`,
-    );
-  } else if (pattern.m > 256) {
-    problems.push(`M must be at most 256 (got ${pattern.m}).`);
-  }
-  if (!Number.isInteger(nsamples) || nsamples < 1)
-    problems.push('Samples must be a whole number of at least 1.');
-  if (!Number.isInteger(seqlen) || seqlen < 2)
-    problems.push('Sequence length must be a whole number of at least 2.');
-  else if (maxPositions !== undefined && seqlen > maxPositions) {
-    problems.push(`Sequence length ${seqlen} is longer than the model's ${maxPositions} positions.`);
-  }
-  if (!Number.isInteger(blockSize) || blockSize < 1)
-    problems.push('Block size must be a whole number of at least 1.');
-  if (!(percdamp > 0 && percdamp <= 1)) problems.push('Dampening must be above 0 and at most 1.');
-  return problems;
+  return validateSettings(settings, { maxPositions }).map((problem) => problem.message);
 }
 
 /** "layers.0., mlp.down_proj" → ["layers.0.", "mlp.down_proj"]. */
@@ -127,9 +110,7 @@ export function restoreSettings(value: unknown): {
     const v = stored[key];
     if (typeof v === 'number' && Number.isFinite(v)) settings[key] = v;
   }
-  if (stored.method === 'sparsegpt' || stored.method === 'wanda' || stored.method === 'magnitude') {
-    settings.method = stored.method;
-  }
+  if (PRUNE_METHODS.includes(stored.method)) settings.method = stored.method;
   const p = stored.pattern as unknown;
   if (p === 'unstructured') settings.pattern = p;
   else if (

@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from './persist';
 import { APP_DEFAULT_SETTINGS } from './settings';
-import { compareModelFiles, type UnfinishedRun, unfinishedRunStorage } from './unfinished';
+import {
+  compareModelFiles,
+  modelMismatch,
+  UNFINISHED_RUN_VERSION,
+  type UnfinishedRun,
+  unfinishedRunStorage,
+} from './unfinished';
 
 const run = (progressFolder: string): UnfinishedRun => ({
-  version: 1,
+  version: UNFINISHED_RUN_VERSION,
   runId: progressFolder,
   progressFolder,
   startedAt: 0,
@@ -13,6 +19,7 @@ const run = (progressFolder: string): UnfinishedRun => ({
     name: 'tiny',
     folderName: 'tiny',
     files: [{ path: 'model.safetensors', size: 10 }],
+    fingerprint: 'a'.repeat(64),
   },
   blocks: 5,
   settings: APP_DEFAULT_SETTINGS,
@@ -36,6 +43,13 @@ describe('unfinished run record', () => {
     await kv.set('current', { version: 2, runId: 'x' });
     expect(await unfinishedRunStorage(kv).read()).toBeUndefined();
   });
+
+  it('ignores a record of an older page, which has no model fingerprint', async () => {
+    const kv = memoryStore();
+    const { fingerprint: _, ...model } = run('a').model;
+    await kv.set('current', { ...run('a'), version: 1, model });
+    expect(await unfinishedRunStorage(kv).read()).toBeUndefined();
+  });
 });
 
 describe('checking a folder picked again for a resume', () => {
@@ -51,5 +65,19 @@ describe('checking a folder picked again for a resume', () => {
       'config.json is missing',
       'model.safetensors has 999 bytes instead of 1000000',
     ]);
+  });
+});
+
+describe('checking the model opened for a resume', () => {
+  const recorded = run('a');
+  it('accepts the same content under another folder name', () => {
+    expect(
+      modelMismatch(recorded, { name: 'renamed', layers: 5, fingerprint: 'a'.repeat(64) }),
+    ).toBeUndefined();
+  });
+  it('refuses other content with the same names and sizes', () => {
+    expect(modelMismatch(recorded, { name: 'tiny', layers: 5, fingerprint: 'b'.repeat(64) })).toMatch(
+      /tiny is not the model the run used: its weights, config or tokenizer differ/,
+    );
   });
 });

@@ -14,13 +14,23 @@ export interface RecordedFile {
   size: number;
 }
 
-export type RecordedModel =
+export type RecordedModel = (
   | { kind: 'demo'; name: string }
   /** Files a browser does not let a page keep across reloads: the user picks the folder again, checked by these. */
-  | { kind: 'files'; name: string; folderName?: string; files: RecordedFile[] };
+  | { kind: 'files'; name: string; folderName?: string; files: RecordedFile[] }
+) & {
+  /**
+   * The model's content fingerprint (ModelSummary.fingerprint, the core's modelFingerprint): a model opened to
+   * resume must have the same one. Names and sizes alone cannot tell two fine-tunes of one base apart.
+   */
+  fingerprint: string;
+};
+
+/** Records of older pages (without a fingerprint) are not offered; their saved blocks are cleaned up. */
+export const UNFINISHED_RUN_VERSION = 2;
 
 export interface UnfinishedRun {
-  version: 1;
+  version: typeof UNFINISHED_RUN_VERSION;
   runId: string;
   /** The OPFS folder under "progress/" holding the finished blocks; a resumed run keeps its predecessor's. */
   progressFolder: string;
@@ -46,12 +56,12 @@ function isUnfinishedRun(value: unknown): value is UnfinishedRun {
   if (!value || typeof value !== 'object') return false;
   const run = value as Partial<UnfinishedRun>;
   return (
-    run.version === 1 &&
+    run.version === UNFINISHED_RUN_VERSION &&
     typeof run.runId === 'string' &&
     typeof run.progressFolder === 'string' &&
     typeof run.blocks === 'number' &&
     !!run.settings &&
-    !!run.model &&
+    typeof run.model?.fingerprint === 'string' &&
     typeof run.calibration?.text === 'string' &&
     typeof run.evaluation?.text === 'string'
   );
@@ -88,6 +98,25 @@ export function compareModelFiles(recorded: RecordedFile[], picked: RecordedFile
     else if (now !== size) problems.push(`${path} has ${now} bytes instead of ${size}`);
   }
   return problems;
+}
+
+/**
+ * Why the model now open cannot continue `run`, in words; undefined when it is the run's model. Compared by content
+ * fingerprint, so a folder with the same file names and sizes but other weights is refused.
+ */
+export function modelMismatch(
+  run: UnfinishedRun,
+  summary: { name: string; layers: number; fingerprint: string },
+): string | undefined {
+  const expected = (run.model.kind === 'files' && run.model.folderName) || run.model.name;
+  if (summary.fingerprint === run.model.fingerprint && summary.layers === run.blocks) return undefined;
+  if (run.model.kind === 'demo') {
+    return `The demo model changed since this run started (a new version of the page): discard the run.`;
+  }
+  return (
+    `${summary.name} is not the model the run used: its weights, config or tokenizer differ from ${expected}'s ` +
+    '(same file names and sizes are not enough). Pick the folder the run used.'
+  );
 }
 
 export type ResumeStatus = 'offered' | 'needs-files' | 'resuming';

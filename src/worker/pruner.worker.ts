@@ -8,7 +8,7 @@ import { folderFromDirectoryHandle } from '../browser/files';
 import { opfsSinkFactory, removeProgressFolder, removeRunFolder, runDirectory } from '../browser/opfs';
 import { folderFromBlobs } from '../core/io/folder';
 import { measureCalibration, measureEvaluation } from '../core/pipeline/open-model';
-import { progressKey } from '../core/pipeline/progress-store';
+import { progressIdentity } from '../core/pipeline/progress-store';
 import { DeviceLostError, pruneModel } from '../core/pipeline/prune-model';
 import { verifyPrunedOutput } from '../core/pipeline/verify-output';
 import type {
@@ -24,7 +24,7 @@ import type {
 import { createEventBatcher } from './event-batcher';
 import { loadRunExplorer, saveRunExplorer } from './explorer-storage';
 import { gpuContext, openedGpuContext } from './gpu-context';
-import { opfsProgressStore } from './progress';
+import { opfsProgressStore } from './opfs-progress-store';
 import { closeModel, currentExplorer, currentModel, openModelFolder, replaceExplorer } from './session';
 
 const runs = new Map<string, AbortController>();
@@ -97,7 +97,10 @@ const api: PrunerApi = {
     const events = createEventBatcher((batch) => onEvents(runId, batch));
     try {
       const progress = progressFolder
-        ? await opfsProgressStore(progressFolder, progressKey(settings, summary.name))
+        ? await opfsProgressStore(
+            progressFolder,
+            await progressIdentity(settings, summary.fingerprint, calibration),
+          )
         : undefined;
       const texts = { calibration, evaluation: evaluation || undefined };
       for (let attempt = 0; ; attempt++) {

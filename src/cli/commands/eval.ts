@@ -2,34 +2,38 @@
 import { nextTokenTargets, perplexityFromNll } from '../../core/eval/perplexity-windows';
 import { modelNll } from '../../core/forward/model-forward';
 import { measureEvaluation, openModel } from '../../core/pipeline/open-model';
+import { DEFAULT_SETTINGS } from '../../core/settings/prune-settings';
 import { openFolder } from '../../node/files';
 import { createNodeGpuContext } from '../../node/gpu';
-import { numberOption, parseArgs, stringOption } from '../args';
+import type { Command } from '../command';
+import { numberValue, parseCommandLine, requiredValue } from '../options';
+import { checkSettingOptions } from '../settings-options';
 import { readTextArgument } from '../text-input';
-import { type Command, UsageError } from './index';
-
-const USAGE = `usage: sparsegpt eval MODEL_DIR --text FILE [--seqlen L] [--max-windows N]
-
-Concatenates the text, tokenizes it once, cuts it into non-overlapping windows of L tokens (default
-min(512, model positions)) and prints the perplexity: exp of the mean NLL over every predicted token.`;
 
 export const evaluate: Command = {
   name: 'eval',
   summary: 'perplexity of a model folder on a text',
-  usage: USAGE,
+  synopsis: 'eval MODEL_DIR --text FILE [--seqlen L] [--max-windows N]',
+  description:
+    'Concatenates the text, tokenizes it once, cuts it into non-overlapping windows of L tokens and prints the\n' +
+    "perplexity: exp of the mean NLL over every predicted token (the paper's protocol).",
+  options: [
+    { name: 'text', value: 'FILE', help: 'evaluation text (.txt, or .jsonl with a "text" field); required' },
+    { name: 'seqlen', value: 'L', help: "tokens per window; default min(512, the model's positions)" },
+    { name: 'max-windows', value: 'N', help: 'score at most the first N windows; default all' },
+  ],
+  positionals: { name: 'MODEL_DIR', min: 1, max: 1 },
   async run(argv) {
-    const args = parseArgs(argv, ['text', 'seqlen', 'max-windows']);
-    if (args.positional.length !== 1) throw new UsageError(`give exactly one MODEL_DIR\n\n${USAGE}`);
-    const textPath = stringOption(args, 'text');
-    if (!textPath) throw new UsageError(`--text FILE is required\n\n${USAGE}`);
-    const { model, summary } = await openModel(await openFolder(args.positional[0]));
-    const seqlen = numberOption(args, 'seqlen', Math.min(512, summary.maxPositions), true);
-    if (seqlen < 2 || seqlen > summary.maxPositions) {
-      throw new UsageError(`--seqlen must be from 2 to the model's ${summary.maxPositions} positions`);
-    }
-    const maxWindows = args.options.has('max-windows')
-      ? numberOption(args, 'max-windows', 1, true)
-      : undefined;
+    const args = parseCommandLine(this, argv);
+    const textPath = requiredValue(args, 'text', 'FILE');
+    const { model, summary } = await openModel(await openFolder(args.positionals[0]));
+    const seqlen = numberValue(args, 'seqlen') ?? Math.min(512, summary.maxPositions);
+    const maxWindows = numberValue(args, 'max-windows');
+    // The prune settings' checks, limits and messages for the two options eval shares with prune.
+    const settings = { ...DEFAULT_SETTINGS, seqlen, evalMaxWindows: maxWindows };
+    checkSettingOptions(settings, { maxPositions: summary.maxPositions }, ['seqlen', 'evalMaxWindows'], {
+      evalMaxWindows: '--max-windows',
+    });
     const text = await readTextArgument(textPath, 'evaluation');
     const windows = measureEvaluation(model, text, { seqlen, maxWindows });
     for (const note of windows.notes) console.error(`note: ${note}`);

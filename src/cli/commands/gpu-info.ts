@@ -1,11 +1,19 @@
+/** `sparsegpt gpu-info`: the WebGPU adapter the CLI runs on, its limits and the optional features it has. */
 import { createNodeGpuContext } from '../../node/gpu';
-import type { Command } from './index';
+import type { Command } from '../command';
+import { parseCommandLine } from '../options';
 
 export const gpuInfo: Command = {
   name: 'gpu-info',
   summary: 'show the WebGPU adapter, its limits and features',
-  usage: 'usage: sparsegpt gpu-info',
-  async run() {
+  synopsis: 'gpu-info',
+  description:
+    "The machine's GPU through Vulkan (Linux), Metal (macOS) or D3D12 (Windows); on Linux without a GPU driver,\n" +
+    "SwiftShader from Debian's chromium package. SPARSEGPT_NATIVE_GPU=1 turns that fallback off.",
+  options: [],
+  positionals: { name: 'argument', min: 0, max: 0 },
+  async run(argv) {
+    parseCommandLine(this, argv);
     const ctx = await createNodeGpuContext();
     console.log(`adapter:  ${ctx.adapter.name}`);
     for (const [name, value] of Object.entries(ctx.limits)) console.log(`${name.padEnd(36)} ${value}`);

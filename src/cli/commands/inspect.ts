@@ -1,14 +1,16 @@
 /** `sparsegpt inspect MODEL_DIR`: what the reader sees in a model folder (architecture, tokenizer, tensors). */
+
+import { formatFileSize } from '../../core/format-bytes';
 import { type Checkpoint, openCheckpoint } from '../../core/io/checkpoint';
-import { formatBytes, ModelFileError } from '../../core/io/errors';
+import { ModelFileError } from '../../core/io/errors';
 import type { ModelFolder } from '../../core/io/folder';
 import { elementCount } from '../../core/io/safetensors-header';
 import { loadModelConfig } from '../../core/model/config';
 import type { ModelConfig } from '../../core/model/types';
 import { loadTokenizer } from '../../core/tokenizer/load-tokenizer';
 import { openFolder } from '../../node/files';
-import { parseArgs } from '../args';
-import { type Command, UsageError } from './index';
+import { type Command, UsageError } from '../command';
+import { flag, parseCommandLine } from '../options';
 
 function describeConfig(config: ModelConfig): string[] {
   const positional =
@@ -40,14 +42,16 @@ function describeWeights(checkpoint: Checkpoint): string[] {
     .join(' ');
   return [
     `weights:      ${files}: ${checkpoint.tensors.length} tensors, ${parameters.toLocaleString('en-US')} parameters, ` +
-      `${formatBytes(bytes)} (${dtypes})`,
+      `${formatFileSize(bytes)} (${dtypes})`,
     ...(metadata ? [`metadata:     ${metadata}`] : []),
     ...checkpoint.warnings.map((w) => `warning:      ${w}`),
   ];
 }
 
 function tensorTable(checkpoint: Checkpoint): string[] {
-  const width = Math.max(4, ...checkpoint.tensors.map((t) => t.name.length));
+  // A loop, not Math.max(...names): spreading 100,000s of arguments overflows the stack.
+  let width = 4;
+  for (const t of checkpoint.tensors) width = Math.max(width, t.name.length);
   return [
     `${'name'.padEnd(width)}  dtype  shape`,
     ...checkpoint.tensors.map(
@@ -70,15 +74,14 @@ async function section<T>(label: string, failures: string[], run: () => Promise<
 export const inspect: Command = {
   name: 'inspect',
   summary: 'show a model folder: architecture, tokenizer, tensors, parameter count and size',
-  usage: [
-    'usage: sparsegpt inspect MODEL_DIR [--no-tensors]',
-    '',
+  synopsis: 'inspect MODEL_DIR [--no-tensors]',
+  description:
     'MODEL_DIR is a Hugging Face model folder (config.json, *.safetensors, tokenizer files) or one .safetensors file.',
-  ].join('\n'),
+  options: [{ name: 'no-tensors', help: 'leave out the table of tensors (name, dtype, shape)' }],
+  positionals: { name: 'MODEL_DIR', min: 1, max: 1 },
   async run(argv) {
-    const args = parseArgs(argv, [], ['no-tensors']);
-    if (args.positional.length !== 1) throw new UsageError(`expected one MODEL_DIR\n\n${this.usage}`);
-    const path = args.positional[0];
+    const args = parseCommandLine(this, argv);
+    const path = args.positionals[0];
     const failures: string[] = [];
     const folder: ModelFolder = await openFolder(path).catch((error) => {
       throw error instanceof ModelFileError ? new UsageError(error.message) : error;
@@ -101,7 +104,7 @@ export const inspect: Command = {
     const checkpoint = await section('weights', failures, () => openCheckpoint(folder));
     if (checkpoint) {
       for (const line of describeWeights(checkpoint)) console.log(line);
-      if (!args.options.has('no-tensors')) console.log(['', ...tensorTable(checkpoint)].join('\n'));
+      if (!flag(args, 'no-tensors')) console.log(['', ...tensorTable(checkpoint)].join('\n'));
     }
     for (const failure of failures) console.error(`error: ${failure}`);
     return failures.length ? 2 : 0;

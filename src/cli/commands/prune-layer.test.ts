@@ -11,14 +11,15 @@ import { gaussian } from '../../../test/random';
 import { openSafetensorsFile } from '../../core/io/checkpoint';
 import { decodeFloats, encodeFloats } from '../../core/io/dtype';
 import { encodeSafetensors, type TensorToWrite } from '../../core/io/safetensors-write';
-import { correlatedInputs, maskAgreement, zerosInColumns } from '../../core/sparsegpt/sparsegpt.fixtures';
+import { correlatedInputs, maskAgreement, zerosInColumns } from '../../core/sparsegpt/layer-solver.fixtures';
 import {
   hessianReference,
   reconstructionErrorReference,
   sparsegptReference,
-} from '../../core/sparsegpt/sparsegpt.reference';
+} from '../../core/sparsegpt/layer-solver.reference';
 import { fileByteSource } from '../../node/files';
-import { runCommand, UsageError } from './index';
+import { UsageError } from '../command';
+import { runCommand } from './index';
 import { createPruneLayerCommand } from './prune-layer';
 
 const rows = 24;
@@ -143,9 +144,15 @@ describe('sparsegpt prune-layer', () => {
       [[...files], /--out is required/],
       [[...files, ...out, '--sparsity', '0.5', '--pattern', '2:4'], /conflict/],
       [[...files, ...out, '--pattern', '1:3'], /multiple of 3, but it has 40 columns/],
-      [[...files, ...out, '--sparsity', '1.5'], /invalid sparsity: 1\.5/],
+      [
+        [...files, ...out, '--sparsity', '1.5'],
+        /--sparsity: Sparsity must be at least 0 and below 1 .*got 1\.5\./,
+      ],
       [[...files, ...out, '--method', 'random'], /--method must be one of/],
-      [[...files, ...out, '--block-size', '0'], /invalid blockSize: 0/],
+      [
+        [...files, ...out, '--block-size', '0'],
+        /--block-size: The block size must be a whole number of columns ≥ 1; got 0\./,
+      ],
       [['--weight', weightPath, '--inputs', wrongCols, ...out], /41 features per token/],
       [['--weight', inputsPath, '--inputs', inputsPath, ...out], /has no tensor "weight"/],
       [['--weight', join(folder, 'missing.safetensors'), '--inputs', inputsPath, ...out], /does not exist/],

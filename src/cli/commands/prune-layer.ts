@@ -10,7 +10,7 @@ import { pruningMetadata } from '../../core/io/checkpoint-writer';
 import { ModelFileError } from '../../core/io/errors';
 import type { TensorInfo } from '../../core/io/safetensors-header';
 import { writeSafetensors } from '../../core/io/safetensors-write';
-import type { PruneMethod, SparsityPattern } from '../../core/pipeline/types';
+import { DEFAULT_SETTINGS, patternSparsity } from '../../core/settings/prune-settings';
 import {
   CholeskyFailedError,
   InvalidSettingError,
@@ -24,25 +24,32 @@ import { type LayerPruneOptions, resolveLayerPrune } from '../../core/sparsegpt/
 import { TOOL_VERSION } from '../../core/version';
 import { fileByteSink, fileByteSource } from '../../node/files';
 import { createNodeGpuContext } from '../../node/gpu';
-import { numberOption, type ParsedArgs, parseArgs, parsePattern, stringOption } from '../args';
-import { type Command, UsageError } from './index';
+import { type Command, UsageError } from '../command';
+import { type OptionSpec, parseCommandLine, requiredValue } from '../options';
+import { checkSettingOptions, readSolverSettings, SOLVER_OPTIONS } from '../settings-options';
 
 const WEIGHT_TENSOR = 'weight';
 const INPUTS_TENSOR = 'inputs';
-const METHODS: PruneMethod[] = ['sparsegpt', 'wanda', 'magnitude'];
 /** Calibration tokens read and uploaded at a time, so that X never has to fit in memory at once. */
 const INPUT_BATCH_BYTES = 64 << 20;
 
-const USAGE = [
-  'usage: sparsegpt prune-layer --weight W.safetensors --inputs X.safetensors --out Wq.safetensors',
-  '         [--sparsity 0.5 | --pattern 2:4] [--method sparsegpt|wanda|magnitude] [--block-size 128] [--damp 0.01]',
-  '',
+const DESCRIPTION = [
   `W.safetensors holds tensor "${WEIGHT_TENSOR}" [rows, cols] (out × in features); X.safetensors holds`,
   `"${INPUTS_TENSOR}" [tokens, cols] (or [batch, tokens, cols]), the layer's calibration inputs; F32, F16, BF16`,
   `or F64. Writes "${WEIGHT_TENSOR}" pruned, in its original dtype, with the weight file's other tensors (e.g.`,
   'a bias) copied unchanged, and prints the sparsity reached and the relative reconstruction error',
   'tr(ΔW·H·ΔWᵀ)/tr(W·H·Wᵀ).',
 ].join('\n');
+
+const OPTIONS: OptionSpec[] = [
+  { name: 'weight', value: 'FILE', help: `safetensors file with the "${WEIGHT_TENSOR}" tensor; required` },
+  { name: 'inputs', value: 'FILE', help: `safetensors file with the "${INPUTS_TENSOR}" tensor; required` },
+  { name: 'out', value: 'FILE', help: 'where the pruned .safetensors file goes; required' },
+  ...SOLVER_OPTIONS,
+];
+
+/** The settings a single layer's solve uses (the others are the whole pipeline's). */
+const LAYER_FIELDS = ['method', 'sparsity', 'pattern', 'blockSize', 'percdamp'] as const;
 
 interface LayerJob {
   weightPath: string;
@@ -52,54 +59,16 @@ interface LayerJob {
   percdamp: number;
 }
 
-function parseJob(argv: string[]): LayerJob {
-  const args = parseArgs(argv, [
-    'weight',
-    'inputs',
-    'out',
-    'sparsity',
-    'pattern',
-    'method',
-    'block-size',
-    'damp',
-  ]);
-  if (args.positional.length) {
-    throw new UsageError(`unexpected argument "${args.positional[0]}"\n\n${USAGE}`);
-  }
-  const required = (name: string) => {
-    const value = stringOption(args, name);
-    if (!value) throw new UsageError(`--${name} is required\n\n${USAGE}`);
-    return value;
-  };
-  const method = stringOption(args, 'method') ?? 'sparsegpt';
-  if (!METHODS.includes(method as PruneMethod)) {
-    throw new UsageError(`--method must be one of ${METHODS.join(', ')} (got "${method}")`);
-  }
-  return {
-    weightPath: required('weight'),
-    inputsPath: required('inputs'),
-    outPath: required('out'),
-    options: {
-      method: method as PruneMethod,
-      ...sparsityOptions(args),
-      blockSize: numberOption(args, 'block-size', 128, true),
-    },
-    percdamp: numberOption(args, 'damp', 0.01),
-  };
-}
-
-function sparsityOptions(args: ParsedArgs): { sparsity: number; pattern: SparsityPattern } {
-  const patternText = stringOption(args, 'pattern');
-  const pattern = patternText === undefined ? 'unstructured' : parsePattern(patternText);
-  if (pattern !== 'unstructured') {
-    if (args.options.has('sparsity')) {
-      throw new UsageError(
-        `--sparsity and --pattern ${patternText} conflict: an N:M pattern fixes the sparsity at N/M`,
-      );
-    }
-    return { sparsity: pattern.n / pattern.m, pattern };
-  }
-  return { sparsity: numberOption(args, 'sparsity', 0.5), pattern };
+function parseJob(command: Command, argv: string[]): LayerJob {
+  const args = parseCommandLine(command, argv);
+  const weightPath = requiredValue(args, 'weight');
+  const inputsPath = requiredValue(args, 'inputs');
+  const outPath = requiredValue(args, 'out');
+  const settings = readSolverSettings(args, DEFAULT_SETTINGS);
+  checkSettingOptions(settings, {}, LAYER_FIELDS);
+  const { method, pattern, blockSize, percdamp } = settings;
+  const sparsity = patternSparsity(pattern, settings.sparsity);
+  return { weightPath, inputsPath, outPath, options: { method, sparsity, pattern, blockSize }, percdamp };
 }
 
 /**
@@ -185,7 +154,6 @@ async function pruneLayerFile(job: LayerJob, gpu?: GpuContext): Promise<number> 
   }
   // Settings are checked against the shape before any GPU work or large read.
   resolveLayerPrune(job.options, cols);
-  if (!(job.percdamp >= 0)) throw new UsageError(`--damp must be ≥ 0 (got ${job.percdamp})`);
   const W = await weightFile.checkpoint.readFloat32(WEIGHT_TENSOR);
 
   const ctx = gpu ?? (await createNodeGpuContext());
@@ -264,9 +232,12 @@ export function createPruneLayerCommand(gpu?: GpuContext): Command {
   return {
     name: 'prune-layer',
     summary: 'prune one linear layer (weight + calibration inputs) with SparseGPT, Wanda or magnitude',
-    usage: USAGE,
+    synopsis: 'prune-layer --weight W.safetensors --inputs X.safetensors --out Wq.safetensors [options]',
+    description: DESCRIPTION,
+    options: OPTIONS,
+    positionals: { name: 'argument', min: 0, max: 0 },
     async run(argv) {
-      const job = parseJob(argv);
+      const job = parseJob(this, argv);
       try {
         return await pruneLayerFile(job, gpu);
       } catch (error) {

@@ -1,108 +1,141 @@
 /** `sparsegpt prune MODEL_DIR …`: the whole pipeline from the command line, the same core and WGSL as the app. */
-import { formatBytes } from '../../core/io/errors';
+import { formatBytes } from '../../core/format-bytes';
 import { openModel } from '../../core/pipeline/open-model';
-import { progressKey } from '../../core/pipeline/progress-store';
+import { progressIdentity } from '../../core/pipeline/progress-store';
 import { pruneModel } from '../../core/pipeline/prune-model';
-import { DEFAULT_SETTINGS, type PruneSettings } from '../../core/pipeline/types';
+import { checkPruneSettings } from '../../core/pipeline/settings-check';
+import { CancelledError } from '../../core/pipeline/types';
 import { verifyPrunedOutput } from '../../core/pipeline/verify-output';
+import { DEFAULT_SETTINGS, type PruneSettings, SETTING_LIMITS } from '../../core/settings/prune-settings';
 import { openFolder } from '../../node/files';
 import { createNodeGpuContext } from '../../node/gpu';
-import { openProgressFolder, stageOutputFolder } from '../../node/output-folder';
-import { numberOption, parseArgs, parsePattern, stringOption } from '../args';
-import { createEventPrinter } from '../progress';
+import { OutputRun } from '../../node/output-folder';
+import type { Command } from '../command';
+import { createEventPrinter } from '../event-printer';
+import { interruptible, type StopReason } from '../interrupt';
+import { checkWritableFile, writeJsonFile } from '../json-output';
+import {
+  flag,
+  numberValue,
+  type OptionSpec,
+  type ParsedCommandLine,
+  parseCommandLine,
+  requiredValue,
+  stringValue,
+} from '../options';
+import { checkSettingOptions, readSolverSettings, SOLVER_OPTIONS } from '../settings-options';
 import { readTextArgument } from '../text-input';
-import { type Command, UsageError } from './index';
 
-const USAGE = `usage: sparsegpt prune MODEL_DIR (--sparsity 0.5 | --pattern 2:4) --calib FILE --out OUT_DIR [options]
-
-  --method sparsegpt|wanda|magnitude   default sparsegpt
-  --sparsity F        fraction of weights zeroed per linear (unstructured), default 0.5
-  --pattern N:M       N zeros in every M consecutive weights (2:4, 4:8); overrides --sparsity
-  --calib FILE        calibration text (.txt, or .jsonl with a "text" field)
-  --nsamples N        calibration samples, default 128
-  --seqlen L          tokens per sample and per evaluation window, default min(512, model positions)
-  --eval FILE         evaluation text: prints dense and pruned perplexity
-  --eval-windows N    score at most N evaluation windows
-  --block-size B      SparseGPT lazy-batch block, default 128
-  --damp F            dampening, fraction of mean diag(H), default 0.01
-  --seed N            calibration sampling seed, default 0
-  --skip LIST         comma-separated linears to leave dense ("mlp.down_proj", "layers.0.")
-  --out OUT_DIR       where the pruned model folder goes (written whole or not at all)
-  --force             replace OUT_DIR if it exists
-  --resume            continue an interrupted run from its last finished block (same settings; finished
-                      blocks are kept in OUT_DIR.progress/ while a run goes and removed when it succeeds)
-  --json FILE         also write the run's result (settings, per-layer table, perplexities) as JSON
-  --quiet             no progress bar`;
-
-const VALUED = [
-  'method',
-  'sparsity',
-  'pattern',
-  'calib',
-  'nsamples',
-  'seqlen',
-  'eval',
-  'eval-windows',
-  'block-size',
-  'damp',
-  'seed',
-  'skip',
-  'out',
-  'json',
+const OPTIONS: OptionSpec[] = [
+  { name: 'calib', value: 'FILE', help: 'calibration text (.txt, or .jsonl with a "text" field); required' },
+  {
+    name: 'out',
+    value: 'OUT_DIR',
+    help: 'where the pruned model folder goes (written whole or not at all); required',
+  },
+  ...SOLVER_OPTIONS,
+  {
+    name: 'nsamples',
+    value: 'N',
+    help: `calibration samples, at most ${SETTING_LIMITS.maxNsamples}; default ${DEFAULT_SETTINGS.nsamples}`,
+  },
+  {
+    name: 'seqlen',
+    value: 'L',
+    help: "tokens per sample and per evaluation window; default min(512, the model's positions)",
+  },
+  { name: 'eval', value: 'FILE', help: 'evaluation text: prints dense and pruned perplexity' },
+  { name: 'eval-windows', value: 'N', help: 'score at most N evaluation windows; default all' },
+  { name: 'seed', value: 'N', help: `calibration sampling seed; default ${DEFAULT_SETTINGS.seed}` },
+  {
+    name: 'skip',
+    value: 'LIST',
+    help: 'comma-separated linears to leave dense ("mlp.down_proj", "layers.0.", a full tensor name)',
+  },
+  { name: 'force', help: 'replace OUT_DIR if it is an earlier output of sparsegpt (never any other folder)' },
+  {
+    name: 'resume',
+    help:
+      'continue an interrupted run from its last finished block (same model, calibration text and settings;\n' +
+      'finished blocks are kept in OUT_DIR.progress/ while a run goes and removed when it succeeds)',
+  },
+  {
+    name: 'json',
+    value: 'FILE',
+    help: "also write the run's result (settings, per-layer table, perplexities) as JSON",
+  },
+  { name: 'quiet', help: 'no progress bar and no stage lines' },
 ];
+
+const DESCRIPTION =
+  'Ctrl-C, SIGTERM or SIGHUP stop the run within one layer: the partial output is removed, OUT_DIR.progress/\n' +
+  'is kept for --resume, and the exit code is 128 + the signal number (130, 143, 129).';
+
+/** The settings the options ask for; the sequence length stays undefined when not given (it depends on the model). */
+function readPruneSettings(args: ParsedCommandLine): { settings: PruneSettings; seqlen?: number } {
+  const settings: PruneSettings = {
+    ...readSolverSettings(args, DEFAULT_SETTINGS),
+    nsamples: numberValue(args, 'nsamples') ?? DEFAULT_SETTINGS.nsamples,
+    seed: numberValue(args, 'seed') ?? DEFAULT_SETTINGS.seed,
+    skipLayers: (stringValue(args, 'skip') ?? '').split(',').filter((s) => s.trim()),
+    evalMaxWindows: numberValue(args, 'eval-windows'),
+  };
+  const seqlen = numberValue(args, 'seqlen');
+  // Checked now, before any file is read: everything but what needs the model (its positions, its linears).
+  checkSettingOptions({ ...settings, seqlen: seqlen ?? DEFAULT_SETTINGS.seqlen });
+  return { settings, seqlen };
+}
 
 export const prune: Command = {
   name: 'prune',
   summary: 'prune a model folder with SparseGPT, Wanda or magnitude and write the sparse model',
-  usage: USAGE,
+  synopsis: 'prune MODEL_DIR (--sparsity 0.5 | --pattern 2:4) --calib FILE --out OUT_DIR [options]',
+  description: DESCRIPTION,
+  options: OPTIONS,
+  positionals: { name: 'MODEL_DIR', min: 1, max: 1 },
   async run(argv) {
-    const args = parseArgs(argv, VALUED, ['force', 'quiet', 'resume']);
-    if (args.positional.length !== 1) throw new UsageError(`give exactly one MODEL_DIR\n\n${USAGE}`);
-    const calibPath = stringOption(args, 'calib');
-    if (!calibPath) throw new UsageError(`--calib FILE is required\n\n${USAGE}`);
-    const out = stringOption(args, 'out');
-    if (!out) throw new UsageError(`--out OUT_DIR is required\n\n${USAGE}`);
-    const method = stringOption(args, 'method') ?? DEFAULT_SETTINGS.method;
-    if (!['sparsegpt', 'wanda', 'magnitude'].includes(method)) {
-      throw new UsageError(`--method must be sparsegpt, wanda or magnitude (got "${method}")`);
-    }
-    const patternText = stringOption(args, 'pattern');
-    if (patternText && args.options.has('sparsity')) {
-      throw new UsageError('give --sparsity or --pattern, not both');
-    }
+    const args = parseCommandLine(this, argv);
+    const calibPath = requiredValue(args, 'calib', 'FILE');
+    const out = requiredValue(args, 'out', 'OUT_DIR');
+    const requested = readPruneSettings(args);
+    const jsonPath = stringValue(args, 'json');
+    if (jsonPath !== undefined) await checkWritableFile(jsonPath, '--json');
 
-    const { model, summary } = await openModel(await openFolder(args.positional[0]));
+    const { model, summary } = await openModel(await openFolder(args.positionals[0]));
     const settings: PruneSettings = {
-      ...DEFAULT_SETTINGS,
-      method: method as PruneSettings['method'],
-      sparsity: numberOption(args, 'sparsity', DEFAULT_SETTINGS.sparsity),
-      pattern: patternText ? parsePattern(patternText) : 'unstructured',
-      nsamples: numberOption(args, 'nsamples', DEFAULT_SETTINGS.nsamples, true),
-      seqlen: numberOption(args, 'seqlen', Math.min(512, summary.maxPositions), true),
-      blockSize: numberOption(args, 'block-size', DEFAULT_SETTINGS.blockSize, true),
-      percdamp: numberOption(args, 'damp', DEFAULT_SETTINGS.percdamp),
-      seed: numberOption(args, 'seed', DEFAULT_SETTINGS.seed, true),
-      skipLayers: (stringOption(args, 'skip') ?? '').split(',').filter((s) => s.trim()),
-      evalMaxWindows: args.options.has('eval-windows')
-        ? numberOption(args, 'eval-windows', 0, true)
-        : undefined,
+      ...requested.settings,
+      seqlen: requested.seqlen ?? Math.min(512, summary.maxPositions),
     };
+    checkPruneSettings(settings, model.arch);
     const calibration = await readTextArgument(calibPath, 'calibration');
-    const evalPath = stringOption(args, 'eval');
+    const evalPath = stringValue(args, 'eval');
     const evaluation = evalPath ? await readTextArgument(evalPath, 'evaluation') : undefined;
 
-    const progress = await openProgressFolder(
-      `${out}.progress`,
-      progressKey(settings, summary.name),
-      args.options.has('resume'),
+    // Checked before anything is written: not an input, not locked by another run, nothing of the user's replaced.
+    const output = await OutputRun.open(
+      out,
+      [
+        { path: args.positionals[0], what: 'model folder' },
+        { path: calibPath, what: 'calibration file' },
+        ...(evalPath ? [{ path: evalPath, what: 'evaluation file' }] : []),
+      ],
+      { force: flag(args, 'force'), resume: flag(args, 'resume') },
     );
-    const ctx = await createNodeGpuContext();
-    const staged = await stageOutputFolder(out, args.options.has('force'));
-    const printer = createEventPrinter(process.stdout, process.stderr, args.options.has('quiet'));
-    const controller = new AbortController();
-    const onSignal = () => controller.abort();
-    process.once('SIGINT', onSignal);
+    const printer = createEventPrinter(process.stdout, process.stderr, flag(args, 'quiet'));
+    const stop = interruptible();
+    let ctx: Awaited<ReturnType<typeof createNodeGpuContext>> | undefined;
     try {
+      const progress = await output.openProgress(
+        await progressIdentity(settings, summary.fingerprint, calibration),
+      );
+      if (progress.savedBlocks > 0) {
+        console.error(
+          `Resuming: ${progress.savedBlocks} of ${summary.layers} blocks were finished by the interrupted run ` +
+            `(${output.paths.progress})`,
+        );
+      }
+      ctx = await createNodeGpuContext();
+      const staged = await output.stage();
       console.error(
         `${summary.name}: ${summary.modelType}, ${summary.layers} blocks, ${summary.prunable.length} linears to prune, ` +
           `on ${ctx.adapter.name}`,
@@ -115,23 +148,20 @@ export const prune: Command = {
         {
           output: { sinkFor: staged.sinkFor },
           onEvent: printer.onEvent,
-          signal: controller.signal,
+          signal: stop.signal,
+          progress: progress.store,
         },
       );
       printer.finish();
       console.error('Verifying the written model');
       await verifyPrunedOutput(model.checkpoint, await openFolder(staged.path), result.layers);
-      await staged.commit();
-      await progress.remove();
+      if (stop.signal.aborted) throw new CancelledError();
+      await output.commit();
       const peakRssBytes = process.resourceUsage().maxRSS * 1024;
       console.error(
         `peak memory: GPU buffers ${formatBytes(result.peakGpuBytes ?? 0)}, process RSS ${formatBytes(peakRssBytes)}`,
       );
-      if (args.options.has('json')) {
-        const { writeFile } = await import('node:fs/promises');
-        const record = { ...result, peakRssBytes };
-        await writeFile(stringOption(args, 'json') as string, `${JSON.stringify(record, jsonReplacer, 2)}\n`);
-      }
+      if (jsonPath !== undefined) await writeJsonFile(jsonPath, { ...result, peakRssBytes });
       console.log(
         `overall sparsity ${(result.overallSparsity * 100).toFixed(2)}% over ${result.layers.filter((l) => !l.skipped).length} linears, ` +
           `${(result.totalMs / 1000).toFixed(1)} s; wrote ${out}`,
@@ -139,17 +169,32 @@ export const prune: Command = {
       return 0;
     } catch (error) {
       printer.finish();
-      await staged.discard();
+      const kept = await output.abandon();
+      if (stop.reason) {
+        console.error(stoppedMessage(stop.reason, kept, output.paths.progress));
+        return stop.exitCode;
+      }
+      if (kept > 0) {
+        console.error(
+          `${kept} finished block${kept === 1 ? ' is' : 's are'} kept in ${output.paths.progress}: run the same ` +
+            'command with --resume to continue.',
+        );
+      }
       throw error;
     } finally {
-      process.off('SIGINT', onSignal);
-      ctx.destroy();
+      stop.dispose();
+      ctx?.destroy();
     }
   },
 };
 
-/** Typed arrays (mask previews) are left out of the JSON. */
-function jsonReplacer(key: string, value: unknown): unknown {
-  if (key === 'mask') return undefined;
-  return value;
+/** The last line of a stopped run: what was removed and what `--resume` can use. */
+function stoppedMessage(reason: StopReason, kept: number, progressPath: string): string {
+  const why = reason === 'SIGPIPE' ? 'the output pipe was closed' : reason;
+  return (
+    `stopped (${why}): the partial output was removed; ` +
+    (kept > 0
+      ? `finished blocks are kept in ${progressPath}/: run the same command with --resume to continue`
+      : 'no block had finished, so there is nothing to resume')
+  );
 }

@@ -1,18 +1,20 @@
 /**
- * One transformer block's weights on the GPU. The linears of each input group are fused into one row-sharded
- * matrix (q|k|v, gate|up) so that a group is one matmul; a pruned linear is written over its rows in place.
+ * One transformer block's weights on the GPU. The linears of each input group are stacked into one split matrix
+ * (q|k|v, gate|up) so that a group is one matmul. Each linear has parts of its own (tile-aligned where it is split,
+ * as the solver's W is), so that the solver prunes it where it is: the forward's re-run and the writer's readback
+ * take the pruned weights from there, with no second upload.
  */
 import { uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
+import { SplitMatrix, type SplitOptions, TILE_ROWS } from '../gpu/split-matrix';
 import { ModelFileError } from '../io/errors';
 import {
   type Architecture,
   type BlockSpec,
   type InputGroup,
   type InputGroupRole,
-  toOutIn,
+  transpose,
 } from './architecture';
-import { GpuMatrix } from './gpu-matrix';
 import type { NormWeights } from './kernels/norm';
 
 /** Returns a checkpoint tensor as f32, whatever its stored dtype. */
@@ -21,7 +23,7 @@ export type TensorSource = (name: string) => Promise<Float32Array>;
 export interface GroupWeights {
   group: InputGroup;
   /** [group.rows, group.features], the linears' rows stacked in group order. */
-  W: GpuMatrix;
+  W: SplitMatrix;
   /** [group.rows] when any linear of the group has a bias (zeros for those without). */
   bias?: GPUBuffer;
 }
@@ -31,6 +33,11 @@ export interface BlockWeights {
   readonly groups: Record<InputGroupRole, GroupWeights>;
   readonly attentionNorm: NormWeights;
   readonly mlpNorm: NormWeights;
+  /**
+   * One linear's rows of its group's weight (by its block name, e.g. "self_attn.q_proj", or its tensor name), in
+   * the pruner's [rows = out, cols = in] orientation: the same buffers the forward reads, for pruning in place.
+   */
+  linear(name: string): SplitMatrix;
   /**
    * Swaps in a new weight for one linear (by its block name, e.g. "self_attn.q_proj", or its tensor name), given
    * in the pruner's [rows = out, cols = in] orientation, from the host or a GPU buffer; the rest stays as it is.
@@ -79,6 +86,18 @@ function checkFinite(name: string, data: Float32Array): void {
   );
 }
 
+/** A checkpoint matrix on the GPU as [rows, cols], transposed on the way where the checkpoint stores it so. */
+export async function uploadMatrix(
+  ctx: GpuContext,
+  source: TensorSource,
+  spec: { tensor: string; rows: number; cols: number; transposed?: boolean },
+  options: SplitOptions = {},
+): Promise<SplitMatrix> {
+  const data = await readTensor(source, spec.tensor, spec.rows * spec.cols);
+  const outIn = spec.transposed ? transpose(data, spec.cols, spec.rows) : data;
+  return SplitMatrix.upload(ctx, outIn, spec.rows, spec.cols, spec.tensor, options);
+}
+
 export async function uploadNorm(
   ctx: GpuContext,
   source: TensorSource,
@@ -94,22 +113,28 @@ export async function uploadNorm(
   };
 }
 
-async function uploadGroup(ctx: GpuContext, source: TensorSource, group: InputGroup): Promise<GroupWeights> {
-  const W = GpuMatrix.allocate(ctx, group.rows, group.features, `${group.linears[0].tensor} (${group.role})`);
+/** A group's weights, and each of its linears' own rows of them. */
+interface UploadedGroup extends GroupWeights {
+  linears: SplitMatrix[];
+}
+
+async function uploadGroup(ctx: GpuContext, source: TensorSource, group: InputGroup): Promise<UploadedGroup> {
+  const linears: SplitMatrix[] = [];
   const withBias = group.linears.some((l) => l.bias);
   const bias = withBias ? new Float32Array(group.rows) : undefined;
   let row = 0;
   try {
     for (const spec of group.linears) {
-      W.write(row, toOutIn(spec, await readTensor(source, spec.tensor, spec.rows * spec.cols)));
+      linears.push(await uploadMatrix(ctx, source, spec, { rowAlign: TILE_ROWS }));
       if (spec.bias && bias) bias.set(await readTensor(source, spec.bias, spec.rows), row);
       row += spec.rows;
     }
   } catch (error) {
-    W.destroy();
+    for (const W of linears) W.destroy();
     throw error;
   }
-  return { group, W, ...(bias ? { bias: uploadFloat32(ctx, bias, `${group.role} bias`) } : {}) };
+  const W = SplitMatrix.stack(ctx, linears, `${group.role} weights`);
+  return { group, W, linears, ...(bias ? { bias: uploadFloat32(ctx, bias, `${group.role} bias`) } : {}) };
 }
 
 /** Uploads block `index`, reading each tensor once through `source` (the pipeline streams the checkpoint). */
@@ -120,7 +145,7 @@ export async function uploadBlock(
   source: TensorSource,
 ): Promise<BlockWeights> {
   const spec = arch.block(index);
-  const uploaded: GroupWeights[] = [];
+  const uploaded: UploadedGroup[] = [];
   const norms: NormWeights[] = [];
   const destroy = () => {
     for (const g of uploaded) {
@@ -140,39 +165,36 @@ export async function uploadBlock(
     destroy();
     throw error;
   }
-  const groups = Object.fromEntries(uploaded.map((g) => [g.group.role, g])) as Record<
-    InputGroupRole,
-    GroupWeights
-  >;
+  const groups = Object.fromEntries(
+    uploaded.map((g): [InputGroupRole, GroupWeights] => [g.group.role, g]),
+  ) as Record<InputGroupRole, GroupWeights>;
   return {
     spec,
     groups,
     attentionNorm: norms[0],
     mlpNorm: norms[1],
+    linear: (name) => locateLinear(uploaded, name).matrix,
     replaceLinear(name, W) {
-      const { weights, rowStart, linear } = locateLinear(uploaded, name);
+      const { matrix, linear } = locateLinear(uploaded, name);
       if (W instanceof Float32Array) {
         if (W.length !== linear.rows * linear.cols) {
           throw new TensorShapeError(linear.tensor, linear.rows * linear.cols, W.length);
         }
-        weights.W.write(rowStart, W);
+        matrix.write(0, W);
         return;
       }
       const encoder = ctx.device.createCommandEncoder();
-      weights.W.copyFrom(encoder, rowStart, W, linear.rows);
+      matrix.copyRowsFrom(encoder, 0, W, linear.rows);
       ctx.device.queue.submit([encoder.finish()]);
     },
     destroy,
   };
 }
 
-function locateLinear(groups: GroupWeights[], name: string) {
+function locateLinear(groups: UploadedGroup[], name: string) {
   for (const weights of groups) {
-    let rowStart = 0;
-    for (const linear of weights.group.linears) {
-      if (linear.name === name || linear.tensor === name) return { weights, rowStart, linear };
-      rowStart += linear.rows;
-    }
+    const index = weights.group.linears.findIndex((l) => l.name === name || l.tensor === name);
+    if (index >= 0) return { matrix: weights.linears[index], linear: weights.group.linears[index] };
   }
   const known = groups.flatMap((g) => g.group.linears.map((l) => l.name)).join(', ');
   throw new RangeError(`this block has no linear "${name}" (it has ${known})`);

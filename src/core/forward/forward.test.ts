@@ -11,13 +11,14 @@ import { relativeMaxError } from '../../../test/compare';
 import { useGpu } from '../../../test/gpu';
 import { createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
+import { GpuLimitError } from '../gpu/limits';
 import type { ModelConfig } from '../model/types';
 import { describeArchitecture, fromOutIn, toOutIn } from './architecture';
-import { BlockRunner, maxSequencesPerChunk } from './block-runner';
+import { BlockRunner } from './block-runner';
 import { uploadBlock } from './block-weights';
+import { maxSequencesPerChunk } from './chunk-fit';
+import { embed, uploadEmbedding } from './embedding';
 import { ReferenceModel } from './forward.reference';
-import { ForwardMemoryError } from './limits';
-import { embed, uploadEmbedding } from './model-ends';
 import { modelNll } from './model-forward';
 
 /** Per-token NLL within 1e-4 relative (absolute below 1): float32 GPU against the float64 reference. */
@@ -202,7 +203,7 @@ describe('whole-model forward on the GPU against the float64 reference', () => {
 });
 
 describe('forward under small storage binding limits', () => {
-  // 2 KiB bindings: embeddings, LM head and block weights split into row shards, logits into vocabulary chunks.
+  // 2 KiB bindings: embeddings, LM head and block weights split by rows into parts, logits into vocabulary slices.
   const gpu = useGpu({ testLimits: { maxStorageBufferBindingSize: 2048 } });
 
   it('splits every large tensor and still matches the reference (Llama and OPT)', async () => {
@@ -233,7 +234,7 @@ describe('forward under small storage binding limits', () => {
     // q|k|v past one binding (48 floats per token: 10 tokens fit) runs in head groups, hidden states past one in
     // token ranges; one key/value head's q|k|v of a sequence must fit one binding: 24 floats per token → 21 tokens.
     expect(maxSequencesPerChunk(ctx, arch, 21)).toBe(1);
-    expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 64 })).toThrow(ForwardMemoryError);
+    expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 64 })).toThrow(GpuLimitError);
     expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 64 })).toThrow(
       /q\|k\|v projection .* of 1 sequences × 64 tokens .* lower seqLen to 21 or fewer/,
     );

@@ -21,12 +21,14 @@ import { expectSplitNll, recordCaptures } from '../../../test/forward-checks';
 import { useGpu } from '../../../test/gpu';
 import { createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
+import { GpuLimitError } from '../gpu/limits';
 import type { ModelConfig } from '../model/types';
 import { type Architecture, describeArchitecture } from './architecture';
-import { BlockRunner, type HeadGroup, maxSequencesPerChunk } from './block-runner';
+import { BlockRunner } from './block-runner';
 import { uploadBlock } from './block-weights';
+import { maxSequencesPerChunk } from './chunk-fit';
 import { ReferenceModel } from './forward.reference';
-import { ForwardMemoryError } from './limits';
+import type { HeadGroup } from './head-groups';
 import { modelNll } from './model-forward';
 
 const SHAPE = { sequences: 2, seqLen: 11 };
@@ -179,7 +181,7 @@ describe('attention in head groups when the q|k|v of a chunk exceeds the binding
     expect(maxSequencesPerChunk(higher, llama, 49)).toBe(0);
     const tooLong =
       /^the q\|k\|v projection \(split to one key\/value head and its 2 query heads per group\) of 1 sequences × 49 tokens needs 3\.1 KiB, more than this GPU's storage binding limit of 3\.0 KiB \(attention reads whole sequences\): even one sequence is too long: lower seqLen to 48 or fewer$/;
-    expect(() => new BlockRunner(higher, llama, { sequences: 1, seqLen: 49 })).toThrow(ForwardMemoryError);
+    expect(() => new BlockRunner(higher, llama, { sequences: 1, seqLen: 49 })).toThrow(GpuLimitError);
     expect(() => new BlockRunner(higher, llama, { sequences: 1, seqLen: 49 })).toThrow(tooLong);
     expect(() => new BlockRunner(higher, llama, { sequences: 3, seqLen: 22 })).toThrow(
       /of 3 sequences × 22 tokens .* lower the sequences per chunk to 2 or fewer$/,

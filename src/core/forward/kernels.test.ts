@@ -5,7 +5,8 @@ import { gaussian } from '../../../test/random';
 import { createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { withErrorScope } from '../gpu/pipelines';
-import { CommandBatch } from './command-batch';
+import { CommandRecorder } from '../gpu/recorder';
+import { SplitMatrix } from '../gpu/split-matrix';
 import {
   referenceActivation,
   referenceAttention,
@@ -15,7 +16,6 @@ import {
   referenceRmsNorm,
   referenceRotary,
 } from './forward.reference';
-import { GpuMatrix } from './gpu-matrix';
 import type { ActivationName } from './kernels/activation-codes';
 import { encodeAttention } from './kernels/attention';
 import { encodeGather } from './kernels/embedding';
@@ -26,11 +26,12 @@ import { encodeRotary } from './kernels/rotary';
 import { encodeGatedActivation } from './kernels/swiglu';
 import { ropeTable } from './rope';
 
-function run(ctx: GpuContext, encode: (batch: CommandBatch) => void) {
+function run(ctx: GpuContext, encode: (batch: CommandRecorder) => void) {
   return withErrorScope(ctx, 'kernel test', () => {
-    const batch = new CommandBatch(ctx);
+    const batch = new CommandRecorder(ctx, 'kernel test');
     encode(batch);
     batch.submit();
+    batch.destroy();
   });
 }
 
@@ -51,7 +52,7 @@ describe('linear kernels (X·Wᵀ + bias, activation, residual)', () => {
     const W = gaussian(rows * features, rows * 7 + 1);
     const bias = gaussian(rows, 99);
     const Y = createStorageBuffer(ctx, tokens * rows * 4, 'Y');
-    const matrix = GpuMatrix.upload(ctx, W, rows, features, 'W');
+    const matrix = SplitMatrix.upload(ctx, W, rows, features, 'W');
     const biasBuffer = uploadFloat32(ctx, bias, 'bias');
     const XBuffer = uploadFloat32(ctx, X, 'X');
     await run(ctx, (batch) =>
@@ -72,8 +73,8 @@ describe('linear kernels (X·Wᵀ + bias, activation, residual)', () => {
       const W = gaussian(rows * features, 4);
       const bias = gaussian(rows, 5);
       const residual = gaussian(tokens * rows, 6);
-      const matrix = GpuMatrix.upload(ctx, W, rows, features, 'W');
-      expect(matrix.shards.length).toBeGreaterThan(2);
+      const matrix = SplitMatrix.upload(ctx, W, rows, features, 'W');
+      expect(matrix.parts.length).toBeGreaterThan(2);
       const Y = createStorageBuffer(ctx, tokens * rows * 4, 'Y');
       const inputs = [
         uploadFloat32(ctx, X, 'X'),
@@ -108,7 +109,7 @@ describe('linear kernels (X·Wᵀ + bias, activation, residual)', () => {
       const X = gaussian((tokens + xRowStart) * features, 11);
       const W = gaussian(rows * features, 12);
       const residual = gaussian((tokens + residualRowStart) * outStride, 13);
-      const matrix = GpuMatrix.upload(ctx, W, rows, features, 'W');
+      const matrix = SplitMatrix.upload(ctx, W, rows, features, 'W');
       const Y = uploadFloat32(ctx, new Float32Array((tokens + yRowStart + 1) * outStride).fill(-7), 'Y');
       const [XBuffer, residualBuffer] = [uploadFloat32(ctx, X, 'X'), uploadFloat32(ctx, residual, 'r')];
       await run(ctx, (batch) =>
@@ -156,7 +157,7 @@ describe('linear kernels (X·Wᵀ + bias, activation, residual)', () => {
       for (let i = 0; i < count; i++) X[i] = -30 + i;
       W[0] = 1;
       const bias = new Float32Array(1).fill(0.25);
-      const matrix = GpuMatrix.upload(ctx, W.subarray(0, 1), 1, 1, 'W');
+      const matrix = SplitMatrix.upload(ctx, W.subarray(0, 1), 1, 1, 'W');
       const Y = createStorageBuffer(ctx, count * 4, 'Y');
       const [XBuffer, biasBuffer] = [uploadFloat32(ctx, X, 'X'), uploadFloat32(ctx, bias, 'b')];
       await run(ctx, (batch) =>
@@ -439,9 +440,9 @@ describe('gated activation, embedding gather and log-sum-exp kernels', () => {
     const [vocab, features, positionsRows] = [23, 7, 9];
     const table = gaussian(vocab * features, 41);
     const positions = gaussian(positionsRows * features, 42);
-    const matrix = GpuMatrix.upload(ctx, table, vocab, features, 'table');
-    const positionMatrix = GpuMatrix.upload(ctx, positions, positionsRows, features, 'positions');
-    expect(matrix.shards.length).toBeGreaterThan(2);
+    const matrix = SplitMatrix.upload(ctx, table, vocab, features, 'table');
+    const positionMatrix = SplitMatrix.upload(ctx, positions, positionsRows, features, 'positions');
+    expect(matrix.parts.length).toBeGreaterThan(2);
     const ids = Uint32Array.from([0, 22, 5, 9, 9, 17, 1, 13]);
     const positionIds = Uint32Array.from([2, 3, 4, 5, 2, 3, 4, 8]);
     const upload = (data: Uint32Array) => {
@@ -469,9 +470,9 @@ describe('gated activation, embedding gather and log-sum-exp kernels', () => {
     }
   });
 
-  it('folds vocabulary chunks into the exact NLL, for any chunking and a state row offset', async () => {
+  it('folds vocabulary slices into the exact NLL, for any slicing and a state row offset', async () => {
     const ctx = await gpu();
-    const [tokens, vocab, chunk, stateOffset] = [9, 300, 70, 4];
+    const [tokens, vocab, slice, stateOffset] = [9, 300, 70, 4];
     const logits = gaussian(tokens * vocab, 51).map((x) => 6 * x);
     const targets = Int32Array.from([0, 299, 70, 69, 140, 5, -1, 210, 211]);
     const allTargets = new Int32Array(stateOffset + tokens).fill(-1);
@@ -480,17 +481,17 @@ describe('gated activation, embedding gather and log-sum-exp kernels', () => {
     const targetBuffer = createStorageBuffer(ctx, allTargets.byteLength, 'targets');
     ctx.device.queue.writeBuffer(targetBuffer, 0, allTargets);
     await run(ctx, (batch) => {
-      for (let v0 = 0; v0 < vocab; v0 += chunk) {
-        const columns = Math.min(chunk, vocab - v0);
+      for (let v0 = 0; v0 < vocab; v0 += slice) {
+        const columns = Math.min(slice, vocab - v0);
         const part = new Float32Array(tokens * columns);
         for (let t = 0; t < tokens; t++)
           part.set(logits.subarray(t * vocab + v0, t * vocab + v0 + columns), t * columns);
-        const partBuffer = batch.scratch(uploadFloat32(ctx, part, 'logits part'));
+        const partBuffer = batch.untilSubmit(uploadFloat32(ctx, part, 'logits part'));
         encodeLogSumExp(ctx, batch, {
           logits: partBuffer,
           tokens,
           columns,
-          chunkStart: v0,
+          vocabStart: v0,
           targets: targetBuffer,
           state,
           stateRowStart: stateOffset,

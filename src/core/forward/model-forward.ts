@@ -6,9 +6,11 @@
  */
 import type { GpuContext } from '../gpu/context';
 import type { Architecture } from './architecture';
-import { BlockRunner, maxSequencesPerChunk } from './block-runner';
+import { BlockRunner } from './block-runner';
 import { type TensorSource, uploadBlock } from './block-weights';
-import { uploadEmbedding, uploadHead } from './model-ends';
+import { maxSequencesPerChunk } from './chunk-fit';
+import { uploadEmbedding } from './embedding';
+import { uploadHead } from './head';
 import { SequenceStates } from './sequence-states';
 
 export interface ModelNllOptions {

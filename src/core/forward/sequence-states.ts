@@ -7,21 +7,24 @@
  */
 import { nextTokenTargets } from '../eval/perplexity-windows';
 import type { GpuContext } from '../gpu/context';
+import { SplitMatrix } from '../gpu/split-matrix';
 import type { Architecture } from './architecture';
-import { type BlockRunner, type CaptureInput, requireChunkFits, tokensPerRange } from './block-runner';
+import type { BlockRunner, CaptureInput } from './block-runner';
 import type { BlockWeights } from './block-weights';
-import { GpuMatrix } from './gpu-matrix';
-import { type EmbeddingWeights, embedInto, type HeadWeights, nll } from './model-ends';
+import { requireChunkFits } from './chunk-fit';
+import { type EmbeddingWeights, embedInto } from './embedding';
+import { type HeadWeights, nll } from './head';
+import { tokensPerRange } from './token-ranges';
 
 interface Chunk {
   start: number;
   count: number;
-  hidden: GpuMatrix;
+  hidden: SplitMatrix;
 }
 
 export class SequenceStates {
   private readonly chunks: Chunk[] = [];
-  private spare?: GpuMatrix;
+  private spare?: SplitMatrix;
 
   private constructor(
     private readonly ctx: GpuContext,
@@ -47,13 +50,9 @@ export class SequenceStates {
     const states = new SequenceStates(ctx, arch, ids, seqLen, Math.min(perChunk, sequences), positionOffset);
     requireChunkFits(ctx, arch, { sequences: states.perChunk, seqLen });
     const allocate = () =>
-      GpuMatrix.allocate(
-        ctx,
-        states.perChunk * seqLen,
-        arch.hiddenSize,
-        `${label} hidden states`,
-        tokensPerRange(ctx, arch),
-      );
+      SplitMatrix.allocate(ctx, states.perChunk * seqLen, arch.hiddenSize, `${label} hidden states`, {
+        maxRowsPerPart: tokensPerRange(ctx, arch),
+      });
     try {
       for (let start = 0; start < sequences; start += states.perChunk) {
         const count = Math.min(states.perChunk, sequences - start);
@@ -80,16 +79,7 @@ export class SequenceStates {
 
   /** Runs every chunk through one block; the block's output becomes these states. */
   async run(runner: BlockRunner, weights: BlockWeights): Promise<void> {
-    for (const chunk of this.chunks) {
-      const out = this.spare as GpuMatrix;
-      await runner.run(weights, chunk.hidden, out, {
-        sequences: chunk.count,
-        seqLen: this.seqLen,
-        positionOffset: this.positionOffset,
-      });
-      this.spare = chunk.hidden;
-      chunk.hidden = out;
-    }
+    await this.runChunks(runner, weights, true);
   }
 
   /**
@@ -97,14 +87,26 @@ export class SequenceStates {
    * the next block must see the output of the block after pruning, not before.
    */
   async capture(runner: BlockRunner, weights: BlockWeights, capture: CaptureInput): Promise<void> {
+    await this.runChunks(runner, weights, false, capture);
+  }
+
+  private async runChunks(
+    runner: BlockRunner,
+    weights: BlockWeights,
+    advance: boolean,
+    capture?: CaptureInput,
+  ): Promise<void> {
     for (const chunk of this.chunks) {
-      const out = this.spare as GpuMatrix;
+      const out = this.spare as SplitMatrix;
       await runner.run(weights, chunk.hidden, out, {
         sequences: chunk.count,
         seqLen: this.seqLen,
         positionOffset: this.positionOffset,
         capture,
       });
+      if (!advance) continue;
+      this.spare = chunk.hidden;
+      chunk.hidden = out;
     }
   }
 

@@ -14,8 +14,9 @@ import { loadModelConfig } from '../model/config';
 import { describeArchitecture } from './architecture';
 import { BlockRunner } from './block-runner';
 import { uploadBlock } from './block-weights';
+import { embed, uploadEmbedding } from './embedding';
 import { ReferenceModel } from './forward.reference';
-import { embed, logitsAt, uploadEmbedding, uploadHead } from './model-ends';
+import { logitsAt, uploadHead } from './head';
 import { modelNll } from './model-forward';
 
 const folderUrl = new URL('../../../../shared/models/stories260K/', import.meta.url);

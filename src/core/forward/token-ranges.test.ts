@@ -21,14 +21,16 @@ import { type Captured, expectSplitNll, recordCaptures } from '../../../test/for
 import { useGpu } from '../../../test/gpu';
 import { readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
+import { GpuLimitError } from '../gpu/limits';
+import { SplitMatrix } from '../gpu/split-matrix';
 import type { ModelConfig } from '../model/types';
 import { type Architecture, describeArchitecture } from './architecture';
-import { BlockRunner, type ChunkShape, maxSequencesPerChunk, tokensPerRange } from './block-runner';
+import { BlockRunner } from './block-runner';
 import { uploadBlock } from './block-weights';
+import { type ChunkShape, maxSequencesPerChunk } from './chunk-fit';
 import { ReferenceModel } from './forward.reference';
-import { GpuMatrix } from './gpu-matrix';
-import { ForwardMemoryError } from './limits';
 import { modelNll } from './model-forward';
+import { tokensPerRange } from './token-ranges';
 
 const LIMIT = 1536;
 /** 6 query heads on 3 key/value heads of 4: 24 floats of hidden state per token, 16 of q|k|v per key/value head. */
@@ -43,7 +45,7 @@ interface BlockResult {
 }
 
 /** Rows [0, rows) of a split matrix, read back range by range and joined. */
-async function readRows(ctx: GpuContext, matrix: GpuMatrix, rows: number): Promise<Float32Array> {
+async function readRows(ctx: GpuContext, matrix: SplitMatrix, rows: number): Promise<Float32Array> {
   const joined = new Float32Array(rows * matrix.cols);
   for (const [shard, from, to] of matrix.overlaps(0, rows)) {
     joined.set(await readFloat32(ctx, shard.buffer, (to - from) * matrix.cols), from * matrix.cols);
@@ -52,7 +54,7 @@ async function readRows(ctx: GpuContext, matrix: GpuMatrix, rows: number): Promi
 }
 
 /**
- * Runs block 0 once on `input`: with `split`, the hidden states in and out are GpuMatrix token ranges as
+ * Runs block 0 once on `input`: with `split`, the hidden states in and out are SplitMatrix token ranges as
  * SequenceStates allocates them; otherwise one plain buffer each (the fast path).
  */
 async function runBlockOnce(
@@ -67,22 +69,24 @@ async function runBlockOnce(
   const H = arch.hiddenSize;
   const weights = await uploadBlock(ctx, arch, 0, checkpointSource(checkpoint));
   const perRange = split ? tokensPerRange(ctx, arch) : tokens;
-  const hidden = split ? GpuMatrix.allocate(ctx, tokens, H, 'hidden', perRange) : undefined;
+  const hidden = split
+    ? SplitMatrix.allocate(ctx, tokens, H, 'hidden', { maxRowsPerPart: perRange })
+    : undefined;
   hidden?.write(0, input);
-  const out = GpuMatrix.allocate(ctx, tokens, H, 'out', perRange);
+  const out = SplitMatrix.allocate(ctx, tokens, H, 'out', { maxRowsPerPart: perRange });
   const plainInput = split ? undefined : uploadFloat32(ctx, input, 'hidden');
   const runner = new BlockRunner(ctx, arch, shape);
   const { captured, capture } = recordCaptures(ctx);
   try {
     // The fast path takes plain buffers: the input one, the output the one shard of `out`.
-    await runner.run(weights, hidden ?? plainInput!, split ? out : out.shards[0].buffer, {
+    await runner.run(weights, hidden ?? plainInput!, split ? out : out.parts[0].buffer, {
       ...shape,
       capture,
     });
     return {
       out: await readRows(ctx, out, tokens),
       captured,
-      hiddenRanges: out.shards.map((s) => s.rows),
+      hiddenRanges: out.parts.map((s) => s.rows),
       attentionRanges: runner.attentionRanges,
     };
   } finally {
@@ -217,7 +221,7 @@ describe('hidden states and attention output in token ranges past one binding', 
     expect(maxSequencesPerChunk(ctx, arch, 25)).toBe(0);
     const message =
       /^the q\|k\|v projection \(split to one key\/value head and its 2 query heads per group\) of 1 sequences × 25 tokens needs 1\.6 KiB, more than this GPU's storage binding limit of 1\.5 KiB \(attention reads whole sequences\): even one sequence is too long: lower seqLen to 24 or fewer$/;
-    expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 25 })).toThrow(ForwardMemoryError);
+    expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 25 })).toThrow(GpuLimitError);
     expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 25 })).toThrow(message);
     expect(() => new BlockRunner(ctx, arch, { sequences: 3, seqLen: 11 })).toThrow(
       /of 3 sequences × 11 tokens needs 2\.1 KiB, .* lower the sequences per chunk to 2 or fewer$/,

@@ -18,12 +18,13 @@ import { type Captured, expectSplitNll, recordCaptures } from '../../../test/for
 import { useGpu } from '../../../test/gpu';
 import { createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
+import { GpuLimitError } from '../gpu/limits';
 import type { ModelConfig } from '../model/types';
 import { type Architecture, describeArchitecture } from './architecture';
-import { BlockRunner, maxSequencesPerChunk } from './block-runner';
+import { BlockRunner } from './block-runner';
 import { uploadBlock } from './block-weights';
+import { maxSequencesPerChunk } from './chunk-fit';
 import { ReferenceModel } from './forward.reference';
-import { ForwardMemoryError } from './limits';
 import { modelNll } from './model-forward';
 
 const LIMIT = 6 * 1024;
@@ -149,7 +150,7 @@ describe('a block in token slices when one sequence exceeds the binding limit', 
     // 6 KiB. (The hidden states of longer chunks go in token ranges: token-ranges.test.ts.)
     expect(maxSequencesPerChunk(ctx, arch, 64)).toBe(1);
     expect(maxSequencesPerChunk(ctx, arch, 65)).toBe(0);
-    expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 65 })).toThrow(ForwardMemoryError);
+    expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 65 })).toThrow(GpuLimitError);
     expect(() => new BlockRunner(ctx, arch, { sequences: 1, seqLen: 65 })).toThrow(
       /^the q\|k\|v projection \(split to one key\/value head and its 2 query heads per group\) of 1 sequences × 65 tokens needs 6\.1 KiB, more than this GPU's storage binding limit of 6\.0 KiB \(attention reads whole sequences\): even one sequence is too long: lower seqLen to 64 or fewer$/,
     );

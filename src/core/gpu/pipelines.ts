@@ -1,5 +1,8 @@
-/** Compiles each (shader, entry point, constants) once per device and surfaces WGSL errors with their text. */
-
+/**
+ * Compiling, binding and dispatching: each (shader, entry point, constants) compiled once per device with WGSL
+ * errors surfaced with their text; bind groups from a list of buffers (whole, or ranges such as uniform slots);
+ * one dispatch into an open compute pass.
+ */
 import type { GpuContext } from './context';
 import { GpuOutOfMemoryError, GpuValidationError } from './errors';
 
@@ -30,31 +33,36 @@ export function computePipeline(
   return pipeline;
 }
 
-export function bindGroup(
+/** A buffer bound whole, or a range of one (a uniform slot, a window of a large buffer). */
+export type Resource = GPUBuffer | GPUBufferBinding;
+
+/** Binding i of group 0 gets resources[i]. */
+export function bindResources(
   ctx: GpuContext,
   pipeline: GPUComputePipeline,
-  buffers: GPUBuffer[],
-  group = 0,
+  resources: Resource[],
 ): GPUBindGroup {
   return ctx.device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(group),
-    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    layout: pipeline.getBindGroupLayout(0),
+    entries: resources.map((resource, binding) => ({
+      binding,
+      resource: 'buffer' in resource ? resource : { buffer: resource },
+    })),
   });
 }
 
-export function dispatch(
-  encoder: GPUCommandEncoder,
+export function dispatchIn(
+  pass: GPUComputePassEncoder,
   pipeline: GPUComputePipeline,
   group: GPUBindGroup,
   x: number,
   y = 1,
   z = 1,
 ): void {
-  const pass = encoder.beginComputePass();
+  if (x === 0 || y === 0 || z === 0) return;
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, group);
   pass.dispatchWorkgroups(x, y, z);
-  pass.end();
 }
 
 /** Fails with the validation message instead of silently producing zeros. */

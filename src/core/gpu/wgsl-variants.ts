@@ -1,8 +1,14 @@
 /**
- * WGSL has no preprocessor, and a storage binding's element type (f32 or vec4<f32>) cannot depend on an override
- * constant. Shaders that have a faster form for aligned data therefore hold both forms between comment lines
- *   //#if NAME … //#else … //#endif   (no nesting)
- * and the host keeps one of them before compiling.
+ * Shader variants, the one mechanism for WGSL that must differ by more than an override constant can say. WGSL has
+ * no preprocessor, and neither a storage binding's element type (f32 or vec4<f32>) nor a private array's size can
+ * depend on an override constant. So:
+ * - selectVariant: shaders that have a faster form for aligned data hold both forms between comment lines
+ *     //#if NAME … //#else … //#endif   (no nesting)
+ *   and the host keeps one of them before compiling;
+ * - specialize: shaders whose private arrays are sized by the problem (attention's per-thread query and
+ *   accumulator, by the head dimension) declare those sizes as `const NAME: u32 = …u;` lines, which the host
+ *   rewrites with the value.
+ * Plain numbers that change no type or size are override constants, passed to computePipeline.
  */
 export function selectVariant(code: string, flags: Record<string, boolean>): string {
   // Hosts ask on every dispatch they encode, always with the same few shader strings: keep what was selected.
@@ -46,4 +52,14 @@ function keepVariant(code: string, flags: Record<string, boolean>): string {
   }
   if (keeping !== undefined) throw new Error('WGSL variants: //#if without //#endif');
   return kept.join('\n');
+}
+
+export function specialize(code: string, constants: Record<string, number>): string {
+  let result = code;
+  for (const [name, value] of Object.entries(constants)) {
+    const pattern = new RegExp(`const ${name}: u32 = \\d+u;`);
+    if (!pattern.test(result)) throw new Error(`shader has no "const ${name}: u32 = …u;" line to specialise`);
+    result = result.replace(pattern, `const ${name}: u32 = ${value}u;`);
+  }
+  return result;
 }

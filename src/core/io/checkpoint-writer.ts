@@ -9,6 +9,7 @@ import { type ByteSink, CHUNK_BYTES, copySourceToSink, type SinkFactory } from '
 import type { Checkpoint } from './checkpoint';
 import { dtypeBytes, encodeFloats, isFloatDtype } from './dtype';
 import { ModelFileError } from './errors';
+import { isModelSideFile } from './model-files';
 import { elementCount, type SafetensorsHeader, type TensorInfo } from './safetensors-header';
 
 export interface CheckpointWriterOptions {
@@ -20,8 +21,8 @@ export interface CheckpointWriterOptions {
    */
   replacing?: Iterable<string>;
   /**
-   * Which other files of the folder to copy (config, tokenizer, generation config …). Default: all except weights
-   * in any format (they would be stale copies of the unpruned model) and files of the input checkpoint itself.
+   * Which other files of the folder to copy. Default: isModelSideFile, the files a model needs to be loaded and
+   * shared (config, tokenizer, chat template, README, licence), never anything else the folder happens to hold.
    */
   copyFile?: (path: string) => boolean;
   chunkBytes?: number;
@@ -79,6 +80,10 @@ interface PlannedFile {
   shift: number;
   size: number;
   tensors: TensorInfo[];
+  /** Tensors of this file not written yet: the file closes when it reaches 0. */
+  remaining: number;
+  /** Append-only sinks: tensors before this position are written (a cursor, so catching up stays linear). */
+  cursor: number;
   sink?: ByteSink;
   opening?: Promise<ByteSink>;
   closed: boolean;
@@ -135,6 +140,8 @@ export async function createCheckpointWriter(
       shift: header.byteLength - input.dataStart,
       size: header.byteLength + dataBytes,
       tensors: input.tensors,
+      remaining: input.tensors.length,
+      cursor: 0,
       closed: false,
     };
   });
@@ -168,7 +175,7 @@ export async function createCheckpointWriter(
   };
 
   const closeIfComplete = async (plan: PlannedFile) => {
-    if (plan.closed || !plan.tensors.every((t) => written.has(t.name))) return;
+    if (plan.closed || plan.remaining > 0) return;
     const sink = await open(plan);
     await sink.close();
     plan.closed = true;
@@ -228,10 +235,16 @@ export async function createCheckpointWriter(
     }
   };
 
+  const markWritten = (plan: PlannedFile, name: string) => {
+    written.add(name);
+    plan.remaining--;
+  };
+
   /** Append-only sinks: every earlier tensor of the same file, and every earlier file, must be done first. */
   const catchUp = async (target: TensorInfo) => {
     for (const plan of plans) {
-      for (const tensor of plan.tensors) {
+      for (; plan.cursor < plan.tensors.length; plan.cursor++) {
+        const tensor = plan.tensors[plan.cursor];
         if (tensor === target) return;
         if (written.has(tensor.name)) continue;
         if (replacing.has(tensor.name)) {
@@ -243,7 +256,7 @@ export async function createCheckpointWriter(
           );
         }
         await copyTensor(plan, await open(plan), tensor);
-        written.add(tensor.name);
+        markWritten(plan, tensor.name);
       }
       await closeIfComplete(plan);
     }
@@ -260,7 +273,7 @@ export async function createCheckpointWriter(
     if (!sink.writeAt) await catchUp(tensor);
     if (data === undefined) await copyTensor(plan, sink, tensor);
     else await writeValues(plan, sink, tensor, data);
-    written.add(name);
+    markWritten(plan, name);
     await closeIfComplete(plan);
   };
 
@@ -274,11 +287,15 @@ export async function createCheckpointWriter(
     const own = new Set([...plans.map((p) => p.input.file), checkpoint.index?.file ?? '']);
     for (const [path, source] of checkpoint.folder.files) {
       if (own.has(path)) continue;
-      const wanted = options.copyFile ? options.copyFile(path) : !STALE_WEIGHTS.test(path);
+      const wanted = (options.copyFile ?? isModelSideFile)(path);
       if (!wanted) {
         report.skipped.push({
           path,
-          reason: options.copyFile ? 'excluded' : 'weights in another file would be a stale, unpruned copy',
+          reason: options.copyFile
+            ? 'excluded'
+            : STALE_WEIGHTS.test(path)
+              ? 'weights in another file would be a stale, unpruned copy'
+              : 'not a file a model needs (config, tokenizer, chat template, README, licence)',
         });
         continue;
       }

@@ -5,7 +5,12 @@
 import type { ByteSource } from './bytes';
 import { ModelFileError } from './errors';
 import { createModelFolder, isPlainObject, type ModelFolder, readJsonFile } from './folder';
-import { readSafetensorsHeader, type SafetensorsHeader, type TensorInfo } from './safetensors-header';
+import {
+  checkTensorCount,
+  readSafetensorsHeader,
+  type SafetensorsHeader,
+  type TensorInfo,
+} from './safetensors-header';
 import { type RowRange, readTensorFloat32, tensorByteChunks } from './tensor-read';
 
 export interface CheckpointIndex {
@@ -104,7 +109,9 @@ async function openSharded(folder: ModelFolder, indexFile: string): Promise<Chec
   const index = parseIndex(await readJsonFile(folder.files.get(indexFile) as ByteSource), indexFile);
   const byShard = new Map<string, string[]>();
   for (const [tensor, shard] of Object.entries(index.weightMap)) {
-    byShard.set(shard, [...(byShard.get(shard) ?? []), tensor]);
+    const names = byShard.get(shard);
+    if (names) names.push(tensor);
+    else byShard.set(shard, [tensor]);
   }
   const shardNames = [...byShard.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const missing = shardNames.filter((shard) => !folder.files.has(shard));
@@ -151,8 +158,11 @@ function parseIndex(json: unknown, file: string): Omit<CheckpointIndex, 'file'> 
       { file },
     );
   }
-  const weightMap: Record<string, string> = {};
-  for (const [tensor, shard] of Object.entries(json.weight_map)) {
+  // No prototype: a tensor named "__proto__" is a key like any other.
+  const weightMap: Record<string, string> = Object.create(null);
+  const entries = Object.entries(json.weight_map);
+  checkTensorCount(entries.length, file);
+  for (const [tensor, shard] of entries) {
     if (typeof shard !== 'string' || !shard.endsWith('.safetensors') || shard.includes('/')) {
       throw new ModelFileError(
         'bad-index',
@@ -174,6 +184,10 @@ function buildCheckpoint(
   index: CheckpointIndex | undefined,
   warnings: string[],
 ): Checkpoint {
+  checkTensorCount(
+    files.reduce((count, header) => count + header.tensors.length, 0),
+    files.length === 1 ? files[0].file : `${folder.name}'s ${files.length} safetensors files`,
+  );
   const tensors = files.flatMap((header) => header.tensors);
   const byName = new Map<string, TensorInfo>();
   for (const tensor of tensors) {
@@ -190,7 +204,8 @@ function buildCheckpoint(
   if (tensors.length === 0) {
     throw new ModelFileError('missing-weights', `${files.map((f) => f.file).join(', ')} contains no tensors`);
   }
-  const metadata = Object.assign({}, ...files.map((f) => f.metadata)) as Record<string, string>;
+  const metadata: Record<string, string> = {};
+  for (const file of files) Object.assign(metadata, file.metadata);
   const source = (file: string): ByteSource => {
     const found = folder.files.get(file);
     if (!found) throw new ModelFileError('missing-file', `${folder.name} has no ${file}`, { file });

@@ -29,6 +29,12 @@ export type ModelFileErrorCode =
   /** Weights in a format this tool does not read (PyTorch .bin/.pt, GGUF …). */
   | 'unsupported-weights'
   | 'missing-shard'
+  /** More tensors (or index entries) than any real checkpoint has: see MAX_TENSORS. */
+  | 'too-many-tensors'
+  /** A symbolic link in the model folder that points outside it, or to something that is not a regular file. */
+  | 'unsafe-link'
+  /** config.json and the tensors disagree (layer count, hidden size, vocabulary). */
+  | 'config-mismatch'
   | 'bad-index'
   | 'tensor-not-found'
   | 'duplicate-tensor'
@@ -70,17 +76,4 @@ export class ModelFileError extends Error {
 
 export function isModelFileError(error: unknown, code?: ModelFileErrorCode): error is ModelFileError {
   return error instanceof ModelFileError && (code === undefined || error.code === code);
-}
-
-/** Byte counts as people read them: "1.5 GB", "512 B". Decimal units, as file managers show them. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
-  let value = bytes;
-  let unit = -1;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
 }

@@ -2,8 +2,10 @@
  * A model folder as the user gave it: named files, each a ByteSource. Built from a browser FileList or drop
  * (src/browser/files.ts), from fetched URLs (fetch-folder.ts) or from a Node directory (src/node/files.ts).
  */
+
+import { formatFileSize } from '../format-bytes';
 import { type ByteSource, blobByteSource } from './bytes';
-import { formatBytes, ModelFileError } from './errors';
+import { ModelFileError } from './errors';
 
 export interface ModelFolder {
   /** The folder's name as the user knows it ("stories260K"). */
@@ -91,7 +93,7 @@ export async function readTextFile(source: ByteSource): Promise<string> {
   if (source.size > MAX_TEXT_FILE_BYTES) {
     throw new ModelFileError(
       'bad-json',
-      `${source.name} is ${formatBytes(source.size)}: too large for a text or JSON file of a model`,
+      `${source.name} is ${formatFileSize(source.size)}: too large for a text or JSON file of a model`,
       { file: source.name },
     );
   }

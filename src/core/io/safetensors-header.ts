@@ -5,12 +5,21 @@
  * shape × dtype size equal to each range. Nothing is allocated from a size the header claims before that size has
  * been checked against the real file size.
  */
+
+import { formatFileSize } from '../format-bytes';
 import type { ByteSource } from './bytes';
 import { DTYPE_BITS, type Dtype, isDtype, KNOWN_DTYPES } from './dtype';
-import { formatBytes, ModelFileError } from './errors';
+import { ModelFileError } from './errors';
 import { describeForeignFile } from './sniff';
 
 export const MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * Tensors one checkpoint may list (all its files together). The largest released mixture-of-experts checkpoints
+ * list about 100,000; a header listing more is damaged or hostile, and refusing it keeps every later step (the
+ * writer, the verifier, the UI's tables) bounded.
+ */
+export const MAX_TENSORS = 500_000;
 
 /** One tensor of one safetensors file. Byte positions are absolute in the file; end is exclusive. */
 export interface TensorInfo {
@@ -77,8 +86,8 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
       foreign() ??
       new ModelFileError(
         'header-too-large',
-        `${file} is not a valid safetensors file: its header claims ${formatBytes(high * 2 ** 32 + low)}, ` +
-          `more than the ${formatBytes(MAX_HEADER_BYTES)} limit`,
+        `${file} is not a valid safetensors file: its header claims ${formatFileSize(high * 2 ** 32 + low)}, ` +
+          `more than the ${formatFileSize(MAX_HEADER_BYTES)} limit`,
         { file },
       )
     );
@@ -142,13 +151,27 @@ export function parseSafetensorsHeader(
   }
   let metadata: Record<string, string> = {};
   const tensors: TensorInfo[] = [];
-  for (const [name, value] of Object.entries(json)) {
+  const entries = Object.entries(json);
+  checkTensorCount(entries.length - ('__metadata__' in json ? 1 : 0), file);
+  for (const [name, value] of entries) {
     if (name === '__metadata__') metadata = parseMetadata(value, file);
     else tensors.push(parseTensorEntry(name, value, file, dataStart));
   }
   tensors.sort((a, b) => a.byteStart - b.byteStart || a.byteEnd - b.byteEnd);
   checkLayout(tensors, file, dataStart, fileSize);
   return { file, fileSize, dataStart, tensors, metadata };
+}
+
+/** Throws past MAX_TENSORS, naming the count; `where` is the file or the index that lists them. */
+export function checkTensorCount(count: number, where: string): void {
+  if (count > MAX_TENSORS) {
+    throw new ModelFileError(
+      'too-many-tensors',
+      `${where} lists ${count.toLocaleString('en-US')} tensors, more than the ${MAX_TENSORS.toLocaleString('en-US')} ` +
+        'this tool reads (the largest released models have about 100,000): the file is damaged or not a model checkpoint',
+      { file: where },
+    );
+  }
 }
 
 function parseMetadata(value: unknown, file: string): Record<string, string> {
@@ -249,14 +272,14 @@ function checkLayout(tensors: TensorInfo[], file: string, dataStart: number, fil
     throw new ModelFileError(
       'truncated',
       `${file} is truncated: tensor ${first.name} needs bytes ${first.byteStart}–${first.byteEnd} but the file ends ` +
-        `at byte ${fileSize} (${formatBytes(expected - fileSize)} missing; was the download interrupted?)`,
+        `at byte ${fileSize} (${formatFileSize(expected - fileSize)} missing; was the download interrupted?)`,
       { file, tensor: first.name },
     );
   }
   if (expected < fileSize) {
     throw new ModelFileError(
       'trailing-bytes',
-      `${file} is corrupted: it has ${formatBytes(fileSize - expected)} after its last tensor that the header does ` +
+      `${file} is corrupted: it has ${formatFileSize(fileSize - expected)} after its last tensor that the header does ` +
         'not describe',
       { file },
     );

@@ -1,8 +1,9 @@
 /** Host for shaders/matmul.wgsl: a general f32 product used as the device's measured matmul peak. */
 import shader from '../../../shaders/matmul.wgsl?raw';
-import { createUniformBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
+import { readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
-import { bindGroup, computePipeline, dispatch, withErrorScope } from '../gpu/pipelines';
+import { bindResources, computePipeline, dispatchIn, withErrorScope } from '../gpu/pipelines';
+import { ParamArena } from '../gpu/recorder';
 
 export interface MatmulOnGpu {
   /** C buffer, row stride padN floats. */
@@ -41,15 +42,23 @@ export function prepareMatmul(
   bPadded.set(padColumns(B, K, N, padN));
   const b = uploadFloat32(ctx, bPadded, 'matmul.B');
   const c = uploadFloat32(ctx, new Float32Array(M * padN), 'matmul.C');
-  const dims = createUniformBuffer(ctx, [M, padK / 4, padN / 4, 0], 'matmul.dims');
+  // One uniform slot, written once and bound by every encode.
+  const params = new ParamArena(ctx, 'matmul');
+  const dims = params.slot([M, padK / 4, padN / 4, 0]);
+  params.flush();
   const pipeline = computePipeline(ctx, shader);
-  const group = bindGroup(ctx, pipeline, [a, b, c, dims]);
+  const group = bindResources(ctx, pipeline, [a, b, c, dims]);
   return {
     C: c,
     padN,
-    encode: (encoder) => dispatch(encoder, pipeline, group, Math.ceil(padN / 4 / 8), Math.ceil(M / 32)),
+    encode: (encoder) => {
+      const pass = encoder.beginComputePass({ label: 'matmul' });
+      dispatchIn(pass, pipeline, group, Math.ceil(padN / 4 / 8), Math.ceil(M / 32));
+      pass.end();
+    },
     destroy: () => {
-      for (const buffer of [a, b, c, dims]) buffer.destroy();
+      for (const buffer of [a, b, c]) buffer.destroy();
+      params.destroy();
     },
   };
 }

@@ -289,7 +289,11 @@ const GROUPS: Record<string, Case[]> = {
     {
       name: 'more layers than the checkpoint has',
       run: open({ 'config.json': json({ ...demoConfig, num_hidden_layers: 9 }) }),
-      error: modelFile('tensor-not-found', /no tensor "model\.layers\.5\.self_attn\.q_proj\.weight"/),
+      // Issue 13: a layer-count mismatch names both numbers (it was "no tensor model.layers.5…").
+      error: modelFile(
+        'config-mismatch',
+        /config\.json gives num_hidden_layers = 9 but the checkpoint has tensors for 5 blocks/,
+      ),
     },
     {
       name: 'intermediate_size that does not match the weights',
@@ -456,7 +460,7 @@ const GROUPS: Record<string, Case[]> = {
       name: 'negative dampening',
       run: prune({ percdamp: -0.01 }),
       error: settingsError(
-        /^Dampening must be a fraction ≥ 0 of the mean Hessian diagonal \(e\.g\. 0\.01\); got -0\.01\.$/,
+        /^Dampening must be above 0 and at most 1 \(0% to 100% of the mean Hessian diagonal; the paper uses 0\.01 = 1%\); got -0\.01\.$/,
       ),
     },
     {

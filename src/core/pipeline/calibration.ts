@@ -3,6 +3,8 @@
  * here from the user's own text. The text is tokenized once (by the caller); windows are drawn with a seeded RNG so
  * a run is reproducible.
  */
+import { DEFAULT_SETTINGS } from '../settings/prune-settings';
+import { settingsProblems } from '../settings/validate';
 import { seededRandom } from './random';
 
 export interface CalibrationRequest {
@@ -34,22 +36,11 @@ export function defaultCalibration(maxPositions: number): CalibrationRequest {
   return { nsamples: 128, seqlen: Math.min(512, maxPositions), seed: DEFAULT_SEED };
 }
 
+/** The settings' own check of the sample count and length (the limits are the settings module's). */
 export function validateCalibrationRequest(request: CalibrationRequest, maxPositions: number): void {
-  const { nsamples, seqlen } = request;
-  if (!Number.isInteger(nsamples) || nsamples < 1) {
-    throw new CalibrationError(
-      `The number of calibration samples must be a whole number ≥ 1 (got ${nsamples}).`,
-    );
-  }
-  if (!Number.isInteger(seqlen) || seqlen < 2) {
-    throw new CalibrationError(`The calibration sequence length must be a whole number ≥ 2 (got ${seqlen}).`);
-  }
-  if (seqlen > maxPositions) {
-    throw new CalibrationError(
-      `The calibration sequence length ${seqlen} is longer than the model's ${maxPositions} positions; ` +
-        `use ${maxPositions} or less.`,
-    );
-  }
+  const settings = { ...DEFAULT_SETTINGS, nsamples: request.nsamples, seqlen: request.seqlen };
+  const problems = settingsProblems(settings, { maxPositions }, ['nsamples', 'seqlen']);
+  if (problems.length) throw new CalibrationError(problems.map((p) => p.message).join('\n'));
 }
 
 export function drawCalibrationWindows(

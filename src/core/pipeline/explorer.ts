@@ -4,7 +4,6 @@
  * layer's error live.
  */
 import type { GpuContext } from '../gpu/context';
-import { readChunkedMatrix } from '../sparsegpt/chunked-matrix';
 import { type PreparedLayer, prepareLayer } from '../sparsegpt/prepare';
 import { pruneLayer } from '../sparsegpt/prune';
 import { maskPreview } from './mask-preview';
@@ -85,7 +84,7 @@ export class LayerExplorer {
         const layers = [...this.kept.values()]
           .filter((k) => k.prepared === prepared)
           .map(({ linear, W }) => ({ linear, W }));
-        const H = await readChunkedMatrix(this.ctx, prepared.H);
+        const H = await prepared.H.read();
         groups.push({
           columns: prepared.columns,
           tokens: prepared.tokens,

@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { randomModel, tinyLlamaConfig } from '../../../test/checkpoints';
 import { useGpu } from '../../../test/gpu';
 import { evaluationWindows } from '../eval/perplexity-windows';
-import { maxSequencesPerChunk, tokensPerRange } from '../forward/block-runner';
+import { maxSequencesPerChunk } from '../forward/chunk-fit';
+import { tokensPerRange } from '../forward/token-ranges';
 import { drawCalibrationWindows } from './calibration';
 import { pruneModel } from './prune-model';
 import { referenceSequentialPrune } from './sequential.reference';
@@ -58,7 +59,7 @@ describe('pruneModel with sequences whose hidden states exceed one binding', () 
       expect(split.layers[i].sparsity).toBe(layer.sparsity);
       expect(relative(split.layers[i].relativeError, layer.relativeError)).toBeLessThan(1e-4);
     });
-    // The dense pass goes through bit-identical blocks; only the LM head's vocabulary chunks differ.
+    // The dense pass goes through bit-identical blocks; only the LM head's vocabulary slices differ.
     expect(relative(split.dense!.perplexity, whole.dense!.perplexity)).toBeLessThan(1e-6);
     expect(relative(split.pruned!.perplexity, whole.pruned!.perplexity)).toBeLessThan(1e-5);
 

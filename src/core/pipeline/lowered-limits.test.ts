@@ -11,13 +11,13 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useGpu } from '../../../test/gpu';
 import { openFolder } from '../../node/files';
-import { maxSequencesPerChunk } from '../forward/block-runner';
-import { rowsPerShard } from '../forward/gpu-matrix';
+import { maxSequencesPerChunk } from '../forward/chunk-fit';
 import type { GpuContext } from '../gpu/context';
+import { rowsPerPart } from '../gpu/limits';
+import { TILED } from '../gpu/split-matrix';
 import { memoryByteSink, memoryByteSource } from '../io/bytes';
 import { openCheckpoint } from '../io/checkpoint';
 import { createModelFolder } from '../io/folder';
-import { rowsPerChunkFor } from '../sparsegpt/chunked-matrix';
 import { type OpenedModel, openModel } from './open-model';
 import { type PruneModelOptions, pruneModel } from './prune-model';
 import { DEFAULT_SETTINGS, type PruneSettings } from './types';
@@ -72,12 +72,14 @@ describe('pruneModel under lowered GPU limits', () => {
     const ctx = await lowered();
     const { arch } = model;
     expect(arch.hiddenSize * arch.vocabSize * 4).toBeGreaterThan(LIMIT);
-    expect(rowsPerShard(ctx, arch.hiddenSize, 'embedding')).toBeLessThan(arch.vocabSize);
-    expect(rowsPerShard(ctx, arch.hiddenSize, 'gate|up')).toBeLessThan(2 * arch.intermediateSize);
+    expect(rowsPerPart(ctx, arch.vocabSize, arch.hiddenSize, 'embedding')).toBeLessThan(arch.vocabSize);
+    expect(rowsPerPart(ctx, 2 * arch.intermediateSize, arch.hiddenSize, 'gate|up')).toBeLessThan(
+      2 * arch.intermediateSize,
+    );
     expect(maxSequencesPerChunk(await normal(), arch, SETTINGS.seqlen)).toBeGreaterThanOrEqual(8);
     expect(maxSequencesPerChunk(ctx, arch, SETTINGS.seqlen)).toBe(1);
     const wide = arch.intermediateSize;
-    expect(rowsPerChunkFor(ctx, wide, wide, 'H')).toBe(64);
+    expect(rowsPerPart(ctx, wide, wide, 'H', TILED)).toBe(64);
     expect(SETTINGS.seqlen * arch.vocabSize * 4).toBeGreaterThan(LIMIT);
   });
 

@@ -7,9 +7,11 @@ import { type Architecture, describeArchitecture, storedShape } from '../forward
 import type { Checkpoint } from '../io/checkpoint';
 import { openCheckpoint } from '../io/checkpoint';
 import { ModelFileError } from '../io/errors';
+import { modelFingerprint } from '../io/fingerprint';
 import type { ModelFolder } from '../io/folder';
 import { elementCount } from '../io/safetensors-header';
 import { loadModelConfig } from '../model/config';
+import { checkConfigMatchesCheckpoint } from '../model/consistency';
 import type { ModelConfig } from '../model/types';
 import { loadTokenizer } from '../tokenizer/load-tokenizer';
 import type { TextTokenizer } from '../tokenizer/text-tokenizer';
@@ -35,8 +37,10 @@ export async function openModel(folder: ModelFolder): Promise<{ summary: ModelSu
     checkpoint.tensors.map((t) => t.name),
   );
   const tokenizer = await loadTokenizer(folder, config);
+  checkConfigMatchesCheckpoint(arch, checkpoint);
   checkTensors(arch, checkpoint);
-  const summary = summarize(folder, config, arch, checkpoint, tokenizer);
+  const fingerprint = await modelFingerprint(folder, checkpoint);
+  const summary = summarize(folder, config, arch, checkpoint, tokenizer, fingerprint);
   const model: OpenedModel = { folder, config, arch, checkpoint, tokenizer, summary };
   return { summary, model };
 }
@@ -84,6 +88,7 @@ function summarize(
   arch: Architecture,
   checkpoint: Checkpoint,
   tokenizer: TextTokenizer,
+  fingerprint: string,
 ): ModelSummary {
   const prunable: PrunableLinear[] = arch.prunableLinears().map((l) => ({
     block: l.block,
@@ -112,6 +117,7 @@ function summarize(
     tokenizer: tokenizer.source,
     prunable,
     warnings: [...checkpoint.warnings],
+    fingerprint,
   };
 }
 

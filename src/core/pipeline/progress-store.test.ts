@@ -17,10 +17,12 @@ function memoryFiles() {
   };
 }
 
+const IDENTITY = { model: 'sha256:model', calibration: 'sha256:text', settings: '{}' };
+
 describe('saved blocks of a run', () => {
   it('keep their values, layer results and the time the run had taken, for a resumed run to count on', async () => {
     const files = memoryFiles();
-    const store = fileProgressStore('key', files.sinkFor, files.sourceFor);
+    const store = fileProgressStore(IDENTITY, files.sinkFor, files.sourceFor);
     const layer = {
       block: 0,
       name: 'mlp.up_proj',
@@ -44,8 +46,8 @@ describe('saved blocks of a run', () => {
     expect(loaded?.layers).toEqual([layer]);
     expect(loaded?.tensors.get(layer.tensor)).toEqual(new Float32Array([1, 0, 0, 2]));
     expect(await store.load(1)).toBeUndefined();
-    await expect(fileProgressStore('other', files.sinkFor, files.sourceFor).load(0)).rejects.toBeInstanceOf(
-      ProgressMismatchError,
-    );
+    await expect(
+      fileProgressStore({ ...IDENTITY, settings: '{"other":true}' }, files.sinkFor, files.sourceFor).load(0),
+    ).rejects.toBeInstanceOf(ProgressMismatchError);
   });
 });

@@ -3,10 +3,14 @@
  * reload resumes from the last finished block instead of starting over. A block is saved only once all its linears
  * are pruned; each saved block holds the exact values written to the output and the per-layer results, so a
  * resumed run writes byte-identical output and feeds the next block the same inputs.
+ *
+ * A saved block is reused only by a run of the same identity: the model's content fingerprint, the calibration
+ * text's SHA-256 and the settings that change pruned values. Each block carries a SHA-256 of its contents, checked
+ * when it is loaded: a damaged block is reported and pruned again, never used.
  */
 import type { ByteSource, SinkFactory } from '../io/bytes';
-
 import { openSafetensorsFile } from '../io/checkpoint';
+import { ChainedHash, sha256Hex } from '../io/fingerprint';
 import { encodeSafetensors } from '../io/safetensors-write';
 import type { LayerResult, PruneSettings } from './types';
 
@@ -27,6 +31,7 @@ export interface SavedBlock {
 }
 
 export interface ProgressStore {
+  /** The saved block, undefined when there is none; throws DamagedProgressError for a block that fails its check. */
   load(block: number): Promise<SavedBlock | undefined>;
   save(block: number, saved: SavedBlock): Promise<void>;
 }
@@ -38,11 +43,31 @@ export class ProgressMismatchError extends Error {
   }
 }
 
+/** A saved block that cannot be read or whose checksum does not match: it is pruned again. */
+export class DamagedProgressError extends Error {
+  constructor(
+    readonly block: number,
+    detail: string,
+  ) {
+    super(`Saved block ${block} is damaged (${detail}); it is not used and is pruned again.`);
+    this.name = 'DamagedProgressError';
+  }
+}
+
+/** What a saved block must match to be reused. */
+export interface ProgressIdentity {
+  /** The model's content fingerprint (ModelSummary.fingerprint). */
+  model: string;
+  /** SHA-256 of the calibration text. */
+  calibration: string;
+  /** The settings that change pruned values, as JSON. */
+  settings: string;
+}
+
 /** The settings that change pruned values: a saved block is reused only under the same ones. */
-export function progressKey(settings: PruneSettings, modelName: string): string {
+export function progressSettingsKey(settings: PruneSettings): string {
   const { method, sparsity, pattern, nsamples, seqlen, blockSize, percdamp, seed, skipLayers } = settings;
   return JSON.stringify({
-    modelName,
     method,
     sparsity,
     pattern,
@@ -53,6 +78,26 @@ export function progressKey(settings: PruneSettings, modelName: string): string 
     seed,
     skipLayers,
   });
+}
+
+export async function progressIdentity(
+  settings: PruneSettings,
+  modelFingerprint: string,
+  calibration: string,
+): Promise<ProgressIdentity> {
+  return {
+    model: modelFingerprint,
+    calibration: await sha256Hex(calibration),
+    settings: progressSettingsKey(settings),
+  };
+}
+
+/** In words, how `saved` differs from `current`; empty when they are the same run. */
+export function identityDifference(saved: Partial<ProgressIdentity>, current: ProgressIdentity): string {
+  if (saved.model !== current.model) return 'another model: its weights, config or tokenizer differ';
+  if (saved.calibration !== current.calibration) return 'another calibration text';
+  if (saved.settings !== current.settings) return `other settings (${saved.settings ?? 'none recorded'})`;
+  return '';
 }
 
 export function memoryProgressStore(): ProgressStore & { blocks: Map<number, SavedBlock> } {
@@ -68,53 +113,112 @@ export function memoryProgressStore(): ProgressStore & { blocks: Map<number, Sav
   };
 }
 
+const KEYS = {
+  model: 'sparsegpt.progress_model',
+  calibration: 'sparsegpt.progress_calibration',
+  settings: 'sparsegpt.progress_settings',
+  layers: 'sparsegpt.layers',
+  chunk: 'sparsegpt.sequences_per_chunk',
+  elapsed: 'sparsegpt.elapsed_ms',
+  checksum: 'sparsegpt.checksum',
+};
+
+/** SHA-256 over a block's metadata (all but the checksum, in key order) and its tensors (by name). */
+async function blockChecksum(
+  metadata: Record<string, string>,
+  tensors: { name: string; bytes: Uint8Array }[],
+): Promise<string> {
+  const hash = new ChainedHash();
+  for (const key of Object.keys(metadata).sort()) {
+    if (key !== KEYS.checksum) await hash.field(`${key}=${metadata[key]}`);
+  }
+  for (const { name, bytes } of [...tensors].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  )) {
+    await hash.field(`${name} ${bytes.byteLength}`);
+    await hash.add(bytes);
+  }
+  return hash.hex();
+}
+
+export const progressBlockFile = (block: number) => `block-${String(block).padStart(4, '0')}.safetensors`;
+
 /**
- * A store of one safetensors file per finished block ("block-0007.safetensors"), the layer results in its
- * metadata, written through `sinkFor` (OPFS in the browser, a folder in Node) and read through `sourceFor`.
+ * A store of one safetensors file per finished block ("block-0007.safetensors"), the layer results, the run's
+ * identity and a checksum in its metadata, written through `sinkFor` (OPFS in the browser, a folder in Node) and
+ * read through `sourceFor`.
  */
 export function fileProgressStore(
-  key: string,
+  identity: ProgressIdentity,
   sinkFor: SinkFactory,
   sourceFor: (path: string) => Promise<ByteSource | undefined>,
 ): ProgressStore {
-  const fileName = (block: number) => `block-${String(block).padStart(4, '0')}.safetensors`;
   return {
     async load(block) {
-      const source = await sourceFor(fileName(block));
+      const source = await sourceFor(progressBlockFile(block));
       if (!source) return undefined;
-      const file = await openSafetensorsFile(source);
-      if (file.metadata['sparsegpt.progress_key'] !== key) {
-        throw new ProgressMismatchError(`block ${block} was pruned with other settings`);
+      let file: Awaited<ReturnType<typeof openSafetensorsFile>>;
+      try {
+        file = await openSafetensorsFile(source);
+      } catch (error) {
+        throw new DamagedProgressError(block, error instanceof Error ? error.message : String(error));
       }
-      const layers = JSON.parse(file.metadata['sparsegpt.layers'] ?? '[]') as LayerResult[];
-      const tensors = new Map<string, Float32Array>();
-      for (const t of file.tensors) tensors.set(t.name, await file.readFloat32(t.name));
-      const chunk = Number(file.metadata['sparsegpt.sequences_per_chunk']);
-      const elapsed = Number(file.metadata['sparsegpt.elapsed_ms'] || Number.NaN);
+      const { metadata } = file;
+      const tensors: { name: string; bytes: Uint8Array }[] = [];
+      for (const t of file.tensors) {
+        if (t.dtype !== 'F32') throw new DamagedProgressError(block, `tensor ${t.name} is not F32`);
+        tensors.push({ name: t.name, bytes: await file.readBytes(t.name) });
+      }
+      if (metadata[KEYS.checksum] !== (await blockChecksum(metadata, tensors))) {
+        throw new DamagedProgressError(block, 'its checksum does not match its contents');
+      }
+      const difference = identityDifference(
+        {
+          model: metadata[KEYS.model],
+          calibration: metadata[KEYS.calibration],
+          settings: metadata[KEYS.settings],
+        },
+        identity,
+      );
+      if (difference) throw new ProgressMismatchError(`block ${block} was saved for ${difference}`);
+      let layers: LayerResult[];
+      try {
+        layers = JSON.parse(metadata[KEYS.layers] ?? '[]') as LayerResult[];
+      } catch {
+        throw new DamagedProgressError(block, 'its layer results are not valid JSON');
+      }
+      const chunk = Number(metadata[KEYS.chunk]);
+      const elapsed = Number(metadata[KEYS.elapsed] || Number.NaN);
       return {
         layers,
-        tensors,
+        tensors: new Map(tensors.map(({ name, bytes }) => [name, new Float32Array(bytes.slice().buffer)])),
         ...(Number.isInteger(chunk) && chunk > 0 ? { sequencesPerChunk: chunk } : {}),
         ...(Number.isFinite(elapsed) && elapsed >= 0 ? { elapsedMs: elapsed } : {}),
       };
     },
     async save(block, saved) {
       const layers = saved.layers.map(({ mask: _mask, ...rest }) => rest);
-      const bytes = encodeSafetensors(
-        [...saved.tensors].map(([name, data]) => ({
+      const metadata: Record<string, string> = {
+        [KEYS.model]: identity.model,
+        [KEYS.calibration]: identity.calibration,
+        [KEYS.settings]: identity.settings,
+        [KEYS.layers]: JSON.stringify(layers),
+        [KEYS.chunk]: String(saved.sequencesPerChunk ?? ''),
+        [KEYS.elapsed]: String(saved.elapsedMs ?? ''),
+      };
+      const tensors = [...saved.tensors].map(([name, data]) => ({ name, data }));
+      metadata[KEYS.checksum] = await blockChecksum(
+        metadata,
+        tensors.map(({ name, data }) => ({
           name,
-          dtype: 'F32' as const,
-          shape: [data.length],
-          data,
+          bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
         })),
-        {
-          'sparsegpt.progress_key': key,
-          'sparsegpt.layers': JSON.stringify(layers),
-          'sparsegpt.sequences_per_chunk': String(saved.sequencesPerChunk ?? ''),
-          'sparsegpt.elapsed_ms': String(saved.elapsedMs ?? ''),
-        },
       );
-      const sink = await sinkFor(fileName(block));
+      const bytes = encodeSafetensors(
+        tensors.map(({ name, data }) => ({ name, dtype: 'F32' as const, shape: [data.length], data })),
+        metadata,
+      );
+      const sink = await sinkFor(progressBlockFile(block));
       try {
         await sink.write(bytes);
         await sink.close();

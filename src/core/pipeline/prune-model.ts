@@ -5,12 +5,18 @@
  * through the dense and the pruned model in the same pass, so one run reports both perplexities. Only one block's
  * weights, its Hessians and the activations are on the GPU at a time; pruned tensors stream to the writer as soon
  * as they exist.
+ *
+ * Longer than this project's ~400 lines for a reason: PruneRun is one run's state (finished layers, notes, the
+ * explorer, device loss, progress) that every step of the run reads and adds to, kept in one class rather than
+ * passed between files; the steps it runs (forward, solver, writer, progress store) each live elsewhere.
  */
 import { EvaluationTextError, perplexityFromNll } from '../eval/perplexity-windows';
-import { fromOutIn, type InputGroup, toOutIn } from '../forward/architecture';
-import { BlockRunner, maxSequencesPerChunk } from '../forward/block-runner';
+import { fromOutIn, type InputGroup, type LinearSpec, toOutIn } from '../forward/architecture';
+import { BlockRunner } from '../forward/block-runner';
 import { type BlockWeights, type TensorSource, uploadBlock } from '../forward/block-weights';
-import { uploadEmbedding, uploadHead } from '../forward/model-ends';
+import { maxSequencesPerChunk } from '../forward/chunk-fit';
+import { uploadEmbedding } from '../forward/embedding';
+import { uploadHead } from '../forward/head';
 import { SequenceStates } from '../forward/sequence-states';
 import type { GpuContext } from '../gpu/context';
 import { GpuOutOfMemoryError } from '../gpu/errors';
@@ -18,13 +24,13 @@ import type { SinkFactory } from '../io/bytes';
 import { type CheckpointWriter, createCheckpointWriter, pruningMetadata } from '../io/checkpoint-writer';
 import { HessianAccumulator } from '../sparsegpt/hessian';
 import { type PreparedLayer, prepareLayer } from '../sparsegpt/prepare';
-import { pruneLayer } from '../sparsegpt/prune';
+import { pruneLayerInPlace } from '../sparsegpt/prune';
 import { TOOL_VERSION } from '../version';
 import { LayerExplorer } from './explorer';
 import { maskPreview, zeroFraction } from './mask-preview';
 import { measureCalibration, measureEvaluation, type OpenedModel } from './open-model';
 import { type LinearPlan, patternMismatchWarning, planLinears } from './plan';
-import type { ProgressStore, SavedBlock } from './progress-store';
+import { DamagedProgressError, type ProgressStore, type SavedBlock } from './progress-store';
 import { RunProgress } from './run-progress';
 import { checkPruneSettings } from './settings-check';
 import {
@@ -208,10 +214,20 @@ class PruneRun {
 
   /** A block an earlier run finished; block 0 is asked for twice (chunking, then replay) and read once. */
   private savedBlock(block: number): Promise<SavedBlock | undefined> {
-    if (!this.options.progress) return Promise.resolve(undefined);
-    if (block !== 0) return this.options.progress.load(block);
-    this.firstSaved ??= this.options.progress.load(0);
+    if (block !== 0) return this.loadSaved(block);
+    this.firstSaved ??= this.loadSaved(0);
     return this.firstSaved;
+  }
+
+  /** A damaged saved block is said and pruned again, never used. */
+  private async loadSaved(block: number): Promise<SavedBlock | undefined> {
+    try {
+      return await this.options.progress?.load(block);
+    } catch (error) {
+      if (!(error instanceof DamagedProgressError)) throw error;
+      this.warn(error.message);
+      return undefined;
+    }
   }
 
   /** Sequences per block call: as asked, or as the run being resumed used, or what the binding limit allows. */
@@ -253,10 +269,7 @@ class PruneRun {
     const saved: SavedBlock = { layers: [], tensors: new Map(), sequencesPerChunk: calib.sequencesPerChunk };
     const firstLayer = this.layers.length;
     try {
-      if (dense) {
-        await dense.run(runner, weights);
-        this.progress.step();
-      }
+      await this.runThrough(dense, runner, weights);
       await calib.capture(runner, weights, (group, X, tokens) => {
         let H = hessians.get(group.role);
         if (!H) {
@@ -291,12 +304,19 @@ class PruneRun {
     calib: SequenceStates,
     pruned: SequenceStates | undefined,
   ): Promise<void> {
-    await calib.run(runner, weights);
+    await this.runThrough(calib, runner, weights);
+    await this.runThrough(pruned, runner, weights);
+  }
+
+  /** Moves `states` (where there are any) through the block: one step of the run's progress. */
+  private async runThrough(
+    states: SequenceStates | undefined,
+    runner: BlockRunner,
+    weights: BlockWeights,
+  ): Promise<void> {
+    if (!states) return;
+    await states.run(runner, weights);
     this.progress.step();
-    if (pruned) {
-      await pruned.run(runner, weights);
-      this.progress.step();
-    }
   }
 
   /** A block finished by an earlier, interrupted run: its saved pruned weights stand in for pruning it again. */
@@ -313,10 +333,7 @@ class PruneRun {
     this.carriedMs = saved.elapsedMs ?? this.carriedMs;
     const weights = await uploadBlock(ctx, model.arch, block, (name) => model.checkpoint.readFloat32(name));
     try {
-      if (dense) {
-        await dense.run(runner, weights);
-        this.progress.step();
-      }
+      await this.runThrough(dense, runner, weights);
       this.progress.step();
       const specs = new Map(weights.spec.linears.map((l) => [l.tensor, l]));
       for (const layer of saved.layers) {
@@ -338,6 +355,11 @@ class PruneRun {
     }
   }
 
+  /**
+   * Prunes a group's linears with its Hessian where they are on the GPU, in the block's weights, so that the
+   * block's re-run uses them as they are; each pruned linear is read back once, for the writer, the saved block
+   * and the layer's mask preview (transposed only where the checkpoint stores it so, GPT-2's Conv1D).
+   */
   private async pruneGroup(
     block: number,
     group: InputGroup,
@@ -368,7 +390,8 @@ class PruneRun {
       for (const linear of group.linears) {
         this.checkCancelled();
         const plan = this.plans.get(linear.tensor);
-        const W = toOutIn(linear, await source(linear.tensor));
+        // The dense weight as the checkpoint stores it, from the block's read cache (the upload read it).
+        const stored = await source(linear.tensor);
         const base = {
           block,
           name: linear.name,
@@ -380,24 +403,25 @@ class PruneRun {
           this.layerDone({
             ...base,
             method: settings.method,
-            sparsity: zeroFraction(W),
+            sparsity: zeroFraction(stored),
             relativeError: 0,
             ms: 0,
             skipped: plan?.reason ?? 'left dense',
           });
           continue;
         }
-        const result = await pruneLayer(ctx, W, linear.rows, linear.cols, prepared, {
+        const onGpu = weights.linear(linear.name);
+        const result = await pruneLayerInPlace(ctx, onGpu, prepared, {
           method: settings.method,
           sparsity: settings.sparsity,
           pattern: settings.pattern,
           blockSize: settings.blockSize,
         });
-        weights.replaceLinear(linear.name, result.W);
-        const stored = fromOutIn(linear, result.W);
-        saved.tensors.set(linear.tensor, stored);
-        await writer?.writeTensor(linear.tensor, stored);
-        kept = this.keepForExplorer(base, W, prepared) || kept;
+        const W = await onGpu.read();
+        const pruned = fromOutIn(linear, W);
+        saved.tensors.set(linear.tensor, pruned);
+        await writer?.writeTensor(linear.tensor, pruned);
+        kept = this.keepForExplorer(base, linear, stored, prepared) || kept;
         this.layerDone({
           ...base,
           method: settings.method,
@@ -405,7 +429,7 @@ class PruneRun {
           relativeError: result.relativeError,
           ms: (result.timings.total ?? 0) + prepareMs / toPrune.length,
           damping: prepared.percdamp,
-          mask: maskPreview(result.W, linear.rows, linear.cols),
+          mask: maskPreview(W, linear.rows, linear.cols),
         });
       }
     } finally {
@@ -413,19 +437,21 @@ class PruneRun {
     }
   }
 
+  /** Keeps the dense W (from the checkpoint, [rows = out, cols = in]) and the group's factor for the explorer. */
   private keepForExplorer(
-    linear: { block: number; name: string; tensor: string; rows: number; cols: number },
-    W: Float32Array,
+    layer: { block: number; name: string; tensor: string; rows: number; cols: number },
+    linear: LinearSpec,
+    stored: Float32Array,
     prepared: PreparedLayer,
   ): boolean {
     if (!this.explorer) return false;
     const factorBytes = 2 * prepared.columns * prepared.columns * 4;
-    const bytes = W.byteLength + factorBytes;
+    const bytes = stored.byteLength + factorBytes;
     const budget = this.options.explorerBudgetBytes ?? DEFAULT_EXPLORER_BUDGET;
     if (this.explorerBytes + bytes > budget) return false;
     this.explorerBytes += bytes;
-    // The dense W is copied so the block's read cache can go; the factor is shared by the group.
-    this.explorer.keep(linear, W.slice(), prepared);
+    // A copy (or the transposed one), so the block's read cache can go; the factor is shared by the group.
+    this.explorer.keep(layer, linear.transposed ? toOutIn(linear, stored) : stored.slice(), prepared);
     return true;
   }
 

@@ -12,7 +12,7 @@ import {
   magnitudeReference,
   sparsegptReference,
   wandaReference,
-} from '../sparsegpt/sparsegpt.reference';
+} from '../sparsegpt/layer-solver.reference';
 import type { PruneSettings } from './types';
 
 export interface ReferenceRun {

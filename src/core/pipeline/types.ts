@@ -3,48 +3,18 @@
  * the UI) and the CLI: both render the same events.
  */
 
-export type PruneMethod = 'sparsegpt' | 'wanda' | 'magnitude';
+// The settings live in the core's settings module (one home: types, defaults, limits, validator); the run's
+// types below refer to them, and importers of this file find them here too.
+export {
+  DEFAULT_SETTINGS,
+  PRUNE_METHODS,
+  type PruneMethod,
+  type PruneSettings,
+  patternLabel,
+  type SparsityPattern,
+} from '../settings/prune-settings';
 
-/** Unstructured, or N zeros in every group of M consecutive weights of a row (2:4, 4:8, …). */
-export type SparsityPattern = 'unstructured' | { n: number; m: number };
-
-export interface PruneSettings {
-  method: PruneMethod;
-  /** Fraction of weights set to zero in each pruned linear (unstructured); ignored for N:M (n/m). */
-  sparsity: number;
-  pattern: SparsityPattern;
-  /** Calibration: `nsamples` random windows of `seqlen` tokens. */
-  nsamples: number;
-  seqlen: number;
-  /** SparseGPT's lazy-batch block size (columns). */
-  blockSize: number;
-  /** Dampening as a fraction of the mean Hessian diagonal. */
-  percdamp: number;
-  seed: number;
-  /**
-   * Linears left dense: each entry matches a tensor name exactly, by suffix ("mlp.down_proj"), or by block
-   * ("layers.0.").
-   */
-  skipLayers: string[];
-  /** Limit on evaluation windows scored (undefined: the whole text). */
-  evalMaxWindows?: number;
-}
-
-export const DEFAULT_SETTINGS: PruneSettings = {
-  method: 'sparsegpt',
-  sparsity: 0.5,
-  pattern: 'unstructured',
-  nsamples: 128,
-  seqlen: 512,
-  blockSize: 128,
-  percdamp: 0.01,
-  seed: 0,
-  skipLayers: [],
-};
-
-export function patternLabel(pattern: SparsityPattern, sparsity: number): string {
-  return pattern === 'unstructured' ? `${Math.round(sparsity * 1000) / 10}%` : `${pattern.n}:${pattern.m}`;
-}
+import type { PruneMethod, PruneSettings } from '../settings/prune-settings';
 
 /** One prunable linear of the model, as the UI lists it before a run. */
 export interface PrunableLinear {
@@ -78,6 +48,8 @@ export interface ModelSummary {
   tokenizer: string;
   prunable: PrunableLinear[];
   warnings: string[];
+  /** The content fingerprint (src/core/io/fingerprint.ts): saved work is reused only for the same one. */
+  fingerprint: string;
 }
 
 /** A coarse picture of a layer's mask: density of kept weights per cell, 0..255, row-major [height, width]. */

@@ -2,71 +2,73 @@
  * The baselines on the same kernels and infrastructure as SparseGPT, without weight updates:
  * magnitude — |w| against one layer-wide threshold (radix select), or the N smallest |w| of each group of M;
  * Wanda — |w|·‖X_j‖₂, the k smallest of each output row, or the N smallest of each group of M.
+ * Hosts for shaders/solver/baseline_mask_n_m.wgsl, baseline_mask_row_select.wgsl and baseline_mask_threshold.wgsl.
  */
-import nmShader from '../../../shaders/baseline_mask_n_m.wgsl?raw';
-import rowSelectShader from '../../../shaders/baseline_mask_row_select.wgsl?raw';
-import thresholdShader from '../../../shaders/baseline_mask_threshold.wgsl?raw';
+import nmShader from '../../../shaders/solver/baseline_mask_n_m.wgsl?raw';
+import rowSelectShader from '../../../shaders/solver/baseline_mask_row_select.wgsl?raw';
+import thresholdShader from '../../../shaders/solver/baseline_mask_threshold.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
+import { workgroupGrid } from '../gpu/limits';
 import { computePipeline } from '../gpu/pipelines';
-import type { ChunkedMatrix } from './chunked-matrix';
-import { bindResources, dispatchIn, type GpuRun, workgroupGrid } from './gpu-run';
-import type { PreparedLayer } from './prepare';
+import type { CommandRecorder } from '../gpu/recorder';
+import type { MatrixPart } from '../gpu/split-matrix';
+import type { LayerSolve } from './prune';
 import { createSelectScratch, encodeRadixSelect, SelectMetric } from './select';
-import type { ResolvedLayerPrune } from './settings';
 
 export async function encodeBaseline(
   ctx: GpuContext,
-  run: GpuRun,
-  W: ChunkedMatrix,
-  prepared: PreparedLayer,
-  settings: ResolvedLayerPrune,
+  recorder: CommandRecorder,
+  { W, prepared, settings }: LayerSolve,
 ): Promise<void> {
   const wanda = settings.method === 'wanda';
+  /** One dispatch per part of W, covering `items(part)` work items of `perGroup` each. */
+  const maskParts = (
+    shader: string,
+    items: (part: MatrixPart) => number,
+    perGroup: number,
+    resources: (part: MatrixPart) => Array<GPUBuffer | GPUBufferBinding>,
+  ) => {
+    const pipeline = computePipeline(ctx, shader);
+    for (const part of W.parts) {
+      const count = items(part);
+      if (count === 0) continue;
+      recorder.dispatch(pipeline, resources(part), ...workgroupGrid(ctx, count, perGroup));
+    }
+  };
   if (settings.pattern !== 'unstructured') {
     const { n, m } = settings.pattern;
-    await run.pass('mask', (pass) => {
-      const pipeline = computePipeline(ctx, nmShader);
-      for (const chunk of W.chunks) {
-        const groups = (chunk.rows * W.cols) / m;
-        if (groups === 0) continue;
-        const slot = run.params.slot([W.cols, chunk.rows, n, m, wanda ? 1 : 0]);
-        const [x, y] = workgroupGrid(ctx, Math.ceil(groups / 256));
-        dispatchIn(
-          pass,
-          pipeline,
-          bindResources(ctx, pipeline, [chunk.buffer, prepared.columnNorms, slot]),
-          x,
-          y,
-        );
-      }
-    });
+    await recorder.step('mask', () =>
+      maskParts(
+        nmShader,
+        (part) => (part.rows * W.cols) / m,
+        256,
+        (part) => [
+          part.buffer,
+          prepared.columnNorms,
+          recorder.params([W.cols, part.rows, n, m, wanda ? 1 : 0]),
+        ],
+      ),
+    );
     return;
   }
   if (settings.sparsity === 0) return;
   if (wanda) {
     const k = Math.floor(W.cols * settings.sparsity);
     if (k === 0) return;
-    await run.pass('mask', (pass) => {
-      const pipeline = computePipeline(ctx, rowSelectShader);
-      for (const chunk of W.chunks) {
-        if (chunk.rows === 0) continue;
-        const slot = run.params.slot([W.cols, chunk.rows, k]);
-        const [x, y] = workgroupGrid(ctx, chunk.rows);
-        dispatchIn(
-          pass,
-          pipeline,
-          bindResources(ctx, pipeline, [chunk.buffer, prepared.columnNorms, slot]),
-          x,
-          y,
-        );
-      }
-    });
+    await recorder.step('mask', () =>
+      maskParts(
+        rowSelectShader,
+        (part) => part.rows,
+        1,
+        (part) => [part.buffer, prepared.columnNorms, recorder.params([W.cols, part.rows, k])],
+      ),
+    );
     return;
   }
-  const scratch = createSelectScratch(run);
+  const scratch = createSelectScratch(recorder);
   const rank = Math.floor(W.rows * W.cols * settings.sparsity);
-  await run.pass('select', (pass) =>
-    encodeRadixSelect(ctx, run, pass, W, scratch, {
+  await recorder.step('select', () =>
+    encodeRadixSelect(ctx, recorder, W, scratch, {
       metric: SelectMetric.magnitude,
       colStart: 0,
       colCount: W.cols,
@@ -74,14 +76,12 @@ export async function encodeBaseline(
       uPanel: prepared.columnNorms,
     }),
   );
-  await run.pass('mask', (pass) => {
-    const pipeline = computePipeline(ctx, thresholdShader);
-    for (const chunk of W.chunks) {
-      const count = chunk.rows * W.cols;
-      if (count === 0) continue;
-      const slot = run.params.slot([count]);
-      const [x, y] = workgroupGrid(ctx, Math.ceil(count / 256));
-      dispatchIn(pass, pipeline, bindResources(ctx, pipeline, [chunk.buffer, scratch.state, slot]), x, y);
-    }
-  });
+  await recorder.step('mask', () =>
+    maskParts(
+      thresholdShader,
+      (part) => part.rows * W.cols,
+      256,
+      (part) => [part.buffer, scratch.state, recorder.params([part.rows * W.cols])],
+    ),
+  );
 }

@@ -2,21 +2,22 @@
  * Hosts for the blocked factorization that turns the damped Hessian into U, the upper Cholesky factor of H⁻¹
  * that SparseGPT walks: H = R·Rᵀ with R upper (a Cholesky run from the last column to the first; R = J·L·J for
  * the lower factor L of the reversed J·H·J), then U = R⁻¹ in place. One factorization and one triangular inverse,
- * both in 64-wide blocks whose FLOPs sit in register-tiled GEMM kernels.
+ * both in 64-wide blocks whose FLOPs sit in register-tiled GEMM kernels. Shaders (shaders/solver/):
+ * cholesky_diagonal_block.wgsl, cholesky_panel.wgsl, cholesky_trailing_update.wgsl, triangular_inverse_panel.wgsl.
  */
 
-import diagonalShader from '../../../shaders/cholesky_diagonal_block.wgsl?raw';
-import panelShader from '../../../shaders/cholesky_panel.wgsl?raw';
-import trailingShader from '../../../shaders/cholesky_trailing_update.wgsl?raw';
-import inverseShader from '../../../shaders/triangular_inverse_panel.wgsl?raw';
-import { bindingLimit } from '../gpu/buffers';
+import diagonalShader from '../../../shaders/solver/cholesky_diagonal_block.wgsl?raw';
+import panelShader from '../../../shaders/solver/cholesky_panel.wgsl?raw';
+import trailingShader from '../../../shaders/solver/cholesky_trailing_update.wgsl?raw';
+import inverseShader from '../../../shaders/solver/triangular_inverse_panel.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
+import { bindingLimit, requireBindable } from '../gpu/limits';
 import { computePipeline } from '../gpu/pipelines';
+import type { CommandRecorder } from '../gpu/recorder';
+import { type MatrixPart, type SplitMatrix, TILE_ROWS } from '../gpu/split-matrix';
 import { selectVariant } from '../gpu/wgsl-variants';
-import { type ChunkedMatrix, chunkHolding, type MatrixChunk, ROW_ALIGN } from './chunked-matrix';
-import { bindResources, dispatchIn, type GpuRun } from './gpu-run';
 
-const BLOCK = ROW_ALIGN;
+const BLOCK = TILE_ROWS;
 const BLOCK_BYTES = BLOCK * BLOCK * 4;
 
 export interface FactorScratch {
@@ -25,37 +26,37 @@ export interface FactorScratch {
   blocksPerBuffer: number;
   /**
    * The dense [n, 64] panel, R12 during the factorization and R12·U22 during the inverse: one buffer where it fits
-   * one binding, else one per row chunk of A. Which of the two never changes a result bit by itself; sums that
-   * run over panel rows are split at the buffers' edges only in the second case.
+   * one binding, else one per part of A. Which of the two never changes a result bit by itself; sums that run
+   * over panel rows are split at the buffers' edges only in the second case.
    */
-  panels: PanelPart[];
+  panels: MatrixPart[];
 }
 
-interface PanelPart {
-  buffer: GPUBuffer;
-  firstRow: number;
-  rows: number;
-}
-
-export function createFactorScratch(ctx: GpuContext, run: GpuRun, A: ChunkedMatrix): FactorScratch {
+export function createFactorScratch(
+  ctx: GpuContext,
+  recorder: CommandRecorder,
+  A: SplitMatrix,
+): FactorScratch {
+  requireBindable(
+    ctx,
+    BLOCK_BYTES,
+    `one ${BLOCK}×${BLOCK} Cholesky block`,
+    'this GPU is too small for the solver',
+  );
   const limit = bindingLimit(ctx);
-  if (BLOCK_BYTES > limit) {
-    throw new RangeError(
-      `this GPU's storage binding limit of ${limit} bytes is below one ${BLOCK}×${BLOCK} Cholesky block ` +
-        `(${BLOCK_BYTES} bytes)`,
-    );
-  }
   const blocks = Math.ceil(A.cols / BLOCK);
   const blocksPerBuffer = Math.min(blocks, Math.floor(limit / BLOCK_BYTES));
   const blockInverses: GPUBuffer[] = [];
   for (let first = 0; first < blocks; first += blocksPerBuffer) {
-    blockInverses.push(run.buffer(Math.min(blocksPerBuffer, blocks - first) * BLOCK_BYTES, 'blockInverses'));
+    blockInverses.push(
+      recorder.buffer(Math.min(blocksPerBuffer, blocks - first) * BLOCK_BYTES, 'blockInverses'),
+    );
   }
-  // A per-chunk panel holds 64 floats per row of its A chunk, which holds at least as many (A is wider than one
-  // block whenever a panel is used), so it fits wherever the A chunk does.
-  const parts = A.cols * BLOCK * 4 <= limit ? [{ firstRow: 0, rows: A.cols }] : A.chunks;
+  // A per-part panel holds 64 floats per row of its part of A, which holds at least as many (A is wider than one
+  // block whenever a panel is used), so it fits wherever that part does.
+  const parts = A.cols * BLOCK * 4 <= limit ? [{ firstRow: 0, rows: A.cols }] : A.parts;
   const panels = parts.map(({ firstRow, rows }) => ({
-    buffer: run.buffer(rows * BLOCK * 4, 'panel'),
+    buffer: recorder.buffer(rows * BLOCK * 4, 'panel'),
     firstRow,
     rows,
   }));
@@ -76,9 +77,9 @@ function blocksOf(n: number): Block[] {
   return blocks;
 }
 
-/** Rows of the chunk that lie above `start` (global rows < start). */
-function rowsAbove(chunk: MatrixChunk, start: number): number {
-  return Math.max(0, Math.min(chunk.rows, start - chunk.firstRow));
+/** Rows of the part that lie above `start` (matrix rows < start). */
+function rowsAbove(part: MatrixPart, start: number): number {
+  return Math.max(0, Math.min(part.rows, start - part.firstRow));
 }
 
 function blockInverse(scratch: FactorScratch, block: Block): GPUBufferBinding {
@@ -90,14 +91,14 @@ function blockInverse(scratch: FactorScratch, block: Block): GPUBufferBinding {
   };
 }
 
-/** The chunks of A with rows above the block, and how many. */
-function chunksAbove(A: ChunkedMatrix, block: Block): Array<{ chunk: MatrixChunk; above: number }> {
-  return A.chunks
-    .map((chunk) => ({ chunk, above: rowsAbove(chunk, block.start) }))
+/** The parts of A with rows above the block, and how many. */
+function partsAbove(A: SplitMatrix, block: Block): Array<{ part: MatrixPart; above: number }> {
+  return A.parts
+    .map((part) => ({ part, above: rowsAbove(part, block.start) }))
     .filter((entry) => entry.above > 0);
 }
 
-function panelHolding(scratch: FactorScratch, row: number): PanelPart {
+function panelHolding(scratch: FactorScratch, row: number): MatrixPart {
   const part = scratch.panels.find((p) => row >= p.firstRow && row < p.firstRow + p.rows);
   if (!part) throw new RangeError(`no Cholesky panel holds row ${row}`);
   return part;
@@ -115,26 +116,29 @@ function panelRangesFrom(scratch: FactorScratch, row: number, block: Block) {
 
 function encodePanel(
   ctx: GpuContext,
-  run: GpuRun,
-  pass: GPUComputePassEncoder,
-  A: ChunkedMatrix,
+  recorder: CommandRecorder,
+  A: SplitMatrix,
   scratch: FactorScratch,
   block: Block,
   factorMode: boolean,
 ): void {
   const panel = computePipeline(ctx, selectVariant(panelShader, { VEC4_ROWS: A.cols % 4 === 0 }));
-  for (const { chunk, above } of chunksAbove(A, block)) {
-    const part = panelHolding(scratch, chunk.firstRow);
-    const slot = run.params.slot([
+  for (const { part, above } of partsAbove(A, block)) {
+    const panelPart = panelHolding(scratch, part.firstRow);
+    const params = recorder.params([
       A.cols,
       above,
       block.start,
       block.size,
       factorMode ? 1 : 0,
-      chunk.firstRow - part.firstRow,
+      part.firstRow - panelPart.firstRow,
     ]);
-    const group = bindResources(ctx, panel, [chunk.buffer, blockInverse(scratch, block), part.buffer, slot]);
-    dispatchIn(pass, panel, group, 1, Math.ceil(above / 16));
+    recorder.dispatch(
+      panel,
+      [part.buffer, blockInverse(scratch, block), panelPart.buffer, params],
+      1,
+      Math.ceil(above / 16),
+    );
   }
 }
 
@@ -144,9 +148,8 @@ function encodePanel(
  */
 export function encodeReverseCholesky(
   ctx: GpuContext,
-  run: GpuRun,
-  pass: GPUComputePassEncoder,
-  A: ChunkedMatrix,
+  recorder: CommandRecorder,
+  A: SplitMatrix,
   status: GPUBuffer,
   scratch: FactorScratch,
 ): void {
@@ -154,31 +157,30 @@ export function encodeReverseCholesky(
   const diagonal = computePipeline(ctx, diagonalShader);
   const trailing = computePipeline(ctx, trailingShader);
   for (const block of blocksOf(n).reverse()) {
-    const home = chunkHolding(A, block.start);
-    const diagonalParams = run.params.slot([n, home.firstRow, block.start, block.size, block.index]);
-    dispatchIn(
-      pass,
-      diagonal,
-      bindResources(ctx, diagonal, [home.buffer, blockInverse(scratch, block), status, diagonalParams]),
-      1,
-    );
+    const home = A.partHolding(block.start);
+    const diagonalParams = recorder.params([n, home.firstRow, block.start, block.size, block.index]);
+    recorder.dispatch(diagonal, [home.buffer, blockInverse(scratch, block), status, diagonalParams], 1);
     if (block.start === 0) continue;
-    encodePanel(ctx, run, pass, A, scratch, block, true);
-    for (const { chunk, above } of chunksAbove(A, block)) {
-      const rowPanel = panelHolding(scratch, chunk.firstRow);
-      // Columns j ≥ the chunk's first row: tiles wholly below the diagonal are never dispatched.
-      for (const range of panelRangesFrom(scratch, chunk.firstRow, block)) {
-        const slot = run.params.slot([
+    encodePanel(ctx, recorder, A, scratch, block, true);
+    for (const { part, above } of partsAbove(A, block)) {
+      const rowPanel = panelHolding(scratch, part.firstRow);
+      // Columns j ≥ the part's first row: tiles wholly below the diagonal are never dispatched.
+      for (const range of panelRangesFrom(scratch, part.firstRow, block)) {
+        const params = recorder.params([
           n,
-          chunk.firstRow,
+          part.firstRow,
           above,
-          chunk.firstRow - rowPanel.firstRow,
+          part.firstRow - rowPanel.firstRow,
           range.first,
           range.count,
           range.first - range.part.firstRow,
         ]);
-        const group = bindResources(ctx, trailing, [chunk.buffer, rowPanel.buffer, range.part.buffer, slot]);
-        dispatchIn(pass, trailing, group, Math.ceil(range.count / 32), Math.ceil(above / 32));
+        recorder.dispatch(
+          trailing,
+          [part.buffer, rowPanel.buffer, range.part.buffer, params],
+          Math.ceil(range.count / 32),
+          Math.ceil(above / 32),
+        );
       }
     }
   }
@@ -187,21 +189,20 @@ export function encodeReverseCholesky(
 /** Turns the output of encodeReverseCholesky into U = R⁻¹ in place, block column by block column from the left. */
 export function encodeUpperTriangularInverse(
   ctx: GpuContext,
-  run: GpuRun,
-  pass: GPUComputePassEncoder,
-  A: ChunkedMatrix,
+  recorder: CommandRecorder,
+  A: SplitMatrix,
   scratch: FactorScratch,
 ): void {
   const n = A.cols;
   const inverse = computePipeline(ctx, selectVariant(inverseShader, { VEC4_ROWS: A.cols % 4 === 0 }));
   for (const block of blocksOf(n)) {
     if (block.start === 0) continue;
-    encodePanel(ctx, run, pass, A, scratch, block, false);
-    for (const { chunk, above } of chunksAbove(A, block)) {
-      panelRangesFrom(scratch, chunk.firstRow, block).forEach((range, i) => {
-        const slot = run.params.slot([
+    encodePanel(ctx, recorder, A, scratch, block, false);
+    for (const { part, above } of partsAbove(A, block)) {
+      panelRangesFrom(scratch, part.firstRow, block).forEach((range, i) => {
+        const params = recorder.params([
           n,
-          chunk.firstRow,
+          part.firstRow,
           above,
           range.first,
           range.count,
@@ -210,8 +211,7 @@ export function encodeUpperTriangularInverse(
           block.size,
           i === 0 ? 0 : 1,
         ]);
-        const group = bindResources(ctx, inverse, [chunk.buffer, range.part.buffer, slot]);
-        dispatchIn(pass, inverse, group, 2, Math.ceil(above / 32));
+        recorder.dispatch(inverse, [part.buffer, range.part.buffer, params], 2, Math.ceil(above / 32));
       });
     }
   }

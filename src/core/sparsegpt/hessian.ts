@@ -1,19 +1,20 @@
 /**
- * Host for shaders/hessian_accumulate.wgsl: the running H = 2/N · Σ xxᵀ of one linear layer's inputs, fed straight
+ * Host for shaders/solver/hessian_accumulate.wgsl: the running H = 2/N · Σ xxᵀ of one linear layer's inputs, fed straight
  * from the GPU buffers the forward pass captures (no readback), in any number of token batches.
  */
-import shader from '../../../shaders/hessian_accumulate.wgsl?raw';
-import { bindingLimit, createStorageBuffer } from '../gpu/buffers';
+import shader from '../../../shaders/solver/hessian_accumulate.wgsl?raw';
+import { uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
+import { bindingLimit, itemsPerBinding, requireBindable } from '../gpu/limits';
 import { computePipeline } from '../gpu/pipelines';
+import { CommandRecorder, f32 } from '../gpu/recorder';
+import { SplitMatrix, TILED } from '../gpu/split-matrix';
 import { selectVariant } from '../gpu/wgsl-variants';
-import { type ChunkedMatrix, createChunkedMatrix, destroyChunkedMatrix } from './chunked-matrix';
 import { InvalidSettingError, InvalidTensorError } from './errors';
-import { bindResources, dispatchIn, f32, ParamArena } from './gpu-run';
 
 export class HessianAccumulator {
-  /** H, upper triangle (the lower one is not maintained), row chunks each bindable on their own. */
-  readonly H: ChunkedMatrix;
+  /** H, upper triangle (the lower one is not maintained), split into parts each bindable on its own. */
+  readonly H: SplitMatrix;
   private seen = 0;
   private destroyed = false;
 
@@ -24,7 +25,7 @@ export class HessianAccumulator {
     if (!Number.isInteger(columns) || columns < 1) {
       throw new InvalidSettingError('Hessian columns', columns, 'a positive whole number');
     }
-    this.H = createChunkedMatrix(ctx, columns, columns, 'hessian');
+    this.H = SplitMatrix.allocate(ctx, columns, columns, 'hessian', TILED);
     // Fresh buffers are zero-filled by WebGPU, so the first add's α = 0 · H is exact.
   }
 
@@ -56,14 +57,16 @@ export class HessianAccumulator {
     const total = this.seen + tokens;
     const alpha = this.seen / total;
     const beta = 2 / total;
-    const params = new ParamArena(this.ctx, 'hessian');
-    const encoder = this.ctx.device.createCommandEncoder({ label: 'hessian' });
-    const pass = encoder.beginComputePass({ label: 'hessian' });
+    const recorder = new CommandRecorder(this.ctx, 'hessian');
     const align = this.ctx.device.limits.minStorageBufferOffsetAlignment;
     const rowBytes = this.columns * 4;
+    requireBindable(
+      this.ctx,
+      align + rowBytes,
+      `one token of ${this.columns} floats (read from an aligned offset)`,
+      'this layer is too wide for this GPU',
+    );
     const perWindow = Math.floor((bindingLimit(this.ctx) - align) / rowBytes);
-    if (perWindow < 1)
-      throw new RangeError(`one token of ${this.columns} floats exceeds the GPU binding limit`);
     // vec4 reads need every window row to start on a multiple of 4 floats from the window start (which is aligned).
     const vec4Rows = this.columns % 4 === 0 && xOffsetFloats % 4 === 0;
     const pipeline = computePipeline(this.ctx, selectVariant(shader, { VEC4_ROWS: vec4Rows }));
@@ -74,25 +77,27 @@ export class HessianAccumulator {
       const offset = Math.floor(byteStart / align) * align;
       const size = Math.min(X.size - offset, Math.ceil((byteStart - offset + count * rowBytes) / 4) * 4);
       const window: GPUBufferBinding = { buffer: X, offset, size };
-      for (const chunk of this.H.chunks) {
-        const slot = params.slot([
+      for (const part of this.H.parts) {
+        const params = recorder.params([
           this.columns,
           count,
           (byteStart - offset) / 4,
-          chunk.firstRow,
-          chunk.rows,
+          part.firstRow,
+          part.rows,
           f32(first ? alpha : 1),
           f32(beta),
         ]);
-        const group = bindResources(this.ctx, pipeline, [window, chunk.buffer, slot]);
-        dispatchIn(pass, pipeline, group, Math.ceil(this.columns / 32), Math.ceil(chunk.rows / 32));
+        recorder.dispatch(
+          pipeline,
+          [window, part.buffer, params],
+          Math.ceil(this.columns / 32),
+          Math.ceil(part.rows / 32),
+        );
       }
       first = false;
     }
-    pass.end();
-    params.flush();
-    this.ctx.device.queue.submit([encoder.finish()]);
-    params.destroy();
+    recorder.submit();
+    recorder.destroy();
     this.seen = total;
   }
 
@@ -110,12 +115,14 @@ export class HessianAccumulator {
         throw new InvalidTensorError(`X[${token}, ${i % this.columns}] is ${X[i]}: inputs must be finite`);
       }
     }
-    const perPiece = Math.max(1, Math.floor(bindingLimit(this.ctx) / (this.columns * 4)));
+    const perPiece = Math.max(1, itemsPerBinding(this.ctx, this.columns * 4));
     for (let token0 = 0; token0 < tokens; token0 += perPiece) {
       const count = Math.min(perPiece, tokens - token0);
-      const piece = X.subarray(token0 * this.columns, (token0 + count) * this.columns);
-      const buffer = createStorageBuffer(this.ctx, piece.byteLength, 'hessian.X');
-      this.ctx.device.queue.writeBuffer(buffer, 0, piece.buffer, piece.byteOffset, piece.byteLength);
+      const buffer = uploadFloat32(
+        this.ctx,
+        X.subarray(token0 * this.columns, (token0 + count) * this.columns),
+        'hessian.X',
+      );
       this.add(buffer, count);
       buffer.destroy();
     }
@@ -124,7 +131,7 @@ export class HessianAccumulator {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    destroyChunkedMatrix(this.H);
+    this.H.destroy();
   }
 
   private checkAlive(): void {

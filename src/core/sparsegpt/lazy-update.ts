@@ -1,11 +1,11 @@
-/** Host for shaders/lazy_batch_update.wgsl: W[:, blockEnd:] −= Err · U[block, blockEnd:], per W chunk. */
-import shader from '../../../shaders/lazy_batch_update.wgsl?raw';
-import { readFloat32, uploadFloat32 } from '../gpu/buffers';
+/** Host for shaders/solver/lazy_batch_update.wgsl: W[:, blockEnd:] −= Err · U[block, blockEnd:], per part of W. */
+import shader from '../../../shaders/solver/lazy_batch_update.wgsl?raw';
+import { uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { computePipeline, withErrorScope } from '../gpu/pipelines';
+import { CommandRecorder } from '../gpu/recorder';
+import { type MatrixPart, SplitMatrix } from '../gpu/split-matrix';
 import { padColumns } from '../kernels/matmul';
-import { type MatrixChunk, uploadChunkedMatrix } from './chunked-matrix';
-import { bindResources, dispatchIn, GpuRun } from './gpu-run';
 
 export interface LazyUpdateBlock {
   columns: number;
@@ -35,30 +35,28 @@ export function blockScratchStrides(columns: number, blockSize: number) {
 
 export function encodeLazyBatchUpdate(
   ctx: GpuContext,
-  run: GpuRun,
-  pass: GPUComputePassEncoder,
-  chunk: MatrixChunk,
+  recorder: CommandRecorder,
+  part: MatrixPart,
   err: GPUBuffer,
   block: LazyUpdateBlock,
 ): void {
   const blockEnd = block.blockStart + block.blockCount;
-  if (blockEnd >= block.columns || chunk.rows === 0) return;
+  if (blockEnd >= block.columns || part.rows === 0) return;
   const pipeline = computePipeline(ctx, shader);
-  const slot = run.params.slot([
+  const params = recorder.params([
     block.columns,
-    chunk.rows,
+    part.rows,
     blockEnd,
     block.blockCount,
     block.errStride / 4,
     block.panelStride / 4,
   ]);
   const vec4Columns = Math.ceil(block.columns / 4) - Math.floor(blockEnd / 4);
-  dispatchIn(
-    pass,
+  recorder.dispatch(
     pipeline,
-    bindResources(ctx, pipeline, [chunk.buffer, err, block.uPanel, slot]),
+    [part.buffer, err, block.uPanel, params],
     Math.ceil(vec4Columns / 8),
-    Math.ceil(chunk.rows / 32),
+    Math.ceil(part.rows / 32),
   );
 }
 
@@ -77,32 +75,26 @@ export async function lazyBatchUpdate(
   blockCount: number,
 ): Promise<Float32Array> {
   return withErrorScope(ctx, 'lazy batch update', async () => {
-    const matrix = uploadChunkedMatrix(ctx, W, rows, columns, 'W');
-    const run = new GpuRun(ctx, 'lazyBatchUpdate');
+    const matrix = SplitMatrix.upload(ctx, W, rows, columns, 'W');
+    const recorder = new CommandRecorder(ctx, 'lazyBatchUpdate');
     const { errStride, panelStride, panelRows } = blockScratchStrides(columns, blockCount);
     const paddedPanel = new Float32Array(panelRows * panelStride);
     paddedPanel.set(padColumns(uRows, blockCount, columns, panelStride));
     const uPanel = uploadFloat32(ctx, paddedPanel, 'uPanel');
-    const errBuffers = matrix.chunks.map((chunk) => {
-      const rowsOfChunk = err.subarray(
-        chunk.firstRow * blockCount,
-        (chunk.firstRow + chunk.rows) * blockCount,
-      );
-      return uploadFloat32(ctx, padColumns(rowsOfChunk, chunk.rows, blockCount, errStride), 'err');
+    const errBuffers = matrix.parts.map((part) => {
+      const rowsOfPart = err.subarray(part.firstRow * blockCount, (part.firstRow + part.rows) * blockCount);
+      return uploadFloat32(ctx, padColumns(rowsOfPart, part.rows, blockCount, errStride), 'err');
     });
     const block = { columns, blockStart, blockCount, errStride, uPanel, panelStride };
-    await run.pass('lazyUpdate', (pass) => {
-      matrix.chunks.forEach((chunk, i) => {
-        encodeLazyBatchUpdate(ctx, run, pass, chunk, errBuffers[i], block);
+    await recorder.step('lazyUpdate', () => {
+      matrix.parts.forEach((part, i) => {
+        encodeLazyBatchUpdate(ctx, recorder, part, errBuffers[i], block);
       });
     });
-    await run.finish();
-    run.destroy();
-    const out = new Float32Array(rows * columns);
-    for (const chunk of matrix.chunks) {
-      out.set(await readFloat32(ctx, chunk.buffer, chunk.rows * columns), chunk.firstRow * columns);
-      chunk.buffer.destroy();
-    }
+    await recorder.finish();
+    recorder.destroy();
+    const out = await matrix.read();
+    matrix.destroy();
     uPanel.destroy();
     for (const buffer of errBuffers) buffer.destroy();
     return out;

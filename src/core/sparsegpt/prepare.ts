@@ -2,23 +2,20 @@
  * Prepare once, prune many: everything SparseGPT derives from a layer's Hessian (dead inputs, dampening, the
  * Cholesky factor U of H⁻¹, Wanda's input norms) computed once on the GPU and kept there, so that re-pruning the
  * layer at another sparsity, pattern or method (the app's sliders) costs only the pruning itself.
+ * Hosts shaders/solver/hessian_diagonal.wgsl, hessian_damping.wgsl and hessian_damp_copy.wgsl; the
+ * factorization is cholesky.ts's.
  */
-import dampCopyShader from '../../../shaders/hessian_damp_copy.wgsl?raw';
-import dampingShader from '../../../shaders/hessian_damping.wgsl?raw';
-import diagonalShader from '../../../shaders/hessian_diagonal.wgsl?raw';
-import { createStorageBuffer } from '../gpu/buffers';
+import dampCopyShader from '../../../shaders/solver/hessian_damp_copy.wgsl?raw';
+import dampingShader from '../../../shaders/solver/hessian_damping.wgsl?raw';
+import diagonalShader from '../../../shaders/solver/hessian_diagonal.wgsl?raw';
+import { createStorageBuffer, readUint32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
+import { workgroupGrid } from '../gpu/limits';
 import { computePipeline, withErrorScope } from '../gpu/pipelines';
+import { CommandRecorder, f32 } from '../gpu/recorder';
+import { SplitMatrix, TILED } from '../gpu/split-matrix';
 import { createFactorScratch, encodeReverseCholesky, encodeUpperTriangularInverse } from './cholesky';
-import {
-  type ChunkedMatrix,
-  copyChunkedMatrix,
-  createChunkedMatrix,
-  destroyChunkedMatrix,
-  uploadChunkedMatrix,
-} from './chunked-matrix';
 import { CholeskyFailedError, InvalidSettingError, InvalidTensorError } from './errors';
-import { bindResources, dispatchIn, f32, GpuRun, readUint32, workgroupGrid } from './gpu-run';
 import { HessianAccumulator } from './hessian';
 import { encodeMatrixStats } from './matrix-stats';
 
@@ -36,9 +33,9 @@ export interface PreparedLayer {
   /** Calibration tokens behind H. */
   readonly tokens: number;
   /** Upper Cholesky factor of the damped H⁻¹ (H⁻¹ = Uᵀ·U), zero below the diagonal. */
-  readonly U: ChunkedMatrix;
+  readonly U: SplitMatrix;
   /** The undamped H (upper triangle), for the reconstruction error. */
-  readonly H: ChunkedMatrix;
+  readonly H: SplitMatrix;
   /** u32 per input column: 1 where H_jj = 0. */
   readonly deadColumns: GPUBuffer;
   readonly deadCount: number;
@@ -72,52 +69,40 @@ export async function prepareLayer(
     throw new InvalidSettingError('maxRetries', maxRetries, 'a whole number ≥ 0');
   }
   const { hessian, tokens } = hessianOnGpu(ctx, H, columns, options.tokens);
-  const A = createChunkedMatrix(ctx, columns, columns, 'U');
+  const A = SplitMatrix.allocate(ctx, columns, columns, 'U', TILED);
   const deadColumns = createStorageBuffer(ctx, columns * 4, 'deadColumns');
   const columnNorms = createStorageBuffer(ctx, columns * 4, 'columnNorms');
   const owned = { hessian, A, deadColumns, columnNorms };
-  const run = new GpuRun(ctx, 'prepare');
+  const recorder = new CommandRecorder(ctx, 'prepare');
   try {
     return await withErrorScope(ctx, `preparing a ${columns}-column layer`, async () => {
-      const diagonal = run.buffer(columns * 4, 'diagonal');
-      const status = run.buffer(STATUS_WORDS * 4, 'status');
-      const counters = run.buffer(8, 'counters');
-      const scratch = createFactorScratch(ctx, run, A);
-      await run.pass('diagonal', (pass) => {
+      const diagonal = recorder.buffer(columns * 4, 'diagonal');
+      const status = recorder.buffer(STATUS_WORDS * 4, 'status');
+      const counters = recorder.buffer(8, 'counters');
+      const scratch = createFactorScratch(ctx, recorder, A);
+      await recorder.step('diagonal', () => {
         const pipeline = computePipeline(ctx, diagonalShader);
-        for (const chunk of hessian.chunks) {
-          const slot = run.params.slot([columns, chunk.firstRow, chunk.rows]);
-          dispatchIn(
-            pass,
-            pipeline,
-            bindResources(ctx, pipeline, [chunk.buffer, diagonal, slot]),
-            Math.ceil(chunk.rows / 256),
-          );
+        for (const part of hessian.parts) {
+          const params = recorder.params([columns, part.firstRow, part.rows]);
+          recorder.dispatch(pipeline, [part.buffer, diagonal, params], Math.ceil(part.rows / 256));
         }
         const damping = computePipeline(ctx, dampingShader);
-        const slot = run.params.slot([columns, f32(tokens), f32(percdamp)]);
-        dispatchIn(
-          pass,
-          damping,
-          bindResources(ctx, damping, [diagonal, deadColumns, columnNorms, status, slot]),
-          1,
-        );
+        const params = recorder.params([columns, f32(tokens), f32(percdamp)]);
+        recorder.dispatch(damping, [diagonal, deadColumns, columnNorms, status, params], 1);
       });
 
       const timings: Record<string, number> = {};
       let attemptPercdamp = percdamp;
       for (let retries = 0; ; retries++) {
-        run.commands((encoder) => {
-          encoder.clearBuffer(status, 8, 8);
-          encoder.clearBuffer(counters);
-        });
-        await run.pass('dampCopy', (pass) =>
-          encodeDampCopy(ctx, run, pass, hessian, A, deadColumns, status, attemptPercdamp),
+        recorder.commands.clearBuffer(status, 8, 8);
+        recorder.commands.clearBuffer(counters);
+        await recorder.step('dampCopy', () =>
+          encodeDampCopy(ctx, recorder, hessian, A, deadColumns, status, attemptPercdamp),
         );
-        await run.pass('cholesky', (pass) => encodeReverseCholesky(ctx, run, pass, A, status, scratch));
-        await run.pass('inverse', (pass) => encodeUpperTriangularInverse(ctx, run, pass, A, scratch));
-        await run.pass('check', (pass) => encodeMatrixStats(ctx, run, pass, A, counters));
-        for (const [step, ms] of Object.entries(await run.finish()))
+        await recorder.step('cholesky', () => encodeReverseCholesky(ctx, recorder, A, status, scratch));
+        await recorder.step('inverse', () => encodeUpperTriangularInverse(ctx, recorder, A, scratch));
+        await recorder.step('check', () => encodeMatrixStats(ctx, recorder, A, counters));
+        for (const [step, ms] of Object.entries(await recorder.finish()))
           timings[step] = (timings[step] ?? 0) + ms;
         const words = await readUint32(ctx, status, STATUS_WORDS);
         const [, nonFiniteU] = await readUint32(ctx, counters, 2);
@@ -153,18 +138,18 @@ export async function prepareLayer(
     destroyAll(owned);
     throw error;
   } finally {
-    run.destroy();
+    recorder.destroy();
   }
 }
 
 function destroyAll(owned: {
-  hessian: ChunkedMatrix;
-  A: ChunkedMatrix;
+  hessian: SplitMatrix;
+  A: SplitMatrix;
   deadColumns: GPUBuffer;
   columnNorms: GPUBuffer;
 }): void {
-  destroyChunkedMatrix(owned.hessian);
-  destroyChunkedMatrix(owned.A);
+  owned.hessian.destroy();
+  owned.A.destroy();
   owned.deadColumns.destroy();
   owned.columnNorms.destroy();
 }
@@ -175,7 +160,7 @@ function hessianOnGpu(
   H: HessianAccumulator | Float32Array,
   columns: number,
   tokensOption: number | undefined,
-): { hessian: ChunkedMatrix; tokens: number } {
+): { hessian: SplitMatrix; tokens: number } {
   if (!Number.isInteger(columns) || columns < 1) {
     throw new InvalidSettingError('columns', columns, 'a positive whole number');
   }
@@ -184,9 +169,9 @@ function hessianOnGpu(
       throw new InvalidTensorError(`the Hessian has ${H.columns} columns but the layer has ${columns}`);
     }
     if (H.tokens === 0) throw new InvalidTensorError('the Hessian has seen no calibration tokens yet');
-    const hessian = createChunkedMatrix(ctx, columns, columns, 'H');
+    const hessian = H.H.allocateLike('H');
     const encoder = ctx.device.createCommandEncoder({ label: 'copy H' });
-    copyChunkedMatrix(encoder, H.H, hessian);
+    H.H.copyTo(encoder, hessian);
     ctx.device.queue.submit([encoder.finish()]);
     return { hessian, tokens: H.tokens };
   }
@@ -206,24 +191,25 @@ function hessianOnGpu(
       );
     }
   }
-  return { hessian: uploadChunkedMatrix(ctx, H, columns, columns, 'H'), tokens };
+  return { hessian: SplitMatrix.upload(ctx, H, columns, columns, 'H', TILED), tokens };
 }
 
 function encodeDampCopy(
   ctx: GpuContext,
-  run: GpuRun,
-  pass: GPUComputePassEncoder,
-  hessian: ChunkedMatrix,
-  A: ChunkedMatrix,
+  recorder: CommandRecorder,
+  hessian: SplitMatrix,
+  A: SplitMatrix,
   deadColumns: GPUBuffer,
   status: GPUBuffer,
   percdamp: number,
 ): void {
   const pipeline = computePipeline(ctx, dampCopyShader);
-  hessian.chunks.forEach((chunk, i) => {
-    const slot = run.params.slot([hessian.cols, chunk.firstRow, chunk.rows, f32(percdamp)]);
-    const group = bindResources(ctx, pipeline, [chunk.buffer, A.chunks[i].buffer, deadColumns, status, slot]);
-    const [x, y] = workgroupGrid(ctx, Math.ceil((chunk.rows * hessian.cols) / 256));
-    dispatchIn(pass, pipeline, group, x, y);
+  hessian.parts.forEach((part, i) => {
+    const params = recorder.params([hessian.cols, part.firstRow, part.rows, f32(percdamp)]);
+    recorder.dispatch(
+      pipeline,
+      [part.buffer, A.parts[i].buffer, deadColumns, status, params],
+      ...workgroupGrid(ctx, part.rows * hessian.cols, 256),
+    );
   });
 }

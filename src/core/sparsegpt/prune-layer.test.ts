@@ -11,19 +11,20 @@ import { fileByteSource } from '../../node/files';
 import { readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { openSafetensorsFile } from '../io/checkpoint';
-import { InvalidSettingError, InvalidTensorError, PatternMismatchError } from './errors';
+import { SettingsError } from '../settings/validate';
+import { InvalidTensorError, PatternMismatchError } from './errors';
 import { HessianAccumulator } from './hessian';
-import { type PreparedLayer, prepareLayer } from './prepare';
-import { pruneLayer, pruneLayerOnGpu } from './prune';
-import type { LayerPruneOptions } from './settings';
-import { correlatedInputs, maskAgreement, zerosInColumns } from './sparsegpt.fixtures';
+import { correlatedInputs, maskAgreement, zerosInColumns } from './layer-solver.fixtures';
 import {
   hessianReference,
   type Pattern,
   reconstructionErrorReference,
   sparsegptReference,
   wandaReference,
-} from './sparsegpt.reference';
+} from './layer-solver.reference';
+import { type PreparedLayer, prepareLayer } from './prepare';
+import { pruneLayer, pruneLayerOnGpu } from './prune';
+import type { LayerPruneOptions } from './settings';
 
 interface Layer {
   rows: number;
@@ -237,15 +238,19 @@ describe('SparseGPT layer solve on the GPU', () => {
       pruneLayer(ctx, W, 4, cols, prepared, options);
     await expect(prune({ pattern: { n: 2, m: 4 } })).rejects.toThrow(PatternMismatchError);
     await expect(prune({ pattern: { n: 2, m: 4 } })).rejects.toThrow(/multiple of 4.*70 columns/);
-    await expect(prune({ sparsity: 1 })).rejects.toThrow(/invalid sparsity: 1/);
-    await expect(prune({ sparsity: -0.1 })).rejects.toThrow(InvalidSettingError);
-    await expect(prune({ sparsity: Number.NaN })).rejects.toThrow(InvalidSettingError);
-    await expect(prune({ pattern: { n: 4, m: 4 } })).rejects.toThrow(/pattern N: 4/);
-    await expect(prune({ pattern: { n: 0, m: 2 } })).rejects.toThrow(/pattern N: 0/);
-    await expect(prune({ pattern: { n: 1, m: 35 } })).rejects.toThrow(/pattern M: 35/);
-    await expect(prune({ blockSize: 0 })).rejects.toThrow(/blockSize: 0/);
-    await expect(prune({ blockSize: 2.5 })).rejects.toThrow(/blockSize: 2.5/);
-    await expect(prune({ method: 'obs' as 'wanda' })).rejects.toThrow(/method: obs/);
+    await expect(prune({ sparsity: 1 })).rejects.toThrow(
+      /^Sparsity must be at least 0 and below 1 .*got 1\.$/,
+    );
+    await expect(prune({ sparsity: -0.1 })).rejects.toThrow(SettingsError);
+    await expect(prune({ sparsity: Number.NaN })).rejects.toThrow(SettingsError);
+    await expect(prune({ pattern: { n: 4, m: 4 } })).rejects.toThrow(/1 ≤ N < M .*got 4:4\.$/);
+    await expect(prune({ pattern: { n: 0, m: 2 } })).rejects.toThrow(/1 ≤ N < M .*got 0:2\.$/);
+    await expect(prune({ pattern: { n: 1, m: 35 } })).rejects.toThrow(/M can be at most 32 .*got 1:35\.$/);
+    await expect(prune({ blockSize: 0 })).rejects.toThrow(
+      /block size must be a whole number of columns ≥ 1; got 0\.$/,
+    );
+    await expect(prune({ blockSize: 2.5 })).rejects.toThrow(/block size .*got 2\.5\.$/);
+    await expect(prune({ method: 'obs' as 'wanda' })).rejects.toThrow(/^Unknown method "obs"/);
     const bad = Float32Array.from(layer.W);
     bad[71] = Number.NaN;
     await expect(prune({}, bad)).rejects.toThrow(/W\[1, 1\] is NaN/);

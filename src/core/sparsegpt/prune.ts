@@ -1,26 +1,16 @@
 /**
- * Pruning one linear layer on the GPU with SparseGPT (Frantar & Alistarh 2023, Algorithm 1), Wanda or magnitude,
- * from a PreparedLayer: the caller's W is never modified; the result comes back as an array or stays on the GPU
- * for the forward re-run, with the achieved sparsity, the relative reconstruction error and milliseconds per step.
+ * Pruning one linear layer on the GPU with SparseGPT (sparsegpt.ts), Wanda or magnitude (baselines.ts), from a
+ * PreparedLayer, with the achieved sparsity, the relative reconstruction error and milliseconds per step:
+ * pruneLayerInPlace prunes a W that is already on the GPU where it is (the pipeline's block weights); pruneLayer
+ * and pruneLayerOnGpu leave the caller's W as it is and return the result as an array or a new GPU buffer.
  */
-import deadColumnsShader from '../../../shaders/zero_dead_columns.wgsl?raw';
-import { bindingLimit, createStorageBuffer } from '../gpu/buffers';
+import { createStorageBuffer, readUint32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
-import { computePipeline, withErrorScope } from '../gpu/pipelines';
+import { withErrorScope } from '../gpu/pipelines';
+import { CommandRecorder, type TimingSource } from '../gpu/recorder';
+import { SplitMatrix, TILED } from '../gpu/split-matrix';
 import { encodeBaseline } from './baselines';
-import {
-  type ChunkedMatrix,
-  copyChunksIntoBuffer,
-  copyRowRangeStrided,
-  copyRowsIntoChunks,
-  createChunkedMatrix,
-  destroyChunkedMatrix,
-  readChunkedMatrix,
-  uploadChunkedMatrix,
-} from './chunked-matrix';
 import { InvalidSettingError, InvalidTensorError } from './errors';
-import { bindResources, dispatchIn, GpuRun, readUint32, type TimingSource, workgroupGrid } from './gpu-run';
-import { blockScratchStrides, encodeLazyBatchUpdate } from './lazy-update';
 import { encodeMatrixStats } from './matrix-stats';
 import type { PreparedLayer } from './prepare';
 import {
@@ -28,9 +18,8 @@ import {
   encodeReconstructionError,
   readReconstructionError,
 } from './reconstruction-error';
-import { createSelectScratch, encodeRadixSelect, SelectMetric } from './select';
 import { type LayerPruneOptions, type ResolvedLayerPrune, resolveLayerPrune } from './settings';
-import { encodePruneBlockWalk } from './walk';
+import { encodeSparseGpt } from './sparsegpt';
 
 export interface LayerPruneReport {
   /** Fraction of exact zeros in the pruned W (zeros already in W included). */
@@ -43,6 +32,13 @@ export interface LayerPruneReport {
   timingSource: TimingSource;
 }
 
+/** What a method's encoder works on: W on the GPU (pruned in place), the prepared Hessian, the checked settings. */
+export interface LayerSolve {
+  W: SplitMatrix;
+  prepared: PreparedLayer;
+  settings: ResolvedLayerPrune;
+}
+
 export interface PrunedLayer extends LayerPruneReport {
   W: Float32Array;
 }
@@ -52,7 +48,7 @@ export interface PrunedLayerOnGpu extends LayerPruneReport {
   W: GPUBuffer;
 }
 
-export async function pruneLayer(
+export function pruneLayer(
   ctx: GpuContext,
   W: GPUBuffer | Float32Array,
   rows: number,
@@ -60,92 +56,105 @@ export async function pruneLayer(
   prepared: PreparedLayer,
   options: LayerPruneOptions = {},
 ): Promise<PrunedLayer> {
-  const { working, report } = await pruneIntoChunks(ctx, W, rows, cols, prepared, options);
-  try {
-    return { ...report, W: await readChunkedMatrix(ctx, working) };
-  } finally {
-    destroyChunkedMatrix(working);
-  }
+  return pruneCopy(ctx, { W, rows, cols, prepared, options }, (working) => working.read());
 }
 
-export async function pruneLayerOnGpu(
-  ctx: GpuContext,
-  W: GPUBuffer | Float32Array,
-  rows: number,
-  cols: number,
-  prepared: PreparedLayer,
-  options: LayerPruneOptions = {},
+export function pruneLayerOnGpu(
+  ...[ctx, W, rows, cols, prepared, options = {}]: Parameters<typeof pruneLayer>
 ): Promise<PrunedLayerOnGpu> {
-  const { working, report } = await pruneIntoChunks(ctx, W, rows, cols, prepared, options);
-  try {
+  return pruneCopy(ctx, { W, rows, cols, prepared, options }, async (working) => {
     const out = createStorageBuffer(ctx, rows * cols * 4, 'prunedW');
     const encoder = ctx.device.createCommandEncoder({ label: 'prunedW' });
-    copyChunksIntoBuffer(encoder, working, out);
+    working.copyRowsTo(encoder, 0, rows, out);
     ctx.device.queue.submit([encoder.finish()]);
-    return { ...report, W: out };
+    return out;
+  });
+}
+
+/** Prunes a copy of the caller's W (which stays as it is) and hands the pruned copy to `take`. */
+async function pruneCopy<T>(
+  ctx: GpuContext,
+  layer: {
+    W: GPUBuffer | Float32Array;
+    rows: number;
+    cols: number;
+    prepared: PreparedLayer;
+    options: LayerPruneOptions;
+  },
+  take: (working: SplitMatrix) => Promise<T>,
+): Promise<LayerPruneReport & { W: T }> {
+  const working = loadWorkingCopy(ctx, layer.W, layer.rows, layer.cols, layer.prepared);
+  try {
+    const report = await pruneLayerInPlace(ctx, working, layer.prepared, layer.options);
+    return { ...report, W: await take(working) };
   } finally {
-    destroyChunkedMatrix(working);
+    working.destroy();
   }
 }
 
-async function pruneIntoChunks(
+/**
+ * Prunes W [rows = out, cols = in] where it is, on the GPU: the pipeline passes one linear's rows of a block's
+ * weights, which the forward then runs with. W's values are checked too (NaN or ±Inf throw InvalidTensorError).
+ */
+export async function pruneLayerInPlace(
   ctx: GpuContext,
-  W: GPUBuffer | Float32Array,
-  rows: number,
-  cols: number,
+  W: SplitMatrix,
   prepared: PreparedLayer,
-  options: LayerPruneOptions,
-): Promise<{ working: ChunkedMatrix; report: LayerPruneReport }> {
+  options: LayerPruneOptions = {},
+): Promise<LayerPruneReport> {
   const started = performance.now();
-  checkShape(W, rows, cols, prepared);
+  const { rows, cols } = W;
+  checkShape(rows, cols, prepared);
   const settings = resolveLayerPrune(options, cols);
-  const fromGpu = !(W instanceof Float32Array);
-  const keepOriginal = settings.measureError || fromGpu;
-  const { working, original } = loadWeights(ctx, W, rows, cols, keepOriginal);
-  const run = new GpuRun(ctx, `prune.${settings.method}`);
+  const recorder = new CommandRecorder(ctx, `prune.${settings.method}`);
+  let original: SplitMatrix | undefined;
   try {
     return await withErrorScope(ctx, `pruning a ${rows}×${cols} layer`, async () => {
-      if (settings.method === 'sparsegpt') await encodeSparseGpt(ctx, run, working, prepared, settings);
-      else await encodeBaseline(ctx, run, working, prepared, settings);
+      // The pruned W's [zeros, non-finite] counts, and W's as it came at the next storage offset (read together).
+      const offset = ctx.device.limits.minStorageBufferOffsetAlignment;
+      const counterBuffer = recorder.buffer(offset + 8, 'counters');
+      const counters = { buffer: counterBuffer, offset: 0, size: 8 };
+      const inputCounters = { buffer: counterBuffer, offset, size: 8 };
+      if (settings.measureError) {
+        original = W.allocateLike('Woriginal');
+        W.copyTo(recorder.commands, original);
+      } else {
+        await recorder.step('stats', () => encodeMatrixStats(ctx, recorder, W, inputCounters));
+      }
+      const encode = settings.method === 'sparsegpt' ? encodeSparseGpt : encodeBaseline;
+      await encode(ctx, recorder, { W, prepared, settings });
       let partials: ErrorPartials | undefined;
-      if (settings.measureError && original) {
-        await run.pass('error', (pass) => {
-          partials = encodeReconstructionError(ctx, run, pass, original, working, prepared.H);
+      if (original) {
+        const kept = original;
+        await recorder.step('error', () => {
+          partials = encodeReconstructionError(ctx, recorder, kept, W, prepared.H);
         });
       }
-      const counters = run.buffer(8, 'counters');
-      const inputCounters = run.buffer(8, 'inputCounters');
-      await run.pass('stats', (pass) => {
-        encodeMatrixStats(ctx, run, pass, working, counters);
-        if (fromGpu && original) encodeMatrixStats(ctx, run, pass, original, inputCounters);
+      await recorder.step('stats', () => {
+        encodeMatrixStats(ctx, recorder, W, counters);
+        if (original) encodeMatrixStats(ctx, recorder, original, inputCounters);
       });
-      const timings = await run.finish();
-      const [zeros] = await readUint32(ctx, counters, 2);
-      if (fromGpu) {
-        const [, nonFinite] = await readUint32(ctx, inputCounters, 2);
-        if (nonFinite > 0) throw new InvalidTensorError(`W holds ${nonFinite} NaN or infinite values`);
-      }
+      const timings = await recorder.finish();
+      const words = await readUint32(ctx, counterBuffer, offset / 4 + 2);
+      const [zeros, nonFinite] = [words[0], words[offset / 4 + 1]];
+      if (nonFinite > 0) throw new InvalidTensorError(`W holds ${nonFinite} NaN or infinite values`);
       const error = partials ? await readReconstructionError(ctx, partials) : undefined;
       timings.total = performance.now() - started;
-      const report: LayerPruneReport = {
+      return {
         sparsity: zeros / (rows * cols),
         zeros,
         relativeError: error ? error.relativeError : Number.NaN,
         timings,
-        timingSource: run.timing,
+        timingSource: recorder.timing,
       };
-      return { working, report };
     });
-  } catch (error) {
-    destroyChunkedMatrix(working);
-    throw error;
   } finally {
-    run.destroy();
-    if (original) destroyChunkedMatrix(original);
+    recorder.destroy();
+    original?.destroy();
   }
 }
 
-function checkShape(W: GPUBuffer | Float32Array, rows: number, cols: number, prepared: PreparedLayer): void {
+function checkShape(rows: number, cols: number, prepared: PreparedLayer): void {
   if (!Number.isInteger(rows) || rows < 1)
     throw new InvalidSettingError('rows', rows, 'a positive whole number');
   if (!Number.isInteger(cols) || cols < 1)
@@ -155,6 +164,17 @@ function checkShape(W: GPUBuffer | Float32Array, rows: number, cols: number, pre
       `W has ${cols} columns but the prepared Hessian is ${prepared.columns} wide`,
     );
   }
+}
+
+/** A copy of the caller's W on the GPU, checked: the caller's W is never modified. */
+function loadWorkingCopy(
+  ctx: GpuContext,
+  W: GPUBuffer | Float32Array,
+  rows: number,
+  cols: number,
+  prepared: PreparedLayer,
+): SplitMatrix {
+  checkShape(rows, cols, prepared);
   if (W instanceof Float32Array) {
     if (W.length !== rows * cols) {
       throw new InvalidTensorError(`W has ${W.length} values but [${rows}, ${cols}] needs ${rows * cols}`);
@@ -166,119 +186,16 @@ function checkShape(W: GPUBuffer | Float32Array, rows: number, cols: number, pre
         );
       }
     }
-  } else if (W.size < rows * cols * 4) {
+    return SplitMatrix.upload(ctx, W, rows, cols, 'W', TILED);
+  }
+  if (W.size < rows * cols * 4) {
     throw new InvalidTensorError(
       `W buffer holds ${W.size} bytes but [${rows}, ${cols}] f32 needs ${rows * cols * 4}`,
     );
   }
-}
-
-function loadWeights(
-  ctx: GpuContext,
-  W: GPUBuffer | Float32Array,
-  rows: number,
-  cols: number,
-  keepOriginal: boolean,
-): { working: ChunkedMatrix; original?: ChunkedMatrix } {
-  if (W instanceof Float32Array) {
-    const working = uploadChunkedMatrix(ctx, W, rows, cols, 'W');
-    return {
-      working,
-      original: keepOriginal ? uploadChunkedMatrix(ctx, W, rows, cols, 'Woriginal') : undefined,
-    };
-  }
-  const working = createChunkedMatrix(ctx, rows, cols, 'W');
-  const original = keepOriginal ? createChunkedMatrix(ctx, rows, cols, 'Woriginal') : undefined;
+  const working = SplitMatrix.allocate(ctx, rows, cols, 'W', TILED);
   const encoder = ctx.device.createCommandEncoder({ label: 'load W' });
-  copyRowsIntoChunks(encoder, W, 0, working);
-  if (original) copyRowsIntoChunks(encoder, W, 0, original);
+  working.copyRowsFrom(encoder, 0, W, rows);
   ctx.device.queue.submit([encoder.finish()]);
-  return { working, original };
-}
-
-/** Blocks recorded between submissions, so the GPU starts early and command buffers stay small. */
-const BLOCKS_PER_SUBMIT = 8;
-
-async function encodeSparseGpt(
-  ctx: GpuContext,
-  run: GpuRun,
-  W: ChunkedMatrix,
-  prepared: PreparedLayer,
-  settings: ResolvedLayerPrune,
-): Promise<void> {
-  const cols = W.cols;
-  if (prepared.deadCount > 0) {
-    await run.pass('deadColumns', (pass) => {
-      const pipeline = computePipeline(ctx, deadColumnsShader);
-      for (const chunk of W.chunks) {
-        const count = chunk.rows * cols;
-        const slot = run.params.slot([cols, count]);
-        const [x, y] = workgroupGrid(ctx, Math.ceil(count / 256));
-        dispatchIn(
-          pass,
-          pipeline,
-          bindResources(ctx, pipeline, [chunk.buffer, prepared.deadColumns, slot]),
-          x,
-          y,
-        );
-      }
-    });
-  }
-  const unstructured = settings.pattern === 'unstructured';
-  if (unstructured && settings.sparsity === 0) return;
-  const { errStride, panelStride, panelRows } = blockScratchStrides(cols, settings.blockSize);
-  const panelBytes = panelRows * panelStride * 4;
-  if (panelBytes > bindingLimit(ctx)) {
-    throw new InvalidSettingError(
-      'blockSize',
-      settings.blockSize,
-      `${panelRows} rows of U exceed this GPU's binding limit; use at most ` +
-        `${Math.floor(bindingLimit(ctx) / (panelStride * 4 * 32)) * 32}`,
-    );
-  }
-  const uPanel = run.buffer(panelBytes, 'uPanel');
-  const errs = W.chunks.map((chunk) => run.buffer(chunk.rows * errStride * 4, 'err'));
-  const select = createSelectScratch(run);
-  let blocks = 0;
-  for (let blockStart = 0; blockStart < cols; blockStart += settings.blockSize) {
-    const blockCount = Math.min(settings.blockSize, cols - blockStart);
-    run.commands((encoder) =>
-      copyRowRangeStrided(encoder, prepared.U, blockStart, blockCount, uPanel, panelStride),
-    );
-    if (unstructured) {
-      const rank = Math.floor(W.rows * blockCount * settings.sparsity);
-      await run.pass('select', (pass) =>
-        encodeRadixSelect(ctx, run, pass, W, select, {
-          metric: SelectMetric.weightOverDiagonalSquared,
-          colStart: blockStart,
-          colCount: blockCount,
-          rank,
-          uPanel,
-          panelStride,
-        }),
-      );
-    }
-    const block = {
-      columns: cols,
-      blockStart,
-      blockCount,
-      errStride,
-      uPanel,
-      panelStride,
-      selectState: select.state,
-    };
-    await run.pass('walk', (pass) => {
-      W.chunks.forEach((chunk, i) => {
-        encodePruneBlockWalk(ctx, run, pass, chunk, errs[i], block, settings);
-      });
-    });
-    if (blockStart + blockCount < cols) {
-      await run.pass('lazyUpdate', (pass) => {
-        W.chunks.forEach((chunk, i) => {
-          encodeLazyBatchUpdate(ctx, run, pass, chunk, errs[i], block);
-        });
-      });
-    }
-    if (++blocks % BLOCKS_PER_SUBMIT === 0) run.submit();
-  }
+  return working;
 }

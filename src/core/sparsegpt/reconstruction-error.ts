@@ -1,13 +1,13 @@
 /**
- * Host for shaders/reconstruction_error.wgsl: the relative reconstruction error of a pruned layer,
+ * Host for shaders/solver/reconstruction_error.wgsl: the relative reconstruction error of a pruned layer,
  * ‖(W − Ŵ)X‖² / ‖WX‖² = tr(ΔW·H·ΔWᵀ) / tr(W·H·Wᵀ) with the undamped H, without keeping X.
  */
-import shader from '../../../shaders/reconstruction_error.wgsl?raw';
+import shader from '../../../shaders/solver/reconstruction_error.wgsl?raw';
 import { readFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { computePipeline, withErrorScope } from '../gpu/pipelines';
-import { type ChunkedMatrix, destroyChunkedMatrix, ROW_ALIGN, uploadChunkedMatrix } from './chunked-matrix';
-import { bindResources, dispatchIn, GpuRun } from './gpu-run';
+import { CommandRecorder } from '../gpu/recorder';
+import { SplitMatrix, TILE_ROWS, TILED } from '../gpu/split-matrix';
 
 export interface ErrorPartials {
   /** vec2 (numerator, denominator) per workgroup. */
@@ -22,33 +22,31 @@ export interface ReconstructionError {
   relativeError: number;
 }
 
+/** `original` and `pruned` have the same parts (pruned.allocateLike or a copy). */
 export function encodeReconstructionError(
   ctx: GpuContext,
-  run: GpuRun,
-  pass: GPUComputePassEncoder,
-  original: ChunkedMatrix,
-  pruned: ChunkedMatrix,
-  H: ChunkedMatrix,
+  recorder: CommandRecorder,
+  original: SplitMatrix,
+  pruned: SplitMatrix,
+  H: SplitMatrix,
 ): ErrorPartials {
   const columns = original.cols;
-  const tilesX = Math.ceil(columns / ROW_ALIGN);
+  const tilesX = Math.ceil(columns / TILE_ROWS);
   let count = 0;
-  for (const chunk of original.chunks) count += tilesX * Math.ceil(chunk.rows / ROW_ALIGN) * H.chunks.length;
-  const buffer = run.buffer(count * 8, 'errorPartials');
+  for (const part of original.parts) count += tilesX * Math.ceil(part.rows / TILE_ROWS) * H.parts.length;
+  const buffer = recorder.buffer(count * 8, 'errorPartials');
   const pipeline = computePipeline(ctx, shader);
   let base = 0;
-  original.chunks.forEach((chunk, i) => {
-    const tilesY = Math.ceil(chunk.rows / ROW_ALIGN);
-    for (const hChunk of H.chunks) {
-      const slot = run.params.slot([columns, chunk.rows, hChunk.firstRow, hChunk.rows, base]);
-      const group = bindResources(ctx, pipeline, [
-        chunk.buffer,
-        pruned.chunks[i].buffer,
-        hChunk.buffer,
-        buffer,
-        slot,
-      ]);
-      dispatchIn(pass, pipeline, group, tilesX, tilesY);
+  original.parts.forEach((part, i) => {
+    const tilesY = Math.ceil(part.rows / TILE_ROWS);
+    for (const hPart of H.parts) {
+      const params = recorder.params([columns, part.rows, hPart.firstRow, hPart.rows, base]);
+      recorder.dispatch(
+        pipeline,
+        [part.buffer, pruned.parts[i].buffer, hPart.buffer, buffer, params],
+        tilesX,
+        tilesY,
+      );
       base += tilesX * tilesY;
     }
   });
@@ -85,19 +83,19 @@ export async function reconstructionError(
 ): Promise<ReconstructionError> {
   return withErrorScope(ctx, 'reconstruction error', async () => {
     const matrices = [
-      uploadChunkedMatrix(ctx, original, rows, columns, 'W'),
-      uploadChunkedMatrix(ctx, pruned, rows, columns, 'Wpruned'),
-      uploadChunkedMatrix(ctx, H, columns, columns, 'H'),
+      SplitMatrix.upload(ctx, original, rows, columns, 'W', TILED),
+      SplitMatrix.upload(ctx, pruned, rows, columns, 'Wpruned', TILED),
+      SplitMatrix.upload(ctx, H, columns, columns, 'H', TILED),
     ];
-    const run = new GpuRun(ctx, 'reconstructionError');
+    const recorder = new CommandRecorder(ctx, 'reconstructionError');
     let partials: ErrorPartials | undefined;
-    await run.pass('error', (pass) => {
-      partials = encodeReconstructionError(ctx, run, pass, matrices[0], matrices[1], matrices[2]);
+    await recorder.step('error', () => {
+      partials = encodeReconstructionError(ctx, recorder, matrices[0], matrices[1], matrices[2]);
     });
-    await run.finish();
+    await recorder.finish();
     const result = await readReconstructionError(ctx, partials!);
-    run.destroy();
-    for (const matrix of matrices) destroyChunkedMatrix(matrix);
+    recorder.destroy();
+    for (const matrix of matrices) matrix.destroy();
     return result;
   });
 }

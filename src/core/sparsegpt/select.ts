@@ -1,14 +1,15 @@
 /**
- * Host for shaders/radix_select_histogram.wgsl + radix_select_scan.wgsl: the exact k-th smallest pruning metric
- * over a column range of a chunked W, found on the GPU in four byte-wise passes; the result stays in `state` for
+ * Host for shaders/solver/radix_select_histogram.wgsl + radix_select_scan.wgsl: the exact k-th smallest pruning metric
+ * over a column range of a split W, found on the GPU in four byte-wise passes; the result stays in `state` for
  * the kernels that apply the mask, so no CPU round trip is needed per block.
  */
-import histogramShader from '../../../shaders/radix_select_histogram.wgsl?raw';
-import scanShader from '../../../shaders/radix_select_scan.wgsl?raw';
+import histogramShader from '../../../shaders/solver/radix_select_histogram.wgsl?raw';
+import scanShader from '../../../shaders/solver/radix_select_scan.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
+import { workgroupGrid } from '../gpu/limits';
 import { computePipeline } from '../gpu/pipelines';
-import type { ChunkedMatrix } from './chunked-matrix';
-import { bindResources, dispatchIn, type GpuRun, workgroupGrid } from './gpu-run';
+import type { CommandRecorder } from '../gpu/recorder';
+import type { SplitMatrix } from '../gpu/split-matrix';
 
 /** As in radix_select_histogram.wgsl. */
 const VALUES_PER_WORKGROUP = 16384;
@@ -21,8 +22,11 @@ export interface SelectScratch {
   histogram: GPUBuffer;
 }
 
-export function createSelectScratch(run: GpuRun): SelectScratch {
-  return { state: run.buffer(8, 'select.state'), histogram: run.buffer(256 * 4, 'select.histogram') };
+export function createSelectScratch(recorder: CommandRecorder): SelectScratch {
+  return {
+    state: recorder.buffer(8, 'select.state'),
+    histogram: recorder.buffer(256 * 4, 'select.histogram'),
+  };
 }
 
 export interface SelectRegion {
@@ -39,41 +43,36 @@ export interface SelectRegion {
 
 export function encodeRadixSelect(
   ctx: GpuContext,
-  run: GpuRun,
-  pass: GPUComputePassEncoder,
-  W: ChunkedMatrix,
+  recorder: CommandRecorder,
+  W: SplitMatrix,
   scratch: SelectScratch,
   region: SelectRegion,
 ): void {
   const histogram = computePipeline(ctx, histogramShader);
   const scan = computePipeline(ctx, scanShader);
   const scanWith = (shift: number, init: number) => {
-    const slot = run.params.slot([shift, init, region.rank]);
-    dispatchIn(pass, scan, bindResources(ctx, scan, [scratch.histogram, scratch.state, slot]), 1);
+    const params = recorder.params([shift, init, region.rank]);
+    recorder.dispatch(scan, [scratch.histogram, scratch.state, params], 1);
   };
   scanWith(0, 1);
   for (let shift = 24; shift >= 0; shift -= 8) {
-    for (const chunk of W.chunks) {
-      const values = chunk.rows * region.colCount;
+    for (const part of W.parts) {
+      const values = part.rows * region.colCount;
       if (values === 0) continue;
-      const slot = run.params.slot([
+      const params = recorder.params([
         W.cols,
-        chunk.rows,
+        part.rows,
         region.colStart,
         region.colCount,
         shift,
         region.metric,
         region.panelStride ?? W.cols,
       ]);
-      const group = bindResources(ctx, histogram, [
-        chunk.buffer,
-        region.uPanel,
-        scratch.state,
-        scratch.histogram,
-        slot,
-      ]);
-      const [x, y] = workgroupGrid(ctx, Math.ceil(values / VALUES_PER_WORKGROUP));
-      dispatchIn(pass, histogram, group, x, y);
+      recorder.dispatch(
+        histogram,
+        [part.buffer, region.uPanel, scratch.state, scratch.histogram, params],
+        ...workgroupGrid(ctx, values, VALUES_PER_WORKGROUP),
+      );
     }
     scanWith(shift, 0);
   }

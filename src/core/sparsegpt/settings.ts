@@ -1,5 +1,15 @@
-/** The options of one layer prune, checked and resolved into what the kernels need. */
-import type { PruneMethod, SparsityPattern } from '../pipeline/types';
+/**
+ * The options of one layer prune, checked by the core's settings validator (the same limits and messages as the app
+ * and the CLI) and resolved into what the kernels need.
+ */
+import {
+  DEFAULT_SETTINGS,
+  type PruneMethod,
+  type PruneSettings,
+  patternSparsity,
+  type SparsityPattern,
+} from '../settings/prune-settings';
+import { assertValidSettings } from '../settings/validate';
 import { InvalidSettingError, PatternMismatchError } from './errors';
 
 export interface LayerPruneOptions {
@@ -30,47 +40,34 @@ export interface ResolvedLayerPrune {
   walkRowsPerInvocation?: 1 | 4;
 }
 
-/** Largest M the walk kernel's registers hold for an N:M group. */
-export const MAX_GROUP = 32;
-const METHODS: PruneMethod[] = ['sparsegpt', 'wanda', 'magnitude'];
+/** The settings a layer solve uses, checked by the core's one validator. */
+const LAYER_FIELDS = ['method', 'sparsity', 'pattern', 'blockSize'] as const;
 
 export function resolveLayerPrune(options: LayerPruneOptions, columns: number): ResolvedLayerPrune {
-  const method = options.method ?? 'sparsegpt';
-  if (!METHODS.includes(method)) {
-    throw new InvalidSettingError('method', method, `one of ${METHODS.join(', ')}`);
-  }
-  const pattern = options.pattern ?? 'unstructured';
-  const blockSize = options.blockSize ?? 128;
-  if (!Number.isInteger(blockSize) || blockSize < 1) {
-    throw new InvalidSettingError('blockSize', blockSize, 'a whole number of columns ≥ 1');
-  }
+  const settings: PruneSettings = {
+    ...DEFAULT_SETTINGS,
+    method: options.method ?? DEFAULT_SETTINGS.method,
+    sparsity: options.sparsity ?? DEFAULT_SETTINGS.sparsity,
+    pattern: options.pattern ?? 'unstructured',
+    blockSize: options.blockSize ?? DEFAULT_SETTINGS.blockSize,
+  };
+  assertValidSettings(settings, {}, LAYER_FIELDS);
+  const { method, pattern, blockSize } = settings;
   const measureError = options.measureError ?? true;
   const walkRowsPerInvocation = options.walkRowsPerInvocation;
   if (walkRowsPerInvocation !== undefined && walkRowsPerInvocation !== 1 && walkRowsPerInvocation !== 4) {
     throw new InvalidSettingError('walkRowsPerInvocation', walkRowsPerInvocation, '1 or 4');
   }
+  const sparsity = patternSparsity(pattern, settings.sparsity);
   if (pattern === 'unstructured') {
-    const sparsity = options.sparsity ?? 0.5;
-    if (typeof sparsity !== 'number' || !(sparsity >= 0 && sparsity < 1)) {
-      throw new InvalidSettingError('sparsity', sparsity, 'a fraction in [0, 1), e.g. 0.5');
-    }
     return { method, sparsity, pattern, blockSize, subBlock: 16, measureError, walkRowsPerInvocation };
   }
-  if (typeof pattern !== 'object' || pattern === null) {
-    throw new InvalidSettingError('pattern', pattern, "'unstructured' or { n, m }");
-  }
   const { n, m } = pattern;
-  if (!Number.isInteger(m) || m < 2 || m > MAX_GROUP) {
-    throw new InvalidSettingError('pattern M', m, `a whole number from 2 to ${MAX_GROUP}`);
-  }
-  if (!Number.isInteger(n) || n < 1 || n >= m) {
-    throw new InvalidSettingError('pattern N', n, `a whole number from 1 to M − 1 = ${m - 1}`);
-  }
   if (columns % m !== 0) throw new PatternMismatchError(columns, n, m);
   const subBlock = m <= 16 ? m * Math.floor(16 / m) : m;
   return {
     method,
-    sparsity: n / m,
+    sparsity,
     pattern: { n, m },
     blockSize: Math.ceil(blockSize / m) * m,
     subBlock,

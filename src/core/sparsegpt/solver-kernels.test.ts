@@ -8,14 +8,9 @@ import { relativeMaxError } from '../../../test/compare';
 import { useGpu } from '../../../test/gpu';
 import { gaussian } from '../../../test/random';
 import { readFloat32, uploadFloat32 } from '../gpu/buffers';
-import { readChunkedMatrix } from './chunked-matrix';
 import { CholeskyFailedError, InvalidSettingError, InvalidTensorError } from './errors';
 import { HessianAccumulator } from './hessian';
-import { lazyBatchUpdate } from './lazy-update';
-import { prepareLayer } from './prepare';
-import { pruneLayer } from './prune';
-import { reconstructionError } from './reconstruction-error';
-import { correlatedInputs } from './sparsegpt.fixtures';
+import { correlatedInputs } from './layer-solver.fixtures';
 import {
   hessianReference,
   lazyUpdateReference,
@@ -23,7 +18,11 @@ import {
   prepareReference,
   reconstructionErrorReference,
   wandaReference,
-} from './sparsegpt.reference';
+} from './layer-solver.reference';
+import { lazyBatchUpdate } from './lazy-update';
+import { prepareLayer } from './prepare';
+import { pruneLayer } from './prune';
+import { reconstructionError } from './reconstruction-error';
 
 /** The upper triangle of a row-major n×n matrix, zeros below (what the GPU keeps of H and of U). */
 function upper(M: ArrayLike<number>, n: number): Float64Array {
@@ -49,7 +48,7 @@ describe('solver kernels against float64 references', () => {
         start += count;
       }
       expect(accumulator.tokens).toBe(tokens);
-      const H = await readChunkedMatrix(ctx, accumulator.H);
+      const H = await accumulator.H.read();
       const expected = upper(hessianReference(X, tokens, columns), columns);
       expect(relativeMaxError(upper(H, columns), expected)).toBeLessThan(1e-5);
       accumulator.destroy();
@@ -70,7 +69,7 @@ describe('solver kernels against float64 references', () => {
         const accumulator = new HessianAccumulator(ctx, columns);
         accumulator.add(buffer, 30, offset);
         accumulator.add(buffer, tokens - 30, offset + 30 * columns);
-        const H = await readChunkedMatrix(ctx, accumulator.H);
+        const H = await accumulator.H.read();
         const expected = upper(hessianReference(X, tokens, columns), columns);
         expect(relativeMaxError(upper(H, columns), expected)).toBeLessThan(1e-5);
         expect(() => accumulator.add(buffer, tokens + 1, offset)).toThrow(InvalidTensorError);
@@ -104,7 +103,7 @@ describe('solver kernels against float64 references', () => {
       accumulator.addFromArray(X, tokens);
       const prepared = await prepareLayer(ctx, accumulator, columns, { percdamp });
       const reference = prepareReference(hessianReference(X, tokens, columns), columns, percdamp);
-      const U = await readChunkedMatrix(ctx, prepared.U);
+      const U = await prepared.U.read();
       expect(relativeMaxError(U, reference.U)).toBeLessThan(1e-4);
       expect(prepared.retries).toBe(0);
       expect(prepared.percdamp).toBe(percdamp);
@@ -127,7 +126,7 @@ describe('solver kernels against float64 references', () => {
       const H = hessianReference(X, tokens, columns);
       const reference = prepareReference(H, columns);
       expect(prepared.deadCount).toBe(3);
-      expect(relativeMaxError(await readChunkedMatrix(ctx, prepared.U), reference.U)).toBeLessThan(1e-4);
+      expect(relativeMaxError(await prepared.U.read(), reference.U)).toBeLessThan(1e-4);
       const norms = await readFloat32(ctx, prepared.columnNorms, columns);
       for (const j of [0, 1, 17, 25]) {
         let sum = 0;
@@ -147,7 +146,7 @@ describe('solver kernels against float64 references', () => {
       expect(prepared.percdamp).toBeCloseTo(10, 10);
       expect(prepared.damping).toBeCloseTo(10, 5);
       const reference = prepareReference(H, 2, 10);
-      expect(relativeMaxError(await readChunkedMatrix(ctx, prepared.U), reference.U)).toBeLessThan(1e-5);
+      expect(relativeMaxError(await prepared.U.read(), reference.U)).toBeLessThan(1e-5);
       prepared.destroy();
       await expect(prepareLayer(ctx, H, 2, { maxRetries: 1 })).rejects.toThrow(CholeskyFailedError);
     });

@@ -1,10 +1,11 @@
-/** Host for shaders/prune_block_walk.wgsl: SparseGPT's column walk over one block, per W chunk. */
-import shader from '../../../shaders/prune_block_walk.wgsl?raw';
+/** Host for shaders/solver/prune_block_walk.wgsl: SparseGPT's column walk over one block, per part of W. */
+import shader from '../../../shaders/solver/prune_block_walk.wgsl?raw';
 import type { GpuContext } from '../gpu/context';
 import { computePipeline } from '../gpu/pipelines';
+import type { CommandRecorder } from '../gpu/recorder';
+import type { MatrixPart } from '../gpu/split-matrix';
 import { selectVariant } from '../gpu/wgsl-variants';
-import type { MatrixChunk } from './chunked-matrix';
-import { bindResources, dispatchIn, type GpuRun } from './gpu-run';
+import type { LazyUpdateBlock } from './lazy-update';
 import type { ResolvedLayerPrune } from './settings';
 
 /** Rows per workgroup of the walk: small, so that even a few hundred rows keep every CPU core of a software
@@ -19,28 +20,21 @@ export function walkRowsPerInvocation(ctx: GpuContext): 1 | 4 {
   return ctx.adapter.isSoftware ? 4 : 1;
 }
 
-export interface WalkBlock {
-  columns: number;
-  blockStart: number;
-  blockCount: number;
-  errStride: number;
-  /** U rows [blockStart, blockStart + blockCount), full width, row stride panelStride. */
-  uPanel: GPUBuffer;
-  panelStride: number;
+/** A block of the walk: the lazy update's, plus where the radix select left the block's threshold. */
+export interface WalkBlock extends LazyUpdateBlock {
   /** Radix-select state holding the block's threshold (unstructured); bound but unused for N:M. */
   selectState: GPUBuffer;
 }
 
 export function encodePruneBlockWalk(
   ctx: GpuContext,
-  run: GpuRun,
-  pass: GPUComputePassEncoder,
-  chunk: MatrixChunk,
+  recorder: CommandRecorder,
+  part: MatrixPart,
   err: GPUBuffer,
   block: WalkBlock,
   settings: ResolvedLayerPrune,
 ): void {
-  if (chunk.rows === 0) return;
+  if (part.rows === 0) return;
   const nm = settings.pattern === 'unstructured' ? undefined : settings.pattern;
   const rowsPerInvocation = settings.walkRowsPerInvocation ?? walkRowsPerInvocation(ctx);
   const code = selectVariant(shader, { FOUR_ROWS: rowsPerInvocation === 4 });
@@ -51,14 +45,17 @@ export function encodePruneBlockWalk(
     PRUNE_N: nm?.n ?? 2,
     PRUNE_M: nm?.m ?? 4,
   });
-  const slot = run.params.slot([
+  const params = recorder.params([
     block.columns,
-    chunk.rows,
+    part.rows,
     block.blockStart,
     block.blockCount,
     block.errStride,
     block.panelStride,
   ]);
-  const group = bindResources(ctx, pipeline, [chunk.buffer, block.uPanel, err, block.selectState, slot]);
-  dispatchIn(pass, pipeline, group, Math.ceil(chunk.rows / WALK_ROWS_PER_WORKGROUP));
+  recorder.dispatch(
+    pipeline,
+    [part.buffer, block.uPanel, err, block.selectState, params],
+    Math.ceil(part.rows / WALK_ROWS_PER_WORKGROUP),
+  );
 }

@@ -1,18 +1,8 @@
 /** Plain-language numbers for the page: sizes, counts, durations, errors. Pure functions, unit-tested. */
 import type { PruneMethod, PruneSettings, SparsityPattern } from '../../core/pipeline/types';
 
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return '?';
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
-}
+/** Sizes on the page, in binary units (the one byte formatter is the core's). */
+export { formatBytes, formatFileSize } from '../../core/format-bytes';
 
 /** 260032 → "260K", 6738415616 → "6.74B": how model sizes are usually said. */
 export function formatCount(count: number): string {

@@ -1,4 +1,4 @@
-/** The ACTIVATION override codes of shaders/activations.wgsl. */
+/** The ACTIVATION override codes of shaders/forward/activations.wgsl. */
 import type { Activation } from '../../model/types';
 
 export const ACTIVATION_CODE = {

@@ -1,9 +1,10 @@
-/** Host for shaders/attention_causal.wgsl: causal multi-head (grouped-query) attention over a fused q|k|v buffer. */
-import shader from '../../../../shaders/attention_causal.wgsl?raw';
+/** Host for shaders/forward/attention_causal.wgsl: causal multi-head (grouped-query) attention over a fused q|k|v buffer. */
+import shader from '../../../../shaders/forward/attention_causal.wgsl?raw';
 import type { GpuContext } from '../../gpu/context';
+import { groupsAlong, requireWorkgroupMemory } from '../../gpu/limits';
 import { computePipeline } from '../../gpu/pipelines';
-import type { CommandBatch } from '../command-batch';
-import { groupsAlong } from '../command-batch';
+import { type CommandRecorder, f32 } from '../../gpu/recorder';
+import { specialize } from '../../gpu/wgsl-variants';
 
 export interface AttentionArgs {
   qkv: GPUBuffer;
@@ -35,33 +36,19 @@ export interface AttentionArgs {
 const QUERY_TILE = 32;
 const MAX_KEY_TILE = 32;
 
-/**
- * Private arrays must have a constant size in WGSL, and the per-thread query and accumulator are sized by the head
- * dimension; so the host writes the head dimension and key tile into the shader's `const` lines.
- */
-export function specialize(code: string, constants: Record<string, number>): string {
-  let result = code;
-  for (const [name, value] of Object.entries(constants)) {
-    const pattern = new RegExp(`const ${name}: u32 = \\d+u;`);
-    if (!pattern.test(result)) throw new Error(`shader has no "const ${name}: u32 = …u;" line to specialise`);
-    result = result.replace(pattern, `const ${name}: u32 = ${value}u;`);
-  }
-  return result;
-}
-
 /** Keys per tile: as many as the K and V tiles fit in workgroup memory, up to 32. */
 export function keyTile(ctx: GpuContext, headDim: number): number {
-  const fit = Math.floor(ctx.limits.maxComputeWorkgroupStorageSize / (2 * headDim * 4));
-  if (fit < 1) {
-    throw new RangeError(
-      `attention: a head dimension of ${headDim} needs ${2 * headDim * 4} bytes of workgroup memory per key, ` +
-        `more than this GPU's ${ctx.limits.maxComputeWorkgroupStorageSize}`,
-    );
-  }
-  return Math.min(MAX_KEY_TILE, fit);
+  const perKey = 2 * headDim * 4;
+  requireWorkgroupMemory(
+    ctx,
+    perKey,
+    `attention: one key of a head dimension of ${headDim}`,
+    'this model is too wide for this GPU',
+  );
+  return Math.min(MAX_KEY_TILE, Math.floor(ctx.limits.maxComputeWorkgroupStorageSize / perKey));
 }
 
-export function encodeAttention(ctx: GpuContext, batch: CommandBatch, args: AttentionArgs): void {
+export function encodeAttention(ctx: GpuContext, recorder: CommandRecorder, args: AttentionArgs): void {
   if (args.sequences === 0 || args.seqLen === 0) return;
   if (args.heads % args.kvHeads !== 0) {
     throw new RangeError(
@@ -85,30 +72,25 @@ export function encodeAttention(ctx: GpuContext, batch: CommandBatch, args: Atte
     KEY_TILE: keyTile(ctx, args.headDim),
     QUERY_TILE,
   });
-  const params = batch.uniform(
-    'attention',
-    [
-      args.seqLen,
-      args.rowStride,
-      args.keyColumn,
-      args.valueColumn,
-      args.outStride,
-      args.heads / args.kvHeads,
-      args.outColumn ?? 0,
-      firstSequence,
-      queryStart,
-      queryEnd,
-      outRowOffset,
-    ],
-    [args.scale],
-  );
-  batch.run(
+  const params = recorder.params([
+    args.seqLen,
+    args.rowStride,
+    args.keyColumn,
+    args.valueColumn,
+    args.outStride,
+    args.heads / args.kvHeads,
+    args.outColumn ?? 0,
+    firstSequence,
+    queryStart,
+    queryEnd,
+    outRowOffset,
+    f32(args.scale),
+  ]);
+  recorder.dispatch(
     computePipeline(ctx, code),
     [args.qkv, args.out, params],
-    [
-      groupsAlong(queryEnd - queryStart, QUERY_TILE, 'attention: sequence length'),
-      groupsAlong(args.heads, 1, 'attention: heads'),
-      groupsAlong(args.sequences, 1, 'attention: sequences per chunk'),
-    ],
+    groupsAlong(ctx, queryEnd - queryStart, QUERY_TILE, 'attention: sequence length'),
+    groupsAlong(ctx, args.heads, 1, 'attention: heads'),
+    groupsAlong(ctx, args.sequences, 1, 'attention: sequences per batch'),
   );
 }

@@ -1,12 +1,13 @@
-/** Host for shaders/embedding_gather.wgsl: rows of a (row-sharded) table picked by id, written or added. */
-import shader from '../../../../shaders/embedding_gather.wgsl?raw';
+/** Host for shaders/forward/embedding_gather.wgsl: rows of a (split) table picked by id, written or added. */
+import shader from '../../../../shaders/forward/embedding_gather.wgsl?raw';
 import type { GpuContext } from '../../gpu/context';
+import { workgroupGrid } from '../../gpu/limits';
 import { computePipeline } from '../../gpu/pipelines';
-import { type CommandBatch, grid } from '../command-batch';
-import type { GpuMatrix } from '../gpu-matrix';
+import type { CommandRecorder } from '../../gpu/recorder';
+import type { SplitMatrix } from '../../gpu/split-matrix';
 
 export interface GatherArgs {
-  table: GpuMatrix;
+  table: SplitMatrix;
   /** u32 [tokens]; every id must be below table.rows (checked by the caller, on the host). */
   ids: GPUBuffer;
   tokens: number;
@@ -14,18 +15,18 @@ export interface GatherArgs {
   accumulate: boolean;
 }
 
-export function encodeGather(ctx: GpuContext, batch: CommandBatch, args: GatherArgs): void {
+export function encodeGather(ctx: GpuContext, recorder: CommandRecorder, args: GatherArgs): void {
   if (args.tokens === 0) return;
   const pipeline = computePipeline(ctx, shader);
-  const groups = grid(args.tokens * args.table.cols, 256);
-  for (const shard of args.table.shards) {
-    const params = batch.uniform('embedding gather', [
+  const groups = workgroupGrid(ctx, args.tokens * args.table.cols, 256);
+  for (const part of args.table.parts) {
+    const params = recorder.params([
       args.tokens,
       args.table.cols,
-      shard.rowStart,
-      shard.rows,
+      part.firstRow,
+      part.rows,
       args.accumulate ? 1 : 0,
     ]);
-    batch.run(pipeline, [shard.buffer, args.ids, args.Y, params], groups);
+    recorder.dispatch(pipeline, [part.buffer, args.ids, args.Y, params], ...groups);
   }
 }

@@ -1,16 +1,18 @@
 /**
- * Host for shaders/linear.wgsl (vec4, `in` % 4 == 0) and shaders/linear_unaligned.wgsl (any `in`):
+ * Host for shaders/forward/linear.wgsl (vec4, `in` % 4 == 0) and shaders/forward/linear_unaligned.wgsl (any `in`):
  * Y[t, outColumnStart + r] = activation(X[t]·W[rowStart + r] + bias[rowStart + r]) + residual, for the rows
- * [rowStart, rowStart + rows) of a row-sharded weight matrix, one dispatch per shard. X, Y and the residual each
+ * [rowStart, rowStart + rows) of a split weight matrix, one dispatch per part. X, Y and the residual each
  * start at their own row, so token slices can move between whole-chunk buffers and slice-sized scratch.
  */
-import activations from '../../../../shaders/activations.wgsl?raw';
-import vec4Shader from '../../../../shaders/linear.wgsl?raw';
-import unalignedShader from '../../../../shaders/linear_unaligned.wgsl?raw';
+import activations from '../../../../shaders/forward/activations.wgsl?raw';
+import vec4Shader from '../../../../shaders/forward/linear.wgsl?raw';
+import unalignedShader from '../../../../shaders/forward/linear_unaligned.wgsl?raw';
+import { placeholderBuffer } from '../../gpu/buffers';
 import type { GpuContext } from '../../gpu/context';
+import { groupsAlong } from '../../gpu/limits';
 import { computePipeline } from '../../gpu/pipelines';
-import { type CommandBatch, groupsAlong, placeholderBuffer } from '../command-batch';
-import type { GpuMatrix } from '../gpu-matrix';
+import type { CommandRecorder } from '../../gpu/recorder';
+import type { SplitMatrix } from '../../gpu/split-matrix';
 import { ACTIVATION_CODE, type ActivationName } from './activation-codes';
 
 export interface LinearArgs {
@@ -18,8 +20,8 @@ export interface LinearArgs {
   X: GPUBuffer;
   xRowStart?: number;
   tokens: number;
-  W: GpuMatrix;
-  /** The weight rows to apply (default: all), e.g. one vocabulary chunk of an LM head. */
+  W: SplitMatrix;
+  /** The weight rows to apply (default: all), e.g. one vocabulary slice of an LM head. */
   rowStart?: number;
   rows?: number;
   /** Indexed by weight row. */
@@ -39,7 +41,7 @@ export interface LinearArgs {
 
 const TILE = 32;
 
-export function encodeLinear(ctx: GpuContext, batch: CommandBatch, args: LinearArgs): void {
+export function encodeLinear(ctx: GpuContext, recorder: CommandRecorder, args: LinearArgs): void {
   const { W, tokens } = args;
   const rowStart = args.rowStart ?? 0;
   const rows = args.rows ?? W.rows - rowStart;
@@ -56,13 +58,13 @@ export function encodeLinear(ctx: GpuContext, batch: CommandBatch, args: LinearA
     ACTIVATION: ACTIVATION_CODE[args.activation ?? 'identity'],
   });
   const placeholder = placeholderBuffer(ctx);
-  const tokenGroups = groupsAlong(tokens, TILE, `linear ${W.label}: tokens`);
-  for (const [shard, from, to] of W.overlaps(rowStart, rows)) {
-    const params = batch.uniform(`linear ${W.label}`, [
+  const tokenGroups = groupsAlong(ctx, tokens, TILE, `linear ${W.label}: tokens`);
+  for (const [part, from, to] of W.overlaps(rowStart, rows)) {
+    const params = recorder.params([
       tokens,
       aligned ? W.cols / 4 : W.cols,
       to - from,
-      from - shard.rowStart,
+      from - part.firstRow,
       outStride,
       outColumnStart + (from - rowStart),
       args.xRowStart ?? 0,
@@ -70,10 +72,11 @@ export function encodeLinear(ctx: GpuContext, batch: CommandBatch, args: LinearA
       args.yRowStart ?? 0,
       args.residualRowStart ?? 0,
     ]);
-    batch.run(
+    recorder.dispatch(
       pipeline,
-      [args.X, shard.buffer, args.bias ?? placeholder, args.residual ?? placeholder, args.Y, params],
-      [groupsAlong(to - from, TILE, `linear ${W.label}: rows`), tokenGroups, 1],
+      [args.X, part.buffer, args.bias ?? placeholder, args.residual ?? placeholder, args.Y, params],
+      groupsAlong(ctx, to - from, TILE, `linear ${W.label}: rows`),
+      tokenGroups,
     );
   }
 }

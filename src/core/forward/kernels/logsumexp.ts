@@ -1,15 +1,16 @@
-/** Host for shaders/logsumexp_target.wgsl: folds a vocabulary chunk of logits into per-token NLL state. */
-import shader from '../../../../shaders/logsumexp_target.wgsl?raw';
+/** Host for shaders/forward/logsumexp_target.wgsl: folds a vocabulary slice of logits into per-token NLL state. */
+import shader from '../../../../shaders/forward/logsumexp_target.wgsl?raw';
 import type { GpuContext } from '../../gpu/context';
+import { workgroupGrid } from '../../gpu/limits';
 import { computePipeline } from '../../gpu/pipelines';
-import { type CommandBatch, grid } from '../command-batch';
+import type { CommandRecorder } from '../../gpu/recorder';
 
 export interface LogSumExpArgs {
-  /** [tokens, columns] logits of vocabulary ids [chunkStart, chunkStart + columns). */
+  /** [tokens, columns] logits of vocabulary ids [vocabStart, vocabStart + columns). */
   logits: GPUBuffer;
   tokens: number;
   columns: number;
-  chunkStart: number;
+  vocabStart: number;
   /** i32 per state row (−1: no target). */
   targets: GPUBuffer;
   /** vec4 (max, sum, target logit, unused) per state row. */
@@ -27,8 +28,12 @@ export function initialLogSumExpState(rows: number): Float32Array {
   return state;
 }
 
-export function encodeLogSumExp(ctx: GpuContext, batch: CommandBatch, args: LogSumExpArgs): void {
+export function encodeLogSumExp(ctx: GpuContext, recorder: CommandRecorder, args: LogSumExpArgs): void {
   if (args.tokens === 0) return;
-  const params = batch.uniform('logsumexp', [args.tokens, args.columns, args.chunkStart, args.stateRowStart]);
-  batch.run(computePipeline(ctx, shader), [args.logits, args.targets, args.state, params], grid(args.tokens));
+  const params = recorder.params([args.tokens, args.columns, args.vocabStart, args.stateRowStart]);
+  recorder.dispatch(
+    computePipeline(ctx, shader),
+    [args.logits, args.targets, args.state, params],
+    ...workgroupGrid(ctx, args.tokens),
+  );
 }

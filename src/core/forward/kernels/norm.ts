@@ -1,9 +1,10 @@
-/** Host for shaders/rms_norm.wgsl and shaders/layer_norm.wgsl: one normalised row per token. */
-import layerNormShader from '../../../../shaders/layer_norm.wgsl?raw';
-import rmsNormShader from '../../../../shaders/rms_norm.wgsl?raw';
+/** Host for shaders/forward/rms_norm.wgsl and shaders/forward/layer_norm.wgsl: one normalised row per token. */
+import layerNormShader from '../../../../shaders/forward/layer_norm.wgsl?raw';
+import rmsNormShader from '../../../../shaders/forward/rms_norm.wgsl?raw';
 import type { GpuContext } from '../../gpu/context';
+import { workgroupGrid } from '../../gpu/limits';
 import { computePipeline } from '../../gpu/pipelines';
-import { type CommandBatch, grid } from '../command-batch';
+import { type CommandRecorder, f32 } from '../../gpu/recorder';
 
 export type NormKind = 'rmsnorm' | 'layernorm';
 
@@ -27,19 +28,22 @@ export interface NormArgs {
   yRowStart?: number;
 }
 
-export function encodeNorm(ctx: GpuContext, batch: CommandBatch, args: NormArgs): void {
+export function encodeNorm(ctx: GpuContext, recorder: CommandRecorder, args: NormArgs): void {
   if (args.rows === 0) return;
-  const params = batch.uniform(
-    `${args.kind}`,
-    [args.rows, args.features, args.xRowStart ?? 0, args.yRowStart ?? 0],
-    [args.eps],
-  );
+  const params = recorder.params([
+    args.rows,
+    args.features,
+    args.xRowStart ?? 0,
+    args.yRowStart ?? 0,
+    f32(args.eps),
+  ]);
+  const groups = workgroupGrid(ctx, args.rows);
   if (args.kind === 'rmsnorm') {
     const pipeline = computePipeline(ctx, rmsNormShader);
-    batch.run(pipeline, [args.X, args.weights.weight, args.Y, params], grid(args.rows));
+    recorder.dispatch(pipeline, [args.X, args.weights.weight, args.Y, params], ...groups);
     return;
   }
   if (!args.weights.bias) throw new Error('layer norm needs a bias buffer');
   const pipeline = computePipeline(ctx, layerNormShader);
-  batch.run(pipeline, [args.X, args.weights.weight, args.weights.bias, args.Y, params], grid(args.rows));
+  recorder.dispatch(pipeline, [args.X, args.weights.weight, args.weights.bias, args.Y, params], ...groups);
 }

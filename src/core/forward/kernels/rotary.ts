@@ -1,8 +1,9 @@
-/** Host for shaders/rotary_embedding.wgsl: rotates the query and key heads of a fused q|k|v buffer in place. */
-import shader from '../../../../shaders/rotary_embedding.wgsl?raw';
+/** Host for shaders/forward/rotary_embedding.wgsl: rotates the query and key heads of a fused q|k|v buffer in place. */
+import shader from '../../../../shaders/forward/rotary_embedding.wgsl?raw';
 import type { GpuContext } from '../../gpu/context';
+import { workgroupGrid } from '../../gpu/limits';
 import { computePipeline } from '../../gpu/pipelines';
-import { type CommandBatch, grid } from '../command-batch';
+import type { CommandRecorder } from '../../gpu/recorder';
 
 export interface RotaryArgs {
   qkv: GPUBuffer;
@@ -18,10 +19,10 @@ export interface RotaryArgs {
   table: GPUBuffer;
 }
 
-export function encodeRotary(ctx: GpuContext, batch: CommandBatch, args: RotaryArgs): void {
+export function encodeRotary(ctx: GpuContext, recorder: CommandRecorder, args: RotaryArgs): void {
   const half = args.rotaryDim / 2;
   if (args.tokens === 0 || half === 0) return;
-  const params = batch.uniform('rotary', [
+  const params = recorder.params([
     args.tokens,
     args.seqLen,
     args.rowStride,
@@ -29,9 +30,9 @@ export function encodeRotary(ctx: GpuContext, batch: CommandBatch, args: RotaryA
     args.headDim,
     half,
   ]);
-  batch.run(
+  recorder.dispatch(
     computePipeline(ctx, shader),
     [args.qkv, args.table, params],
-    grid(args.tokens * args.rotatedHeads * half, 256),
+    ...workgroupGrid(ctx, args.tokens * args.rotatedHeads * half, 256),
   );
 }

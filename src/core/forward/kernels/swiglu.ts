@@ -1,9 +1,10 @@
-/** Host for shaders/swiglu.wgsl: Y = activation(gate) · up from a fused gate|up projection. */
-import activations from '../../../../shaders/activations.wgsl?raw';
-import shader from '../../../../shaders/swiglu.wgsl?raw';
+/** Host for shaders/forward/swiglu.wgsl: Y = activation(gate) · up from a fused gate|up projection. */
+import activations from '../../../../shaders/forward/activations.wgsl?raw';
+import shader from '../../../../shaders/forward/swiglu.wgsl?raw';
 import type { GpuContext } from '../../gpu/context';
+import { workgroupGrid } from '../../gpu/limits';
 import { computePipeline } from '../../gpu/pipelines';
-import { type CommandBatch, grid } from '../command-batch';
+import type { CommandRecorder } from '../../gpu/recorder';
 import { ACTIVATION_CODE, type ActivationName } from './activation-codes';
 
 export interface GatedActivationArgs {
@@ -14,11 +15,19 @@ export interface GatedActivationArgs {
   Y: GPUBuffer;
 }
 
-export function encodeGatedActivation(ctx: GpuContext, batch: CommandBatch, args: GatedActivationArgs): void {
+export function encodeGatedActivation(
+  ctx: GpuContext,
+  recorder: CommandRecorder,
+  args: GatedActivationArgs,
+): void {
   if (args.tokens === 0) return;
   const pipeline = computePipeline(ctx, activations + shader, 'main', {
     ACTIVATION: ACTIVATION_CODE[args.activation],
   });
-  const params = batch.uniform('swiglu', [args.tokens, args.intermediate]);
-  batch.run(pipeline, [args.gateUp, args.Y, params], grid(args.tokens * args.intermediate, 256));
+  const params = recorder.params([args.tokens, args.intermediate]);
+  recorder.dispatch(
+    pipeline,
+    [args.gateUp, args.Y, params],
+    ...workgroupGrid(ctx, args.tokens * args.intermediate, 256),
+  );
 }

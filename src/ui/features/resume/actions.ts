@@ -7,7 +7,12 @@ import { openedFiles, readySummary, useModelStore } from '../../../store/model';
 import { useRunStore } from '../../../store/run';
 import { patternChoice, useSettingsStore } from '../../../store/settings';
 import { useTextsStore } from '../../../store/texts';
-import { compareModelFiles, type ResumeOffer, useResumeStore } from '../../../store/unfinished';
+import {
+  compareModelFiles,
+  modelMismatch,
+  type ResumeOffer,
+  useResumeStore,
+} from '../../../store/unfinished';
 import { loadDemoModel, openModel } from '../model/actions';
 import type { CollectedFiles } from '../model/drop';
 import { launchRun, newRunId } from '../run/actions';
@@ -28,11 +33,9 @@ async function resumeOpenedModel(offer: ResumeOffer): Promise<void> {
     resume.setStatus('offered', 'The model could not be opened; see the model card.');
     return;
   }
-  if (summary.name !== run.model.name || summary.layers !== run.blocks) {
-    resume.setStatus(
-      'needs-files',
-      `This is ${summary.name}, not ${run.model.name}: pick the run's model folder.`,
-    );
+  const mismatch = modelMismatch(run, summary);
+  if (mismatch) {
+    resume.setStatus(run.model.kind === 'files' ? 'needs-files' : 'offered', mismatch);
     return;
   }
   applySettings(run.settings);

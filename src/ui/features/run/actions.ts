@@ -12,7 +12,7 @@ import { startedRun, useRunStore } from '../../../store/run';
 import { recordedModel } from '../../../store/session';
 import { settingsProblems, useSettingsStore } from '../../../store/settings';
 import { type TextSource, useTextsStore } from '../../../store/texts';
-import { unfinishedRuns } from '../../../store/unfinished';
+import { UNFINISHED_RUN_VERSION, unfinishedRuns } from '../../../store/unfinished';
 import type { RunReply } from '../../../worker/api';
 import { isCancelled } from '../../../worker/client';
 import { pruner } from '../../pruner';
@@ -119,7 +119,7 @@ export async function launchRun({
   useExplorerStore.getState().close();
   await unfinishedRuns
     .write({
-      version: 1,
+      version: UNFINISHED_RUN_VERSION,
       runId,
       progressFolder,
       startedAt: Date.now(),

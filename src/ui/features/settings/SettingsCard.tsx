@@ -1,6 +1,7 @@
 import { useEffect, useId, useState } from 'react';
 import { patternMismatchWarning } from '../../../core/pipeline/plan';
 import type { PruneMethod } from '../../../core/pipeline/types';
+import { patternSparsity } from '../../../core/settings/prune-settings';
 import { readySummary, useModelStore } from '../../../store/model';
 import { useRunStore } from '../../../store/run';
 import {
@@ -155,9 +156,9 @@ export function SettingsCard() {
   const disabled = phase === 'running' || phase === 'cancelling';
   const sliderId = useId();
   const structured = settings.pattern !== 'unstructured';
-  const shownSparsity = structured
-    ? (settings.pattern as { n: number; m: number }).n / (settings.pattern as { n: number; m: number }).m
-    : settings.sparsity;
+  // NaN for an N:M that is not one (N ≥ M): the slider then shows no percentage, the problems list says why.
+  const shownSparsity = patternSparsity(settings.pattern, settings.sparsity);
+  const shownPercent = Number.isFinite(shownSparsity) ? `${Math.round(shownSparsity * 100)}%` : '—';
   const problems = settingsProblems(settings, summary?.maxPositions);
   const mismatch = summary ? patternMismatchWarning(summary.prunable, settings) : undefined;
   if (!loaded) {
@@ -241,7 +242,7 @@ export function SettingsCard() {
       )}
       <div className="slider-field">
         <label htmlFor={sliderId}>
-          Sparsity <output htmlFor={sliderId}>{Math.round(shownSparsity * 100)}%</output>
+          Sparsity <output htmlFor={sliderId}>{shownPercent}</output>
         </label>
         <input
           id={sliderId}
@@ -249,15 +250,17 @@ export function SettingsCard() {
           min={0}
           max={MAX_SPARSITY * 100}
           step={1}
-          value={Math.round(shownSparsity * 100)}
-          aria-valuetext={`${Math.round(shownSparsity * 100)}% of weights set to zero`}
+          value={Number.isFinite(shownSparsity) ? Math.round(shownSparsity * 100) : 0}
+          aria-valuetext={`${shownPercent} of weights set to zero`}
           aria-describedby={`${sliderId}-hint`}
           disabled={disabled || structured}
           onChange={(e) => update({ sparsity: Number(e.currentTarget.value) / 100 })}
         />
         <span className="hint" id={`${sliderId}-hint`}>
           {structured
-            ? `${choice === 'custom' ? 'N:M' : choice} fixes the sparsity at ${Math.round(shownSparsity * 100)}%.`
+            ? Number.isFinite(shownSparsity)
+              ? `${choice === 'custom' ? 'N:M' : choice} fixes the sparsity at ${shownPercent}.`
+              : 'N:M fixes the sparsity at N/M once N is below M.'
             : `Share of weights set to zero in every pruned layer, up to ${MAX_SPARSITY * 100}%: beyond that a layer ` +
               'keeps too few weights for the model to say anything sensible.'}
         </span>

@@ -1,0 +1,85 @@
+/**
+ * The pruning settings: their types, defaults and limits, in one place for the app, the worker, the CLI, the
+ * pipeline and the layer solver. `validate.ts` beside this file checks them against these limits; a new setting
+ * is a field here, a default, a check there, and the controls that show it (a CLI option, a UI field).
+ */
+
+/** Every pruning method, in the order the app and `--help` list them. */
+export const PRUNE_METHODS = ['sparsegpt', 'wanda', 'magnitude'] as const;
+
+export type PruneMethod = (typeof PRUNE_METHODS)[number];
+
+/** Unstructured, or N zeros in every group of M consecutive weights of a row (2:4, 4:8, …). */
+export type SparsityPattern = 'unstructured' | { n: number; m: number };
+
+export interface PruneSettings {
+  method: PruneMethod;
+  /** Fraction of weights set to zero in each pruned linear (unstructured); ignored for N:M (n/m). */
+  sparsity: number;
+  pattern: SparsityPattern;
+  /** Calibration: `nsamples` random windows of `seqlen` tokens. */
+  nsamples: number;
+  seqlen: number;
+  /** SparseGPT's lazy-batch block size (columns). */
+  blockSize: number;
+  /** Dampening as a fraction of the mean Hessian diagonal. */
+  percdamp: number;
+  seed: number;
+  /**
+   * Linears left dense: each entry matches a tensor name exactly, by suffix ("mlp.down_proj"), or by block
+   * ("layers.0.").
+   */
+  skipLayers: string[];
+  /** Limit on evaluation windows scored (undefined: the whole text). */
+  evalMaxWindows?: number;
+}
+
+/** The paper's settings (128 calibration samples, block 128, 1% dampening) at half sparsity. */
+export const DEFAULT_SETTINGS: PruneSettings = {
+  method: 'sparsegpt',
+  sparsity: 0.5,
+  pattern: 'unstructured',
+  nsamples: 128,
+  seqlen: 512,
+  blockSize: 128,
+  percdamp: 0.01,
+  seed: 0,
+  skipLayers: [],
+};
+
+/**
+ * What the tool accepts. Each bound says why it is there: the paper's own values are far inside them.
+ * `maxGroup` is the walk kernel's register budget for one N:M group; the calibration caps keep the token ids and
+ * hidden states of a run within what a typed array and a GPU can hold (the paper uses 128 × 2048 tokens).
+ */
+export const SETTING_LIMITS = {
+  /** Sparsity is below 1: 100% would delete every weight. */
+  maxSparsity: 1,
+  maxGroup: 32,
+  minSeqlen: 2,
+  maxNsamples: 4096,
+  maxCalibrationTokens: 1 << 20,
+  /** Dampening is a fraction of the mean Hessian diagonal, above 0 (H must be invertible) and at most 1. */
+  maxPercdamp: 1,
+  maxSeed: 0xffff_ffff,
+} as const;
+
+/** The fraction of weights a pattern zeroes: N/M for N:M, else the sparsity asked for. NaN for an N:M that is not one. */
+export function patternSparsity(pattern: SparsityPattern, sparsity: number): number {
+  if (pattern === 'unstructured') return sparsity;
+  const { n, m } = pattern;
+  const valid = Number.isInteger(n) && Number.isInteger(m) && n >= 1 && n < m;
+  return valid ? n / m : Number.NaN;
+}
+
+/** "50%" for unstructured, "2:4" for N:M. */
+export function patternLabel(pattern: SparsityPattern, sparsity: number): string {
+  return pattern === 'unstructured' ? `${Math.round(sparsity * 1000) / 10}%` : `${pattern.n}:${pattern.m}`;
+}
+
+/** "2:4" → {n: 2, m: 4}; "unstructured" as is; undefined when the text is neither (the range is validate's). */
+export function parsePatternText(text: string): SparsityPattern | undefined {
+  if (text === 'unstructured') return text;
+  const match = /^(\d+):(\d+)$/.exec(text.trim());
+  return match ? { n: Number(match[1]), m: Number(match[2]) } : undefined;
+}

@@ -1,0 +1,137 @@
+/**
+ * The one check of the pruning settings. It returns every problem at once, each with the setting it is about and a
+ * message that says what to change; the app lists them under the settings, the CLI prints them against its
+ * options, the pipeline and the layer solver refuse to start with them (as a SettingsError).
+ */
+import {
+  SETTING_LIMITS as LIMITS,
+  PRUNE_METHODS,
+  type PruneSettings,
+  type SparsityPattern,
+} from './prune-settings';
+
+export type SettingField = keyof PruneSettings;
+
+export interface SettingProblem {
+  field: SettingField;
+  message: string;
+}
+
+/** What is known of the model the settings are for; checks that need it are skipped without it. */
+export interface ModelLimits {
+  maxPositions?: number;
+}
+
+export class SettingsError extends Error {
+  constructor(readonly problems: SettingProblem[]) {
+    super(problems.map((p) => p.message).join('\n'));
+    this.name = 'SettingsError';
+  }
+}
+
+type Check = (settings: PruneSettings, model: ModelLimits) => string | undefined;
+
+const isWhole = (value: unknown): value is number => Number.isInteger(value);
+const shown = (value: unknown): string => (typeof value === 'number' ? String(value) : JSON.stringify(value));
+
+const CHECKS: { [K in SettingField]: Check } = {
+  method: ({ method }) =>
+    PRUNE_METHODS.includes(method)
+      ? undefined
+      : `Unknown method ${shown(method)}: choose ${PRUNE_METHODS.slice(0, -1).join(', ')} or ${PRUNE_METHODS.at(-1)}.`,
+  sparsity: ({ sparsity, pattern }) => {
+    if (pattern !== 'unstructured') return undefined; // N:M fixes the sparsity at N/M
+    return typeof sparsity === 'number' && sparsity >= 0 && sparsity < LIMITS.maxSparsity
+      ? undefined
+      : `Sparsity must be at least 0 and below 1 (100% would delete every weight); got ${shown(sparsity)}.`;
+  },
+  pattern: ({ pattern }) => patternProblem(pattern),
+  nsamples: ({ nsamples, seqlen }) => {
+    if (!isWhole(nsamples) || nsamples < 1) {
+      return `Calibration samples must be a whole number ≥ 1; got ${shown(nsamples)}.`;
+    }
+    if (nsamples > LIMITS.maxNsamples) {
+      return `Calibration samples can be at most ${LIMITS.maxNsamples} (the paper uses 128); got ${shown(nsamples)}.`;
+    }
+    const tokens = nsamples * seqlen;
+    if (isWhole(seqlen) && tokens > LIMITS.maxCalibrationTokens) {
+      return (
+        `Calibration takes samples × sequence length tokens: ${nsamples} × ${seqlen} = ${tokens} is more than ` +
+        `${LIMITS.maxCalibrationTokens} (the paper uses 128 × 2048 = 262144); use fewer samples or shorter sequences.`
+      );
+    }
+    return undefined;
+  },
+  seqlen: ({ seqlen }, { maxPositions }) => {
+    const fits = isWhole(seqlen) && seqlen >= LIMITS.minSeqlen;
+    if (maxPositions === undefined) {
+      return fits ? undefined : `The sequence length must be a whole number ≥ 2; got ${shown(seqlen)}.`;
+    }
+    return fits && seqlen <= maxPositions
+      ? undefined
+      : `The sequence length must be a whole number from 2 to the model's ${maxPositions} positions; got ${shown(seqlen)}.`;
+  },
+  blockSize: ({ blockSize }) =>
+    isWhole(blockSize) && blockSize >= 1
+      ? undefined
+      : `The block size must be a whole number of columns ≥ 1; got ${shown(blockSize)}.`,
+  percdamp: ({ percdamp }) =>
+    typeof percdamp === 'number' && percdamp > 0 && percdamp <= LIMITS.maxPercdamp
+      ? undefined
+      : 'Dampening must be above 0 and at most 1 (0% to 100% of the mean Hessian diagonal; the paper uses ' +
+        `0.01 = 1%); got ${shown(percdamp)}.`,
+  seed: ({ seed }) =>
+    isWhole(seed) && seed >= 0 && seed <= LIMITS.maxSeed
+      ? undefined
+      : `The random seed must be a whole number from 0 to ${LIMITS.maxSeed}; got ${shown(seed)}.`,
+  skipLayers: ({ skipLayers }) =>
+    Array.isArray(skipLayers) && skipLayers.every((entry) => typeof entry === 'string')
+      ? undefined
+      : `The layers to skip must be a list of names; got ${shown(skipLayers)}.`,
+  evalMaxWindows: ({ evalMaxWindows: windows }) =>
+    windows === undefined || (isWhole(windows) && windows >= 1)
+      ? undefined
+      : `The evaluation window limit must be a whole number ≥ 1; got ${shown(windows)}.`,
+};
+
+function patternProblem(pattern: SparsityPattern): string | undefined {
+  if (pattern === 'unstructured') return undefined;
+  if (typeof pattern !== 'object' || pattern === null) {
+    return `The pattern must be "unstructured" or N:M (e.g. 2:4); got ${shown(pattern)}.`;
+  }
+  const { n, m } = pattern;
+  if (!isWhole(n) || !isWhole(m) || n < 1 || n >= m) {
+    return `An N:M pattern needs whole numbers with 1 ≤ N < M (N zeros in every M weights); got ${n}:${m}.`;
+  }
+  if (m > LIMITS.maxGroup) {
+    return (
+      `An N:M pattern's group M can be at most ${LIMITS.maxGroup} (the solver holds a group in registers); ` +
+      `got ${n}:${m}.`
+    );
+  }
+  return undefined;
+}
+
+/** Every problem of the settings (or of the fields named), in the order of the settings' fields. */
+export function settingsProblems(
+  settings: PruneSettings,
+  model: ModelLimits = {},
+  fields: readonly SettingField[] = Object.keys(CHECKS) as SettingField[],
+): SettingProblem[] {
+  const problems: SettingProblem[] = [];
+  for (const field of fields) {
+    const message = CHECKS[field](settings, model);
+    if (message) problems.push({ field, message });
+  }
+  return problems;
+}
+
+/** Throws a SettingsError listing every problem; returns when there is none. */
+export function assertValidSettings(
+  settings: PruneSettings,
+  model: ModelLimits = {},
+  fields?: readonly SettingField[],
+): void {
+  const problems = settingsProblems(settings, model, fields);
+  if (problems.length) throw new SettingsError(problems);
+}
