@@ -29,6 +29,11 @@ test('a truncated checkpoint and a folder without config.json are explained in t
     { path: 'holiday/photo.png', bytes: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] },
   ]);
   await expect(alert).toContainText('has no config.json');
+  // A loose file: the message says what was dropped, in a sentence that agrees with it.
+  await dropFiles(page, [{ path: 'photo.png', bytes: [0x89, 0x50, 0x4e, 0x47] }]);
+  await expect(alert).toContainText(
+    'The dropped file photo.png is neither a model folder (there is no config.json) nor a text file. Drop the folder',
+  );
 
   await dropFiles(page, demoDrop());
   await expect(page.getByTestId('model-name')).toHaveText('stories260K');

@@ -9,12 +9,15 @@ import {
   attachCardScreenshots,
   attachScreenshot,
   checkPrunedDemo,
+  DEMO_FOLDER,
   demoDrop,
   dropFiles,
   extractStoredZip,
 } from './support';
 
 test('drop the demo folder, prune 2:4, explore, download and reload', async ({ page }, testInfo) => {
+  // A whole run, the explorer, two downloads and a reload that brings the explorer back.
+  test.setTimeout(300_000);
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   // This spec takes the download path of browsers without a folder picker (one ZIP); the picker path is below.
@@ -42,6 +45,8 @@ test('drop the demo folder, prune 2:4, explore, download and reload', async ({ p
 
   const started = Date.now();
   await page.getByRole('button', { name: 'Prune', exact: true }).click();
+  // The run comes into view: its progress and Cancel were below the fold.
+  await expect(page.getByRole('button', { name: 'Cancel' })).toBeInViewport();
   const table = page.getByRole('table', { name: 'Per-layer results' });
   // Rows must arrive while the run is still going, not all at the end.
   await page.waitForFunction(() => {
@@ -59,6 +64,12 @@ test('drop the demo folder, prune 2:4, explore, download and reload', async ({ p
   await expect(result.getByText('Dense perplexity')).toBeVisible();
   await expect(result.locator('.stat-value').nth(1)).toHaveText(/^\d/);
   await expect(result.locator('.stat-value').nth(2)).toHaveText(/^\d/);
+  // The whole model's sparsity beside that of the pruned layers (2:4 prunes every linear of the demo).
+  await expect(result.getByTestId('sparsity-all-linears')).toHaveText('50.0% of all linears');
+  // The last layer's mask keeps the layer's shape: down_proj is 64 rows × 172 columns, so it is drawn wide.
+  const mask = page.getByRole('img', { name: /^Mask of block 4 mlp\.down_proj/ });
+  const box = await mask.boundingBox();
+  expect((box?.width ?? 0) / (box?.height ?? 1)).toBeGreaterThan(2.4);
 
   // The layer explorer: switch the picked layer to unstructured and drag its own sparsity up; the error follows.
   const explorer = page.getByRole('region', { name: 'Layer explorer' });
@@ -76,6 +87,8 @@ test('drop the demo folder, prune 2:4, explore, download and reload', async ({ p
   const atNinetyFive = await error.textContent();
   expect(Number.parseFloat(atNinetyFive ?? '')).toBeGreaterThan(Number.parseFloat(atTwoOfFour ?? ''));
   await expect(explorer.getByRole('img', { name: /against sparsity/i })).toBeVisible();
+  await explorer.getByRole('radio', { name: 'Wanda' }).check();
+  await expect(explorer.getByText(/^Wanda, 95% unstructured, \d+(\.\d)?% zeros$/)).toBeVisible();
   await attachScreenshot(page, testInfo, 'desktop done with explorer');
 
   // Download: one ZIP of the pruned folder, read back with the core's checkpoint reader.
@@ -90,6 +103,11 @@ test('drop the demo folder, prune 2:4, explore, download and reload', async ({ p
   expect(names).toContain('stories260K-sparsegpt-2of4/model.safetensors');
   expect(names).toContain('stories260K-sparsegpt-2of4/config.json');
   expect(names).toContain('stories260K-sparsegpt-2of4/tokenizer.json');
+  // One file of the output, as it is.
+  await result.getByText(/^\d+ files$/).click();
+  const oneFile = page.waitForEvent('download');
+  await result.getByRole('link', { name: 'config.json', exact: true }).click();
+  expect((await oneFile).suggestedFilename()).toBe('stories260K-sparsegpt-2of4-config.json');
   const check = await checkPrunedDemo(`${unzipped}/stories260K-sparsegpt-2of4`, { n: 2, m: 4 });
   expect(check.prunedTensors).toBe(35);
   expect(check.untouchedTensors).toBeGreaterThan(0);
@@ -111,8 +129,17 @@ test('drop the demo folder, prune 2:4, explore, download and reload', async ({ p
   await attachScreenshot(page, testInfo, 'desktop dark after run');
   await page.emulateMedia({ colorScheme: 'light' });
 
-  // After a reload the settings and the run's history are still there.
+  // After a reload the settings and the run's history are still there, and so are the result and, once the
+  // dropped folder is picked again, the model and the explorer.
   await page.reload();
+  await expect(
+    page.getByRole('region', { name: /^5 Result/ }).getByTestId('sparsity-all-linears'),
+  ).toHaveText('50.0% of all linears');
+  await expect(page.getByTestId('reopen-offer')).toContainText('Last time stories260K was open.');
+  await page.getByLabel('Model folder stories260K').setInputFiles(DEMO_FOLDER);
+  await expect(page.getByTestId('model-name')).toHaveText('stories260K');
+  await expect(explorer.getByTestId('explorer-error')).toHaveText(/^\d/);
+  await expect(explorer.getByText(/^SparseGPT, 2:4, 50(\.0)?% zeros$/)).toBeVisible();
   await expect(page.getByRole('radio', { name: /^2:4/ })).toBeChecked();
   await expect(page.getByRole('slider', { name: /sparsity/i })).toHaveValue('50');
   const history = page.getByRole('region', { name: 'History' });

@@ -4,17 +4,20 @@
  * byte the one an uninterrupted run writes. The demo model with 8 × 64 calibration tokens and no evaluation keeps
  * this short.
  */
+
+import { copyFile, mkdir } from 'node:fs/promises';
 import { expect, type Page, test } from '@playwright/test';
-import { attachScreenshot, savedBlocks } from './support';
+import { attachScreenshot, DEMO_FOLDER, demoDrop, dropFiles, savedBlocks } from './support';
 
 test.describe.configure({ mode: 'serial' });
 
 /** SHA-256 of an uninterrupted run's model.safetensors, shared by the tests of this file. */
 let reference: string | undefined;
 
-async function openDemoWithSmallSettings(page: Page): Promise<void> {
+async function openDemoWithSmallSettings(page: Page, how: 'button' | 'drop' = 'button'): Promise<void> {
   await page.goto('/?test-hooks');
-  await page.getByRole('button', { name: 'Try the demo model' }).click();
+  if (how === 'drop') await dropFiles(page, demoDrop());
+  else await page.getByRole('button', { name: 'Try the demo model' }).click();
   await expect(page.getByTestId('model-name')).toHaveText('stories260K');
   await page.getByText('Advanced').click();
   await page.getByLabel('Calibration samples').fill('8');
@@ -97,6 +100,28 @@ test('a run resumes on a new GPU device after the device is lost, with the same 
   await attachScreenshot(page, testInfo, 'resumed after device loss');
   await expect(page.getByText(/The GPU device was lost/)).toBeVisible();
   expect(resumed).toBe(expected);
+
+  // Both runs side by side: they wrote the same bytes, so no layer is "best"; only their times differ.
+  const history = page.getByRole('region', { name: 'History' });
+  const items = history.getByRole('list', { name: 'Past runs' }).getByRole('listitem');
+  await expect(items).toHaveCount(2);
+  for (const item of await items.all())
+    await item.getByRole('button', { name: /^Compare the run of/ }).click();
+  const comparison = history.getByRole('table', { name: /^Comparison of 2 runs/ });
+  await expect(comparison.getByRole('row', { name: /down_proj/ })).toHaveCount(5);
+  await expect(comparison.locator('td.best')).toHaveCount(1);
+  await expect(comparison.getByRole('row', { name: /^Time/ }).locator('td.best')).toHaveCount(1);
+  await attachScreenshot(page, testInfo, 'two identical runs compared');
+  // Free the files of one run, then delete the other from history.
+  const runsBefore = (await folders(page, 'runs')).length;
+  await items.first().getByRole('button', { name: 'Free storage' }).click();
+  await expect(items.first().getByText('Files removed from browser storage')).toBeVisible();
+  expect((await folders(page, 'runs')).length).toBe(runsBefore - 1);
+  await items
+    .nth(1)
+    .getByRole('button', { name: /^Delete the run of/ })
+    .click();
+  await expect(items).toHaveCount(1);
   expect(errors).toEqual([]);
 });
 
@@ -111,6 +136,8 @@ test('a run interrupted by a reload is offered for resuming and gives the same o
   await page.getByRole('button', { name: 'Prune', exact: true }).click();
   await expect.poll(() => savedBlocks(page), { timeout: 60_000, intervals: [100] }).toBeGreaterThanOrEqual(2);
   await page.reload();
+  // The demo the run used opens again by itself.
+  await expect(page.getByTestId('model-name')).toHaveText('stories260K');
 
   const card = page.getByRole('region', { name: 'Unfinished run' });
   await expect(card.getByTestId('resume-offer')).toHaveText(
@@ -118,9 +145,17 @@ test('a run interrupted by a reload is offered for resuming and gives the same o
   );
   await attachScreenshot(page, testInfo, 'unfinished run offered');
   // Only the saved blocks survive the reload: the half-written output is removed.
+  const resumeStarted = Date.now();
   const resumed = await runToTheEnd(page, () => card.getByRole('button', { name: 'Resume' }).click());
+  const resumeSeconds = (Date.now() - resumeStarted) / 1000;
   await expect(card).toHaveCount(0);
   expect(resumed).toBe(expected);
+  // The run's time counts the blocks done before the reload too, not only the part after the resume.
+  const time = page
+    .getByRole('region', { name: /^5 Result/ })
+    .locator('.stat', { hasText: 'Time' })
+    .locator('.stat-value');
+  expect(secondsOf((await time.textContent()) ?? '')).toBeGreaterThan(resumeSeconds);
 
   // The record is gone once the run is finished: a reload offers nothing.
   await page.reload();
@@ -132,9 +167,11 @@ test('a run interrupted by a reload is offered for resuming and gives the same o
 test('a device lost more often than the retries stops the run with an alert and offers a resume', async ({
   page,
 }, testInfo) => {
+  // Three lost devices, a resume and a reload: longer than one run.
+  test.setTimeout(300_000);
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
-  await openDemoWithSmallSettings(page);
+  await openDemoWithSmallSettings(page, 'drop');
 
   const rows = page.getByRole('table', { name: 'Per-layer results' }).locator('tbody tr');
   const loseDevice = () =>
@@ -163,8 +200,24 @@ test('a device lost more often than the retries stops the run with an alert and 
   const card = page.getByRole('region', { name: 'Unfinished run' });
   await expect(card.getByTestId('resume-offer')).toContainText(/3 of 5 blocks done/);
   await attachScreenshot(page, testInfo, 'device lost beyond the retries');
-  // The page stays usable: Prune is offered again. (Resume is the same path as after a reload, tested above.)
+  // The page stays usable: Prune is offered again, and Resume in the alert goes on with the same dropped files.
   await expect(page.getByRole('button', { name: 'Prune', exact: true })).toBeEnabled();
+  await alert.getByRole('button', { name: 'Resume' }).click();
+  await expect(card).toHaveCount(0);
+  // Blocks 0-2 are replayed from storage and block 3 is being pruned again.
+  await expect(rows.nth(21)).toBeVisible({ timeout: 60_000 });
+  // A reload part-way: the dropped folder must be picked again, and a different one is refused.
+  await page.reload();
+  await expect(card.getByTestId('resume-offer')).toContainText(/[3-5] of 5 blocks done/);
+  await card.getByRole('button', { name: 'Resume' }).click();
+  await expect(card.getByRole('button', { name: 'Pick stories260K again…' })).toBeVisible();
+  const wrong = testInfo.outputPath('wrong/stories260K');
+  await mkdir(wrong, { recursive: true });
+  await copyFile(`${DEMO_FOLDER}/config.json`, `${wrong}/config.json`);
+  await card.getByLabel('Model folder to resume with').setInputFiles(wrong);
+  await expect(card.getByRole('alert')).toContainText(
+    /These are not the files the run used \(.*model\.safetensors is missing.*\)\. Pick stories260K again\./,
+  );
   await card.getByRole('button', { name: 'Discard' }).click();
   await expect(card).toHaveCount(0);
   await expect.poll(() => folders(page, 'progress')).toEqual([]);
@@ -173,3 +226,12 @@ test('a device lost more often than the retries stops the run with an alert and 
   await expect(page.getByRole('region', { name: 'Unfinished run' })).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+/** "24.3 s", "1 min 05 s", "250 ms" → seconds. */
+function secondsOf(text: string): number {
+  const minutes = /(\d+) min (\d+) s/.exec(text);
+  if (minutes) return Number(minutes[1]) * 60 + Number(minutes[2]);
+  const ms = /([\d.]+) ms/.exec(text);
+  if (ms) return Number(ms[1]) / 1000;
+  return Number.parseFloat(text);
+}

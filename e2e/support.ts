@@ -32,10 +32,14 @@ export interface DroppedFile {
 
 /**
  * Dispatches dragenter, dragover and drop on the page with a DataTransfer of real File objects, as a drag from a
- * file manager does. Scripts cannot build directory entries, so each File carries its folder path in
- * webkitRelativePath, which the page reads for loose files.
+ * file manager does (on the page, or on `target`, a selector). Scripts cannot build directory entries, so each
+ * File carries its folder path in webkitRelativePath, which the page reads for loose files.
  */
-export async function dropFiles(page: Page, files: DroppedFile[]): Promise<void> {
+export async function dropFiles(
+  page: Page,
+  files: DroppedFile[],
+  { target = 'body' }: { target?: string } = {},
+): Promise<void> {
   const transfer = await page.evaluateHandle(async (list: DroppedFile[]) => {
     const data = new DataTransfer();
     for (const { path, url, bytes } of list) {
@@ -47,7 +51,7 @@ export async function dropFiles(page: Page, files: DroppedFile[]): Promise<void>
     return data;
   }, files);
   for (const type of ['dragenter', 'dragover', 'drop']) {
-    await page.dispatchEvent('body', type, { dataTransfer: transfer });
+    await page.dispatchEvent(target, type, { dataTransfer: transfer });
   }
   await transfer.dispose();
 }

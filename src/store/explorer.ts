@@ -22,6 +22,8 @@ export interface ExplorerState {
   request: number;
   probe?: { request: number; tensor: string; controls: ExplorerControls; reply: LayerProbeReply };
   curve?: { tensor: string; points: CurvePoint[] };
+  /** Increases with every curve measurement started; a measurement stops once a newer one began. */
+  curveRequest: number;
   busy: boolean;
   error?: string;
   open(runId: string, layers: PrunableLinear[], controls: ExplorerControls): void;
@@ -29,6 +31,8 @@ export interface ExplorerState {
   select(tensor: string): number;
   setControls(patch: Partial<ExplorerControls>): number;
   answered(request: number, tensor: string, controls: ExplorerControls, reply: LayerProbeReply): void;
+  /** Starts measuring the curve of the selected layer anew; returns the measurement's number. */
+  startCurve(): number;
   setCurve(tensor: string, points: CurvePoint[]): void;
   failed(request: number, message: string): void;
 }
@@ -47,9 +51,10 @@ const INITIAL = {
 
 export const useExplorerStore = create<ExplorerState>((set, get) => ({
   ...INITIAL,
+  curveRequest: 0,
   open: (runId, layers, controls) =>
     set({ ...INITIAL, runId, layers, controls, selected: layers[0]?.tensor, request: get().request + 1 }),
-  close: () => set({ ...INITIAL, request: get().request + 1 }),
+  close: () => set({ ...INITIAL, request: get().request + 1, curveRequest: get().curveRequest + 1 }),
   select: (tensor) => {
     const request = get().request + 1;
     set({ selected: tensor, request, busy: true, error: undefined });
@@ -65,6 +70,11 @@ export const useExplorerStore = create<ExplorerState>((set, get) => ({
     const latest = request === get().request;
     if (tensor !== get().selected || request < (get().probe?.request ?? 0)) return;
     set({ probe: { request, tensor, controls, reply }, busy: !latest });
+  },
+  startCurve: () => {
+    const curveRequest = get().curveRequest + 1;
+    set({ curveRequest, curve: undefined });
+    return curveRequest;
   },
   setCurve: (tensor, points) => {
     if (tensor === get().selected) set({ curve: { tensor, points } });

@@ -19,6 +19,8 @@ export interface RunRecord {
   overallSparsity: number;
   totalMs: number;
   calibration?: { nsamples: number; seqlen: number; textTokens: number };
+  /** What the run said about itself (layers left dense, windows scored); absent in records of older pages. */
+  notes?: string[];
   outputFolder: string;
   outputFiles: string[];
   downloadName: string;

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { LayerResult, PruneEvent, RunResult } from '../core/pipeline/types';
-import { applyEvent, finishedRun, progressFraction, startedRun, useRunStore } from './run';
+import type { RunRecord } from './history';
+import {
+  applyEvent,
+  finishedRun,
+  progressFraction,
+  restoredRun,
+  sparsityOfAllLinears,
+  startedRun,
+  useRunStore,
+} from './run';
 import { APP_DEFAULT_SETTINGS } from './settings';
 
 const layer = (block: number, name: string, relativeError: number): LayerResult => ({
@@ -107,5 +116,46 @@ describe('run view', () => {
       'model.layers.1.a.weight',
     ]);
     expect(view.warnings).toHaveLength(1);
+  });
+
+  it('counts the whole model’s sparsity over all linears, dense ones included', () => {
+    const dense = {
+      ...layer(1, 'mlp.down_proj', 0),
+      rows: 64,
+      cols: 172,
+      sparsity: 0.01,
+      skipped: 'left dense',
+    };
+    const layers = [layer(0, 'a', 0.1), dense];
+    // 0.5 of 64×64 pruned, 1% natural zeros in 64×172.
+    expect(sparsityOfAllLinears(layers)).toBeCloseTo((0.5 * 4096 + 0.01 * 11008) / (4096 + 11008), 12);
+    expect(sparsityOfAllLinears([])).toBe(0);
+  });
+
+  it('shows a finished run again from its history record after a reload', () => {
+    const record: RunRecord = {
+      id: 'run-9',
+      createdAt: 1000,
+      modelName: 'stories260K',
+      settings: APP_DEFAULT_SETTINGS,
+      layers: [layer(0, 'a', 0.1)],
+      densePerplexity: 4.4,
+      prunedPerplexity: 5.5,
+      overallSparsity: 0.5,
+      totalMs: 2500,
+      notes: ['Scores the first 16 of 120 evaluation windows.'],
+      outputFolder: 'run-9',
+      outputFiles: ['model.safetensors'],
+      downloadName: 'stories260K-sparsegpt-50pct',
+      outputKept: true,
+    };
+    const view = restoredRun(record);
+    expect(view).toMatchObject({ phase: 'done', restored: true, runId: 'run-9', finishedAt: 3500 });
+    expect(view.pruned?.perplexity).toBe(5.5);
+    expect(view.result?.notes).toEqual(record.notes);
+    expect(progressFraction(view)).toBe(1);
+    useRunStore.getState().begin(startedRun('live', 'm', APP_DEFAULT_SETTINGS, 'live', 'x', 0));
+    useRunStore.getState().restore(view);
+    expect(useRunStore.getState().view.runId).toBe('live');
   });
 });

@@ -12,6 +12,9 @@ import type {
   RunResult,
   RunStage,
 } from '../core/pipeline/types';
+import type { RunReply } from '../worker/api';
+import type { JobHandle } from '../worker/client';
+import type { RunRecord } from './history';
 
 export type RunPhase = 'idle' | 'running' | 'cancelling' | 'done' | 'cancelled' | 'failed';
 
@@ -25,7 +28,8 @@ export interface CalibrationUsed {
 export interface PerplexityShown {
   perplexity: number;
   meanNll: number;
-  tokens: number;
+  /** Tokens scored; unknown for a run shown again from history. */
+  tokens?: number;
 }
 
 export interface RunView {
@@ -51,6 +55,8 @@ export interface RunView {
   outputFolder?: string;
   downloadName?: string;
   error?: string;
+  /** Set when the view is a finished run shown again after a reload (from its history record). */
+  restored?: boolean;
 }
 
 export const IDLE_RUN: RunView = { phase: 'idle', progress: { done: 0, total: 1 }, layers: [], warnings: [] };
@@ -139,6 +145,53 @@ export function finishedRun(view: RunView, result: RunResult, now: number): RunV
   };
 }
 
+/** A finished run as its history record keeps it, shown again after a reload. */
+export function restoredRun(record: RunRecord): RunView {
+  const shown = (perplexity: number | undefined) =>
+    perplexity === undefined ? undefined : { perplexity, meanNll: Math.log(perplexity) };
+  return {
+    ...IDLE_RUN,
+    runId: record.id,
+    phase: 'done',
+    restored: true,
+    modelName: record.modelName,
+    settings: record.settings,
+    startedAt: record.createdAt,
+    finishedAt: record.createdAt + record.totalMs,
+    stage: 'done',
+    stageMessage: 'Done',
+    progress: { done: 1, total: 1, etaSeconds: 0 },
+    calibration: record.calibration && { ...record.calibration, notes: [] },
+    layers: record.layers,
+    dense: shown(record.densePerplexity),
+    pruned: shown(record.prunedPerplexity),
+    result: {
+      settings: record.settings,
+      layers: record.layers,
+      overallSparsity: record.overallSparsity,
+      totalMs: record.totalMs,
+      outputFiles: record.outputFiles,
+      notes: record.notes ?? [],
+    },
+    outputFolder: record.outputFolder,
+    downloadName: record.downloadName,
+  };
+}
+
+/**
+ * Zeros over all prunable weights of the model, dense layers included (the result's overallSparsity counts only
+ * the layers that were pruned): what the model as a whole gained.
+ */
+export function sparsityOfAllLinears(layers: LayerResult[]): number {
+  let weights = 0;
+  let zeros = 0;
+  for (const layer of layers) {
+    weights += layer.rows * layer.cols;
+    zeros += layer.sparsity * layer.rows * layer.cols;
+  }
+  return weights ? zeros / weights : 0;
+}
+
 /** Fraction done in 0..1 for the progress bar. */
 export function progressFraction(view: RunView): number {
   if (view.phase === 'done') return 1;
@@ -146,9 +199,20 @@ export function progressFraction(view: RunView): number {
   return total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
 }
 
+/** The run the worker is doing now: how to cancel it, and where its finished blocks go. */
+export interface ActiveRun {
+  runId: string;
+  progressFolder: string;
+  handle: JobHandle<RunReply>;
+}
+
 export interface RunState {
   view: RunView;
+  active?: ActiveRun;
   begin(view: RunView): void;
+  setActive(active: ActiveRun | undefined): void;
+  /** Shows a finished run again (after a reload), unless a run is going. */
+  restore(view: RunView): void;
   /** Events are tagged with their run so that late ones from a cancelled run never reach the next. */
   event(runId: string, event: PruneEvent): void;
   cancelling(): void;
@@ -165,7 +229,12 @@ export const useRunStore = create<RunState>((set, get) => {
   };
   return {
     view: IDLE_RUN,
+    active: undefined,
     begin: (view) => set({ view }),
+    setActive: (active) => set({ active }),
+    restore: (view) => {
+      if (get().view.phase === 'idle') set({ view });
+    },
     event: (runId, event) => {
       if (isLive(runId)) set({ view: applyEvent(get().view, event) });
     },

@@ -28,13 +28,22 @@ export interface Measured<T> {
   error?: string;
 }
 
+export interface TextFileProblem {
+  which: 'calibration' | 'evaluation';
+  message: string;
+  /** The file that could not be used. */
+  file?: string;
+  /** Where the text still in use came from; undefined when there is none. */
+  kept?: string;
+}
+
 export interface TextsState {
   calibration: TextSource;
   evaluation: TextSource;
   calibrationMeasure?: Measured<CalibrationMeasure>;
   evaluationMeasure?: Measured<EvaluationMeasure>;
-  /** A problem reading a dropped or picked text file. */
-  fileError?: { which: 'calibration' | 'evaluation'; message: string };
+  /** A problem reading a dropped or picked text file; the text it was meant to replace is unchanged. */
+  fileError?: TextFileProblem;
   setCalibration(source: TextSource): void;
   setEvaluation(source: TextSource): void;
   setCalibrationMeasure(measure: Measured<CalibrationMeasure> | undefined): void;

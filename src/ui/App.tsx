@@ -1,38 +1,21 @@
-import { useEffect, useState } from 'react';
-import { useGpuStore } from '../store/gpu';
-import { initApp, restartNotices } from './controller';
-import { DropOverlay } from './DropOverlay';
-import { ErrorBoundary } from './ErrorBoundary';
-import { ExplorerCard } from './ExplorerCard';
-import { GpuStatus } from './GpuStatus';
-import { HistoryCard } from './HistoryCard';
-import { ModelCard } from './ModelCard';
-import { ResultCard } from './ResultCard';
-import { ResumeCard } from './ResumeCard';
-import { RunCard } from './RunCard';
-import { SettingsCard } from './SettingsCard';
-import { TextsCard } from './TextsCard';
-
-function RestartNotice() {
-  const [message, setMessage] = useState<string>();
-  useEffect(() => {
-    restartNotices.add(setMessage);
-    return () => void restartNotices.delete(setMessage);
-  }, []);
-  if (!message) return null;
-  return (
-    <div className="banner" role="status">
-      <span>{message}</span>
-      <button type="button" className="quiet" onClick={() => setMessage(undefined)}>
-        Dismiss
-      </button>
-    </div>
-  );
-}
+import { useEffect } from 'react';
+import { DropOverlay } from './app/DropOverlay';
+import { initApp } from './app/init';
+import { openCollected } from './app/open-files';
+import { RestartNotice } from './app/RestartNotice';
+import { ExplorerCard } from './features/explorer/ExplorerCard';
+import { GpuStatus } from './features/gpu/GpuStatus';
+import { HistoryCard } from './features/history/HistoryCard';
+import { ModelCard } from './features/model/ModelCard';
+import { ResumeCard } from './features/resume/ResumeCard';
+import { ResultCard } from './features/run/ResultCard';
+import { RunCard } from './features/run/RunCard';
+import { SettingsCard } from './features/settings/SettingsCard';
+import { TextsCard } from './features/texts/TextsCard';
+import { ErrorBoundary } from './shared/ErrorBoundary';
 
 export function App() {
-  const setReport = useGpuStore((s) => s.setReport);
-  useEffect(() => initApp(setReport), [setReport]);
+  useEffect(initApp, []);
   return (
     <div className="app">
       <header className="masthead">
@@ -51,7 +34,7 @@ export function App() {
         <main>
           <ResumeCard />
           <div className="grid two top">
-            <ModelCard />
+            <ModelCard onFiles={openCollected} />
             <GpuStatus />
           </div>
           <div className="grid two">
@@ -64,7 +47,7 @@ export function App() {
           <HistoryCard />
         </main>
       </ErrorBoundary>
-      <DropOverlay />
+      <DropOverlay onFiles={openCollected} />
       <footer className="footer">
         SparseGPT: Frantar &amp; Alistarh, “Massive Language Models Can Be Accurately Pruned in One-Shot”,
         ICML 2023. Pruning runs in a Web Worker on WebGPU; the pruned model is written to this browser's

@@ -1,7 +1,8 @@
 /**
- * The one typed interface between the UI and the worker that owns the GPU. The UI imports only types from
- * here and talks through src/worker/client.ts; everything behind it runs in src/worker/pruner.worker.ts.
- * Errors thrown in the worker arrive as Errors with the same name and message.
+ * The one typed interface between the UI and the worker that owns the GPU: each method is written once, here, with
+ * how the client schedules it (CALL_POLICY). The client (src/worker/client.ts) is derived from both, so a new
+ * method is added here and in the worker (src/worker/pruner.worker.ts), nowhere else. The UI imports only types
+ * and the client from src/worker/. Errors thrown in the worker arrive as Errors with the same name and message.
  */
 import type { AdapterSummary, GpuFeatures, GpuLimits } from '../core/gpu/context';
 import type {
@@ -81,8 +82,12 @@ export interface CurvePoint {
   magnitude: number;
 }
 
-/** Pipeline events for one run, delivered in order. A comlink proxy of this crosses into the worker. */
-export type RunEventSink = (runId: string, events: PruneEvent[]) => void;
+/**
+ * Events of one job (a run), delivered in order, tagged with the job's id. A comlink proxy of this crosses into
+ * the worker.
+ */
+export type JobEventSink<E> = (runId: string, events: E[]) => void;
+export type RunEventSink = JobEventSink<PruneEvent>;
 
 export interface PrunerApi {
   /** Opens (or reuses) the worker's GPU device and describes it. Never throws: failures come back as text. */
@@ -108,9 +113,40 @@ export interface PrunerApi {
   /** Frees the last run's kept factors. */
   closeExplorer(): Promise<void>;
   /**
+   * Brings back the explorer a finished run saved in browser storage (after a reload): its layers, or none when
+   * that run's explorer is no longer kept (only the latest run's is).
+   */
+  reopenExplorer(runId: string): Promise<PrunableLinear[]>;
+  /**
    * Test-only: destroys the worker's current GPU device, as a driver reset would, so that the end-to-end tests can
    * prove a run resumes on a new device. Resolves false when no device was open. Reachable from the page only when
    * it was opened with ?test-hooks.
    */
   debugLoseDevice(): Promise<boolean>;
 }
+
+/**
+ * How the client schedules each call; the compiler checks there is exactly one entry per method of PrunerApi.
+ * - direct: straight to the worker, not queued (must answer while a run holds the queue)
+ * - model: like direct, after the last opened model is opened again in a respawned worker
+ * - open: queued; opens a model and is remembered, so a respawned worker opens it again
+ * - queued: GPU work, one call at a time, in the order made
+ * - latest: queued, and a call still waiting is dropped when a newer one of the same method arrives (slider drags)
+ * - stream: a queued job `(request with runId, event sink)`; the client returns a JobHandle to cancel it
+ * - control: used by the client itself (cancelling a stream), not offered to the UI
+ */
+export type CallPolicy = 'direct' | 'model' | 'open' | 'queued' | 'latest' | 'stream' | 'control';
+
+export const CALL_POLICY = {
+  probeGpu: 'direct',
+  openModel: 'open',
+  measureCalibration: 'model',
+  measureEvaluation: 'model',
+  prune: 'stream',
+  cancel: 'control',
+  probeLayer: 'latest',
+  errorCurve: 'latest',
+  closeExplorer: 'queued',
+  reopenExplorer: 'queued',
+  debugLoseDevice: 'direct',
+} as const satisfies Record<keyof PrunerApi, CallPolicy>;

@@ -7,7 +7,13 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ModelSummary, PruneEvent, RunResult } from '../core/pipeline/types';
-import type { LayerProbeRequest, PrunerApi, RunEventSink, RunRequest } from './api';
+import {
+  CALL_POLICY,
+  type LayerProbeRequest,
+  type PrunerApi,
+  type RunEventSink,
+  type RunRequest,
+} from './api';
 import { createPrunerClient, isSuperseded, type PrunerClient, WorkerStoppedError } from './client';
 
 interface Gate {
@@ -94,6 +100,7 @@ function scriptedApi(worker: ScriptedWorker): PrunerApi {
       }),
     errorCurve: (tensor) => track(`curve ${tensor}`, async () => []),
     closeExplorer: () => track('close', async () => undefined),
+    reopenExplorer: (runId) => track(`reopen ${runId}`, async () => []),
     debugLoseDevice: async () => false,
   };
 }
@@ -170,6 +177,17 @@ const request = (runId: string): RunRequest => ({
 });
 
 describe('the pruner client', () => {
+  it('offers each method of the API once, derived from its policy table (cancel only through a run handle)', () => {
+    const { client } = setUp();
+    const offered = Object.entries(CALL_POLICY)
+      .filter(([, policy]) => policy !== 'control')
+      .map(([method]) => method);
+    for (const method of offered)
+      expect(typeof (client as unknown as Record<string, unknown>)[method]).toBe('function');
+    expect('cancel' in client).toBe(false);
+    expect(Object.keys(CALL_POLICY).sort()).toEqual(Object.keys(scriptedApi({} as ScriptedWorker)).sort());
+  });
+
   it('runs queued GPU calls one at a time, in the order they were made', async () => {
     const { client, workers } = setUp();
     await client.openModel('tiny', []);

@@ -1,25 +1,14 @@
 /**
- * The UI's handle on the pruning worker (squoosh style: one typed comlink interface, see api.ts). It
+ * The UI's handle on the pruning worker (squoosh's worker-bridge style): `Comlink.wrap<PrunerApi>()` typed by
+ * api.ts, with each method's scheduling taken from CALL_POLICY there, so the method list exists once. It
  * - runs GPU work one call at a time, in order, with explorer probes "latest wins" (a probe still waiting is
  *   dropped when a newer one arrives, so dragging a slider never builds a backlog);
- * - cancels runs: politely (the worker stops within one layer) or at once (the worker is terminated);
+ * - cancels jobs: politely (the worker stops within one layer) or at once (the worker is terminated);
  * - respawns the worker when it dies or is terminated, and opens the last model again in the new one, so the
  *   page stays usable. Calls that were in flight in a dead worker reject with WorkerStoppedError.
  */
 import * as Comlink from 'comlink';
-import type { ModelSummary, PruneEvent } from '../core/pipeline/types';
-import type {
-  CalibrationMeasureReply,
-  CurvePoint,
-  EvaluationMeasureReply,
-  GpuReport,
-  LayerProbeReply,
-  LayerProbeRequest,
-  ModelFileInput,
-  PrunerApi,
-  RunReply,
-  RunRequest,
-} from './api';
+import { CALL_POLICY, type CallPolicy, type PrunerApi } from './api';
 
 export class WorkerStoppedError extends Error {
   constructor(reason: string) {
@@ -44,38 +33,40 @@ export function isCancelled(error: unknown): boolean {
   return error instanceof Error && error.name === 'CancelledError';
 }
 
-export interface RunHandle {
-  /** Settles when the run ends: its reply, or a CancelledError / WorkerStoppedError / the pipeline's error. */
-  done: Promise<RunReply>;
+/** A streaming job (a run) the client started. */
+export interface JobHandle<R> {
+  /** Settles when the job ends: its reply, or a CancelledError / WorkerStoppedError / the job's own error. */
+  done: Promise<R>;
   /** Asks the worker to stop after the current layer. */
   cancel(): Promise<void>;
   /** Stops at once by terminating the worker (a new one starts and reopens the model). */
   stopNow(): void;
 }
 
-export interface PrunerClient {
-  probeGpu(): Promise<GpuReport>;
-  openModel(name: string, files: ModelFileInput[]): Promise<ModelSummary>;
-  measureCalibration(
-    text: string,
-    request: { nsamples: number; seqlen: number },
-  ): Promise<CalibrationMeasureReply>;
-  measureEvaluation(
-    text: string,
-    request: { seqlen: number; maxWindows?: number },
-  ): Promise<EvaluationMeasureReply>;
-  prune(request: RunRequest, onEvents: (events: PruneEvent[]) => void): RunHandle;
-  probeLayer(request: LayerProbeRequest): Promise<LayerProbeReply>;
-  errorCurve(tensor: string, sparsities: number[]): Promise<CurvePoint[]>;
-  closeExplorer(): Promise<void>;
-  /** Test-only (see api.ts): destroys the worker's GPU device now, even while a run holds the queue. */
-  debugLoseDevice(): Promise<boolean>;
-  /** Terminates the worker; the next call starts a fresh one. */
-  restart(reason?: string): void;
-  /** Called with a message whenever the worker had to be replaced. */
-  onRestart(listener: (reason: string) => void): () => void;
-  dispose(): void;
-}
+type Api = PrunerApi;
+type PolicyOf<K extends keyof Api> = (typeof CALL_POLICY)[K];
+
+/** A stream method as the UI calls it: the worker's `(request, sink)` becomes `(request, onEvents) → handle`. */
+type StreamCall<F> = F extends (
+  request: infer Request,
+  sink: (runId: string, events: infer Events) => void,
+) => Promise<infer Reply>
+  ? (request: Request, onEvents: (events: Events) => void) => JobHandle<Reply>
+  : never;
+
+type Calls = {
+  [K in keyof Api as PolicyOf<K> extends 'stream' | 'control' ? never : K]: Api[K];
+};
+type Streams = { [K in keyof Api as PolicyOf<K> extends 'stream' ? K : never]: StreamCall<Api[K]> };
+
+export type PrunerClient = Calls &
+  Streams & {
+    /** Terminates the worker; the next call starts a fresh one. */
+    restart(reason?: string): void;
+    /** Called with a message whenever the worker had to be replaced. */
+    onRestart(listener: (reason: string) => void): () => void;
+    dispose(): void;
+  };
 
 /** What starts a worker; replaced in tests. */
 export type WorkerFactory = () => Worker;
@@ -84,8 +75,11 @@ export function defaultWorkerFactory(): Worker {
   return new Worker(new URL('./pruner.worker.ts', import.meta.url), { type: 'module', name: 'pruner' });
 }
 
+type Remote = Comlink.Remote<Api>;
+type AnyMethod = (...args: unknown[]) => Promise<unknown>;
+
 interface LiveWorker {
-  api: Comlink.Remote<PrunerApi>;
+  api: Remote;
   /** Rejects (never resolves) when this worker stops; every call races against it. */
   stopped: Promise<never>;
   /** Terminates this worker and rejects everything in flight on it. */
@@ -99,14 +93,20 @@ interface Waiting {
   drop(): void;
 }
 
+/** A call by name on the worker's proxy (the policy table is the only place that names methods). */
+function invoke(api: Remote, method: keyof Api, args: unknown[]): Promise<unknown> {
+  return (api[method] as unknown as AnyMethod)(...args);
+}
+
 export function createPrunerClient(createWorker: WorkerFactory = defaultWorkerFactory): PrunerClient {
   let live: LiveWorker | undefined;
-  let lastModel: { name: string; files: ModelFileInput[] } | undefined;
+  /** The last successful 'open' call, repeated in a respawned worker. */
+  let lastModel: { method: keyof Api; args: unknown[] } | undefined;
   const restartListeners = new Set<(reason: string) => void>();
 
   function spawn(): LiveWorker {
     const worker = createWorker();
-    const api = Comlink.wrap<PrunerApi>(worker);
+    const api = Comlink.wrap<Api>(worker);
     let reject!: (error: Error) => void;
     const stopped = new Promise<never>((_, fail) => {
       reject = fail;
@@ -146,18 +146,15 @@ export function createPrunerClient(createWorker: WorkerFactory = defaultWorkerFa
   }
 
   /** Runs `call` on the current worker, rejecting if that worker stops first. */
-  function onWorker<T>(call: (api: Comlink.Remote<PrunerApi>, entry: LiveWorker) => Promise<T>): Promise<T> {
+  function onWorker<T>(call: (api: Remote, entry: LiveWorker) => Promise<T>): Promise<T> {
     const entry = current();
     return Promise.race([call(entry.api, entry), entry.stopped]);
   }
 
   /** Reopens the last model after a respawn, once per worker. */
-  function withModel<T>(call: (api: Comlink.Remote<PrunerApi>) => Promise<T>): Promise<T> {
+  function withModel<T>(call: (api: Remote) => Promise<T>): Promise<T> {
     return onWorker(async (api, entry) => {
-      if (lastModel && !entry.modelOpened) {
-        const { name, files } = lastModel;
-        entry.modelOpened = api.openModel(name, files);
-      }
+      if (lastModel && !entry.modelOpened) entry.modelOpened = invoke(api, lastModel.method, lastModel.args);
       await entry.modelOpened;
       return call(api);
     });
@@ -199,61 +196,86 @@ export function createPrunerClient(createWorker: WorkerFactory = defaultWorkerFa
     });
   }
 
+  function open(method: keyof Api, args: unknown[]): Promise<unknown> {
+    return enqueue(async () => {
+      lastModel = undefined;
+      return onWorker(async (api, entry) => {
+        const opening = invoke(api, method, args);
+        entry.modelOpened = opening;
+        try {
+          const summary = await opening;
+          lastModel = { method, args };
+          return summary;
+        } catch (error) {
+          // No model is open now; later calls get the worker's own "open a model first".
+          entry.modelOpened = undefined;
+          throw error;
+        }
+      });
+    });
+  }
+
+  function stream(
+    method: keyof Api,
+    request: { runId: string },
+    onEvents: (events: unknown[]) => void,
+  ): JobHandle<unknown> {
+    let worker: LiveWorker | undefined;
+    const sink = Comlink.proxy((runId: string, events: unknown[]) => {
+      if (runId === request.runId) onEvents(events);
+    });
+    const done = enqueue(() =>
+      withModel((api) => {
+        worker = live;
+        return invoke(api, method, [request, sink]);
+      }),
+    );
+    return {
+      done,
+      async cancel() {
+        // Not queued: the job itself holds the queue.
+        if (worker && live === worker) await worker.api.cancel(request.runId).catch(() => undefined);
+      },
+      stopNow() {
+        if (worker && live === worker) kill('The run was stopped at once; the worker was restarted.');
+      },
+    };
+  }
+
+  const schedulers: Record<CallPolicy, ((method: keyof Api) => AnyMethod) | undefined> = {
+    direct:
+      (method) =>
+      (...args) =>
+        onWorker((api) => invoke(api, method, args)),
+    model:
+      (method) =>
+      (...args) =>
+        withModel((api) => invoke(api, method, args)),
+    open:
+      (method) =>
+      (...args) =>
+        open(method, args),
+    queued:
+      (method) =>
+      (...args) =>
+        enqueue(() => onWorker((api) => invoke(api, method, args))),
+    latest:
+      (method) =>
+      (...args) =>
+        enqueue(() => onWorker((api) => invoke(api, method, args)), method),
+    stream: (method) =>
+      ((request: { runId: string }, onEvents: (events: unknown[]) => void) =>
+        stream(method, request, onEvents)) as unknown as AnyMethod,
+    control: undefined,
+  };
+  const calls: Record<string, AnyMethod> = {};
+  for (const [method, policy] of Object.entries(CALL_POLICY) as Array<[keyof Api, CallPolicy]>) {
+    const schedule = schedulers[policy];
+    if (schedule) calls[method] = schedule(method);
+  }
+
   return {
-    probeGpu: () => onWorker((api) => api.probeGpu() as Promise<GpuReport>),
-
-    openModel(name, files) {
-      return enqueue(async () => {
-        lastModel = undefined;
-        return onWorker(async (api, entry) => {
-          const opening = api.openModel(name, files);
-          entry.modelOpened = opening;
-          try {
-            const summary = await opening;
-            lastModel = { name, files };
-            return summary;
-          } catch (error) {
-            // No model is open now; later calls get the worker's own "open a model first".
-            entry.modelOpened = undefined;
-            throw error;
-          }
-        });
-      });
-    },
-
-    measureCalibration: (text, request) => withModel((api) => api.measureCalibration(text, request)),
-    measureEvaluation: (text, request) => withModel((api) => api.measureEvaluation(text, request)),
-
-    prune(request, onEvents) {
-      let worker: LiveWorker | undefined;
-      const sink = Comlink.proxy((runId: string, events: PruneEvent[]) => {
-        if (runId === request.runId) onEvents(events);
-      });
-      const done = enqueue(() =>
-        withModel((api) => {
-          worker = live;
-          return api.prune(request, sink);
-        }),
-      );
-      return {
-        done,
-        async cancel() {
-          // Not queued: the run itself holds the queue.
-          if (worker && live === worker) await worker.api.cancel(request.runId).catch(() => undefined);
-        },
-        stopNow() {
-          if (worker && live === worker) kill('The run was stopped at once; the worker was restarted.');
-        },
-      };
-    },
-
-    probeLayer: (request) => enqueue(() => onWorker((api) => api.probeLayer(request)), 'probe'),
-    errorCurve: (tensor, sparsities) =>
-      enqueue(() => onWorker((api) => api.errorCurve(tensor, sparsities)), 'curve'),
-    closeExplorer: () => enqueue(() => onWorker((api) => api.closeExplorer())),
-    // Not queued: it is meant to strike while a run holds the queue.
-    debugLoseDevice: () => (live ? live.api.debugLoseDevice() : Promise.resolve(false)),
-
+    ...(calls as unknown as Calls & Streams),
     restart(reason = 'The worker was restarted.') {
       kill(reason);
     },

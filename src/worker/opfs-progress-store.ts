@@ -3,20 +3,13 @@
  * or a reload: the core's file progress store over one OPFS folder per run.
  */
 
-import { directorySinkFactory } from '../core/io/browser-files';
-import { blobByteSource } from '../core/io/bytes';
+import { directorySinkFactory, directorySource } from '../browser/files';
+import { progressDirectory } from '../browser/opfs';
 import {
   fileProgressStore,
   type ProgressIdentity,
   type ProgressStore,
 } from '../core/pipeline/progress-store';
-import { progressDirectory } from './opfs';
-
-function isNotFound(error: unknown): boolean {
-  return (
-    error instanceof DOMException && (error.name === 'NotFoundError' || error.name === 'TypeMismatchError')
-  );
-}
 
 /**
  * Blocks are written through createWritable rather than sync access handles: the browser writes a swap file and
@@ -24,13 +17,5 @@ function isNotFound(error: unknown): boolean {
  */
 export async function opfsProgressStore(folder: string, identity: ProgressIdentity): Promise<ProgressStore> {
   const directory = await progressDirectory(folder, true);
-  return fileProgressStore(identity, directorySinkFactory(directory), async (path) => {
-    try {
-      const file = await (await directory.getFileHandle(path)).getFile();
-      return blobByteSource(file, path);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  });
+  return fileProgressStore(identity, directorySinkFactory(directory), directorySource(directory));
 }

@@ -4,8 +4,13 @@
  * the last run's explorer. Everything it offers is in api.ts; the page reaches it through client.ts.
  */
 import * as Comlink from 'comlink';
-import { folderFromDirectoryHandle } from '../core/io/browser-files';
+import { folderFromDirectoryHandle } from '../browser/files';
+import { opfsSinkFactory, removeProgressFolder, removeRunFolder, runDirectory } from '../browser/opfs';
 import { folderFromBlobs } from '../core/io/folder';
+import { measureCalibration, measureEvaluation } from '../core/pipeline/open-model';
+import { progressIdentity } from '../core/pipeline/progress-store';
+import { DeviceLostError, pruneModel } from '../core/pipeline/prune-model';
+import { verifyPrunedOutput } from '../core/pipeline/verify-output';
 import type {
   CalibrationMeasureReply,
   EvaluationMeasureReply,
@@ -17,17 +22,9 @@ import type {
   RunRequest,
 } from './api';
 import { createEventBatcher } from './event-batcher';
+import { loadRunExplorer, saveRunExplorer } from './explorer-storage';
 import { gpuContext, openedGpuContext } from './gpu-context';
-import { opfsSinkFactory, removeProgressFolder, removeRunFolder, runDirectory } from './opfs';
 import { opfsProgressStore } from './opfs-progress-store';
-import {
-  DeviceLostError,
-  measureCalibration,
-  measureEvaluation,
-  progressIdentity,
-  pruneModel,
-  verifyPrunedOutput,
-} from './pipeline';
 import { closeModel, currentExplorer, currentModel, openModelFolder, replaceExplorer } from './session';
 
 const runs = new Map<string, AbortController>();
@@ -106,7 +103,6 @@ const api: PrunerApi = {
           )
         : undefined;
       const texts = { calibration, evaluation: evaluation || undefined };
-      const started = performance.now();
       for (let attempt = 0; ; attempt++) {
         const ctx = await gpuContext();
         // Each attempt writes the output from the start; the blocks finished before a loss are replayed.
@@ -124,12 +120,11 @@ const api: PrunerApi = {
           const written = await folderFromDirectoryHandle(await runDirectory(outputFolder, false));
           await verifyPrunedOutput(model.checkpoint, written, result.layers);
           replaceExplorer(explorer);
+          if (explorer) await saveRunExplorer(runId, explorer);
           if (progressFolder) await removeProgressFolder(progressFolder).catch(() => undefined);
-          // Attempts after a lost device replay finished blocks: the run took all of them.
-          return {
-            result: { ...result, totalMs: performance.now() - started },
-            explorerLayers: explorer?.layers ?? [],
-          };
+          // An attempt after a lost device (or a reload) replays the finished blocks, whose saved time the
+          // pipeline counts on from: totalMs is the whole run's.
+          return { result, explorerLayers: explorer?.layers ?? [] };
         } catch (error) {
           const retry = isDeviceLost(error) && attempt < DEVICE_LOSS_RETRIES;
           if (!retry || controller.signal.aborted) throw error;
@@ -164,6 +159,12 @@ const api: PrunerApi = {
 
   async closeExplorer() {
     replaceExplorer(undefined);
+  },
+
+  async reopenExplorer(runId: string) {
+    const explorer = await loadRunExplorer(await gpuContext(), runId);
+    replaceExplorer(explorer);
+    return explorer?.layers ?? [];
   },
 
   async debugLoseDevice() {

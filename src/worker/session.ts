@@ -1,7 +1,8 @@
 /** What the worker keeps between calls: the open model and the last run's layer explorer. */
 import type { ModelFolder } from '../core/io/folder';
+import type { LayerExplorer } from '../core/pipeline/explorer';
+import { type OpenedModel, openModel } from '../core/pipeline/open-model';
 import type { ModelSummary } from '../core/pipeline/types';
-import { type LayerExplorer, type OpenedModel, openModel } from './pipeline';
 
 export class NoModelError extends Error {
   constructor() {

@@ -42,12 +42,22 @@ export function evaluationWindows(
   }
   let windows = Math.floor(tokens.length / length);
   if (maxWindows !== undefined && windows > maxWindows) {
-    notes.push(`Scores the first ${maxWindows} of ${windows} evaluation windows.`);
+    notes.push(windowLimitNote(maxWindows, windows));
     windows = maxWindows;
   }
   const ids = new Int32Array(windows * length);
   for (let i = 0; i < ids.length; i++) ids[i] = tokens[i];
   return { ids, windows, seqlen: length, droppedTokens: tokens.length - windows * length, notes };
+}
+
+/** The note a limit on scored windows gives: information the user asked for, not a warning. */
+export function windowLimitNote(scored: number, windows: number): string {
+  return `Scores the first ${scored} of ${windows} evaluation windows.`;
+}
+
+/** Whether a note is windowLimitNote's (so a page can show it as information rather than as a warning). */
+export function isWindowLimitNote(note: string): boolean {
+  return /^Scores the first \d+ of \d+ evaluation windows\.$/.test(note);
 }
 
 /** Targets for next-token NLL: position t predicts token t+1 of the same window; the last position has none (-1). */

@@ -1,6 +1,6 @@
 /**
  * A model folder as the user gave it: named files, each a ByteSource. Built from a browser FileList or drop
- * (src/core/io/browser-files.ts), from fetched URLs (fetch-folder.ts) or from a Node directory (src/node/files.ts).
+ * (src/browser/files.ts), from fetched URLs (fetch-folder.ts) or from a Node directory (src/node/files.ts).
  */
 
 import { formatFileSize } from '../format-bytes';

@@ -4,7 +4,7 @@
  * layer's error live.
  */
 import type { GpuContext } from '../gpu/context';
-import type { PreparedLayer } from '../sparsegpt/prepare';
+import { type PreparedLayer, prepareLayer } from '../sparsegpt/prepare';
 import { pruneLayer } from '../sparsegpt/prune';
 import { maskPreview } from './mask-preview';
 import type { MaskPreview, PrunableLinear, PruneMethod, SparsityPattern } from './types';
@@ -22,6 +22,22 @@ export interface ExplorerCurvePoint {
   magnitude: number;
 }
 
+/**
+ * One input group as the explorer keeps it, in plain arrays: the undamped Hessian its linears share and each
+ * linear's dense W. Enough to prepare the group again (prepareLayer at the dampening finally used gives the same
+ * factor), so an explorer can be saved with a run and reopened after a reload.
+ */
+export interface ExplorerGroup {
+  columns: number;
+  /** Calibration tokens behind H. */
+  tokens: number;
+  /** The dampening the run finally used, as a fraction of mean(diag H). */
+  percdamp: number;
+  /** [columns, columns], as prepared. */
+  H: Float32Array;
+  layers: Array<{ linear: PrunableLinear; W: Float32Array }>;
+}
+
 interface KeptLayer {
   linear: PrunableLinear;
   /** The dense weight [rows, cols] as the run saw it (inputs from the already-pruned blocks before it). */
@@ -37,8 +53,49 @@ export class LayerExplorer {
 
   constructor(
     private readonly ctx: GpuContext,
-    private readonly blockSize: number,
+    readonly blockSize: number,
   ) {}
+
+  /** An explorer from saved groups (see groups()), prepared again on this context. */
+  static async restore(ctx: GpuContext, blockSize: number, groups: ExplorerGroup[]): Promise<LayerExplorer> {
+    const explorer = new LayerExplorer(ctx, blockSize);
+    try {
+      for (const group of groups) {
+        const prepared = await prepareLayer(ctx, group.H, group.columns, {
+          percdamp: group.percdamp,
+          tokens: group.tokens,
+          maxRetries: 0,
+        });
+        explorer.owned.add(prepared);
+        for (const { linear, W } of group.layers) explorer.keep(linear, W, prepared);
+      }
+      return explorer;
+    } catch (error) {
+      explorer.destroy();
+      throw error;
+    }
+  }
+
+  /** What the explorer keeps, read back from the GPU, grouped by shared factor, for saving. */
+  groups(): Promise<ExplorerGroup[]> {
+    return this.serialized(async () => {
+      const groups: ExplorerGroup[] = [];
+      for (const prepared of this.owned) {
+        const layers = [...this.kept.values()]
+          .filter((k) => k.prepared === prepared)
+          .map(({ linear, W }) => ({ linear, W }));
+        const H = await prepared.H.read();
+        groups.push({
+          columns: prepared.columns,
+          tokens: prepared.tokens,
+          percdamp: prepared.percdamp,
+          H,
+          layers,
+        });
+      }
+      return groups;
+    });
+  }
 
   get layers(): PrunableLinear[] {
     return [...this.kept.values()].map((k) => k.linear);

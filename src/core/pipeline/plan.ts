@@ -1,5 +1,8 @@
-/** Which linears a run prunes and which it leaves dense (skip list, N:M that does not divide the columns), and why. */
-import type { Architecture } from '../forward/architecture';
+/**
+ * Which linears a run prunes and which it leaves dense (skip list, N:M that does not divide the columns), and why.
+ * Pure: the pipeline plans from the architecture, the page from the model summary before a run starts, so both
+ * say the same thing, once.
+ */
 import { skipMatches } from './settings-check';
 import type { PruneSettings } from './types';
 
@@ -8,14 +11,27 @@ export interface LinearPlan {
   prune: boolean;
   /** Why the linear stays dense. */
   reason?: string;
-  /** Shown to the user before the run starts. */
-  warning?: string;
+  /** Set when the N:M pattern cannot divide the linear's input columns. */
+  patternMismatch?: boolean;
 }
 
-export function planLinears(arch: Architecture, settings: PruneSettings): Map<string, LinearPlan> {
+/** What planning needs of a linear (the architecture's specs and the page's summary both have it). */
+export interface PlannedLinear {
+  tensor: string;
+  block: number;
+  /** Short name within the block, e.g. "mlp.down_proj". */
+  name: string;
+  /** Input columns: N:M groups run along them. */
+  cols: number;
+}
+
+export function planLinears(
+  linears: Iterable<PlannedLinear>,
+  settings: PruneSettings,
+): Map<string, LinearPlan> {
   const plans = new Map<string, LinearPlan>();
   const { pattern } = settings;
-  for (const linear of arch.prunableLinears()) {
+  for (const linear of linears) {
     const { tensor } = linear;
     const skippedBy = settings.skipLayers.find((entry) =>
       skipMatches(entry, tensor, linear.block, linear.name),
@@ -28,10 +44,49 @@ export function planLinears(arch: Architecture, settings: PruneSettings): Map<st
       });
     } else if (pattern !== 'unstructured' && linear.cols % pattern.m !== 0) {
       const reason = `left dense: its ${linear.cols} input columns are not a multiple of ${pattern.m} for ${pattern.n}:${pattern.m}`;
-      plans.set(tensor, { tensor, prune: false, reason, warning: `${tensor} ${reason}.` });
+      plans.set(tensor, { tensor, prune: false, reason, patternMismatch: true });
     } else {
       plans.set(tensor, { tensor, prune: true });
     }
   }
   return plans;
+}
+
+/** "block 3", "blocks 0–4", "blocks 0, 2, 5". */
+function blocksText(blocks: number[]): string {
+  if (blocks.length === 1) return `block ${blocks[0]}`;
+  const contiguous = blocks.every((b, i) => i === 0 || b === blocks[i - 1] + 1);
+  return contiguous ? `blocks ${blocks[0]}–${blocks.at(-1)}` : `blocks ${blocks.join(', ')}`;
+}
+
+/**
+ * The linears an N:M pattern leaves dense, said once for the whole model and grouped by kind, e.g. "4:8 needs
+ * input columns that are a multiple of 8: 5 linears stay dense, mlp.down_proj (172 input columns) in blocks 0–4."
+ * Undefined when the pattern fits every linear it would prune.
+ */
+export function patternMismatchWarning(
+  linears: readonly PlannedLinear[],
+  settings: PruneSettings,
+): string | undefined {
+  const { pattern } = settings;
+  if (pattern === 'unstructured') return undefined;
+  const plans = planLinears(linears, settings);
+  const kinds = new Map<string, { name: string; cols: number; blocks: number[] }>();
+  let count = 0;
+  for (const linear of linears) {
+    if (!plans.get(linear.tensor)?.patternMismatch) continue;
+    count++;
+    const key = `${linear.name}|${linear.cols}`;
+    const kind = kinds.get(key) ?? { name: linear.name, cols: linear.cols, blocks: [] };
+    kind.blocks.push(linear.block);
+    kinds.set(key, kind);
+  }
+  if (count === 0) return undefined;
+  const parts = [...kinds.values()].map(
+    (k) => `${k.name} (${k.cols} input columns) in ${blocksText(k.blocks)}`,
+  );
+  return (
+    `${pattern.n}:${pattern.m} needs input columns that are a multiple of ${pattern.m}: ` +
+    `${count} linear${count === 1 ? '' : 's'} ${count === 1 ? 'stays' : 'stay'} dense, ${parts.join('; ')}.`
+  );
 }

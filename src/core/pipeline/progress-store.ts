@@ -23,6 +23,11 @@ export interface SavedBlock {
    * with another chunking, so a resumed run keeps it to stay byte-identical.
    */
   sequencesPerChunk?: number;
+  /**
+   * Milliseconds the run had taken when this block was saved, over all its sessions: a resumed run counts on from
+   * here, so its time is the whole run's, not only the part after the resume.
+   */
+  elapsedMs?: number;
 }
 
 export interface ProgressStore {
@@ -114,6 +119,7 @@ const KEYS = {
   settings: 'sparsegpt.progress_settings',
   layers: 'sparsegpt.layers',
   chunk: 'sparsegpt.sequences_per_chunk',
+  elapsed: 'sparsegpt.elapsed_ms',
   checksum: 'sparsegpt.checksum',
 };
 
@@ -182,10 +188,12 @@ export function fileProgressStore(
         throw new DamagedProgressError(block, 'its layer results are not valid JSON');
       }
       const chunk = Number(metadata[KEYS.chunk]);
+      const elapsed = Number(metadata[KEYS.elapsed] || Number.NaN);
       return {
         layers,
         tensors: new Map(tensors.map(({ name, bytes }) => [name, new Float32Array(bytes.slice().buffer)])),
         ...(Number.isInteger(chunk) && chunk > 0 ? { sequencesPerChunk: chunk } : {}),
+        ...(Number.isFinite(elapsed) && elapsed >= 0 ? { elapsedMs: elapsed } : {}),
       };
     },
     async save(block, saved) {
@@ -196,6 +204,7 @@ export function fileProgressStore(
         [KEYS.settings]: identity.settings,
         [KEYS.layers]: JSON.stringify(layers),
         [KEYS.chunk]: String(saved.sequencesPerChunk ?? ''),
+        [KEYS.elapsed]: String(saved.elapsedMs ?? ''),
       };
       const tensors = [...saved.tensors].map(([name, data]) => ({ name, data }));
       metadata[KEYS.checksum] = await blockChecksum(

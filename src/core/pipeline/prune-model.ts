@@ -29,7 +29,7 @@ import { TOOL_VERSION } from '../version';
 import { LayerExplorer } from './explorer';
 import { maskPreview, zeroFraction } from './mask-preview';
 import { measureCalibration, measureEvaluation, type OpenedModel } from './open-model';
-import { type LinearPlan, planLinears } from './plan';
+import { type LinearPlan, patternMismatchWarning, planLinears } from './plan';
 import { DamagedProgressError, type ProgressStore, type SavedBlock } from './progress-store';
 import { RunProgress } from './run-progress';
 import { checkPruneSettings } from './settings-check';
@@ -112,6 +112,8 @@ export async function pruneModel(
 
 class PruneRun {
   private readonly started = performance.now();
+  /** Time an interrupted run had taken before this one resumed it (from its last replayed block). */
+  private carriedMs = 0;
   private readonly emit: (event: PruneEvent) => void;
   private readonly layers: LayerResult[] = [];
   private readonly notes: string[] = [];
@@ -134,7 +136,7 @@ class PruneRun {
       this.lost = info;
     });
     checkPruneSettings(settings, model.arch);
-    this.plans = planLinears(model.arch, settings);
+    this.plans = planLinears(model.arch.prunableLinears(), settings);
   }
 
   async execute(texts: PruneTexts): Promise<PruneModelResult> {
@@ -156,9 +158,8 @@ class PruneRun {
         })
       : undefined;
     for (const note of evaluation?.notes ?? []) this.warn(note);
-    for (const plan of this.plans.values()) {
-      if (plan.warning) this.emit({ type: 'warning', message: plan.warning });
-    }
+    const mismatch = patternMismatchWarning(this.model.arch.prunableLinears(), this.settings);
+    if (mismatch) this.emit({ type: 'warning', message: mismatch });
     const passes = 2 + (evaluation ? 2 : 0);
     this.progress = new RunProgress(arch.numBlocks, arch.block(0).linears.length + passes, this.emit);
 
@@ -288,6 +289,7 @@ class PruneRun {
       }
       await this.advance(runner, weights, calib, pruned);
       saved.layers = this.layers.slice(firstLayer);
+      saved.elapsedMs = this.elapsedMs();
       await this.options.progress?.save(block, saved);
     } finally {
       for (const H of hessians.values()) H.destroy();
@@ -328,6 +330,7 @@ class PruneRun {
     writer: CheckpointWriter | undefined,
   ): Promise<void> {
     const { ctx, model } = this;
+    this.carriedMs = saved.elapsedMs ?? this.carriedMs;
     const weights = await uploadBlock(ctx, model.arch, block, (name) => model.checkpoint.readFloat32(name));
     try {
       await this.runThrough(dense, runner, weights);
@@ -490,7 +493,7 @@ class PruneRun {
       dense: densePerplexity,
       pruned: prunedPerplexity,
       overallSparsity: weights ? zeros / weights : 0,
-      totalMs: performance.now() - this.started,
+      totalMs: this.elapsedMs(),
       outputFiles,
       notes: this.notes,
       peakGpuBytes: ctx.memory.peak,
@@ -526,6 +529,11 @@ class PruneRun {
     });
     const replacing = [...this.plans.values()].filter((p) => p.prune).map((p) => p.tensor);
     return createCheckpointWriter(this.model.checkpoint, output.sinkFor, { metadata, replacing });
+  }
+
+  /** The run's time so far: this session's, plus what an interrupted run it resumed had taken. */
+  private elapsedMs(): number {
+    return this.carriedMs + performance.now() - this.started;
   }
 
   private layerDone(layer: LayerResult): void {

@@ -63,8 +63,14 @@ describe('resume after a lost device', () => {
     expect((error as DeviceLostError).completedBlocks).toBe(2);
     expect([...store.blocks.keys()]).toEqual([0, 1]);
 
+    // The saved blocks carry the time the run had taken; a resumed run counts on from the last one.
+    const before = store.blocks.get(1)?.elapsedMs ?? 0;
+    expect(before).toBeGreaterThan(store.blocks.get(0)?.elapsedMs ?? Number.POSITIVE_INFINITY);
+    // As if the interrupted part had taken an hour.
+    (store.blocks.get(1) as { elapsedMs?: number }).elapsedMs = 3_600_000;
     const resumedOutput = memoryOutput();
     const events: PruneEvent[] = [];
+    const resumeStarted = performance.now();
     const resumed = await pruneModel(await freshContext(), model, settings, texts, {
       output: resumedOutput,
       progress: store,
@@ -74,6 +80,8 @@ describe('resume after a lost device', () => {
       uninterrupted.result.layers.map((l) => [l.tensor, l.sparsity, l.relativeError]),
     );
     expect(events.filter((e) => e.type === 'layer')).toHaveLength(35);
+    expect(resumed.result.totalMs).toBeGreaterThan(3_600_000);
+    expect(resumed.result.totalMs).toBeLessThanOrEqual(3_600_000 + performance.now() - resumeStarted);
     expect([...resumedOutput.sinks.keys()].sort()).toEqual([...whole.sinks.keys()].sort());
     for (const [path, sink] of whole.sinks) {
       expect(

@@ -1,0 +1,147 @@
+import { useEffect, useState } from 'react';
+import { listRunFiles } from '../../../browser/opfs';
+import { sparsityOfAllLinears, useRunStore } from '../../../store/run';
+import {
+  errorMessage,
+  formatBytes,
+  formatMs,
+  formatPercent,
+  formatPerplexity,
+  formatPerplexityChange,
+} from '../../shared/format';
+import { Note } from '../../shared/Note';
+import { SaveButton } from '../output/SaveButton';
+import { downloadRunFile } from '../output/save';
+
+function Stat({
+  label,
+  value,
+  note,
+  testId,
+}: {
+  label: string;
+  value: string;
+  note?: string;
+  testId?: string;
+}) {
+  return (
+    <div className="stat">
+      <span className="stat-label">{label}</span>
+      <span className="stat-value">{value}</span>
+      {note && (
+        <span className="stat-note" data-testid={testId}>
+          {note}
+        </span>
+      )}
+    </div>
+  );
+}
+
+function useRunFiles(folder: string | undefined) {
+  const [files, setFiles] = useState<Array<{ path: string; size: number }>>();
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    setFiles(undefined);
+    setError(undefined);
+    if (!folder) return;
+    let live = true;
+    listRunFiles(folder).then(
+      (list) => live && setFiles(list.map(({ path, file }) => ({ path, size: file.size }))),
+      (e: unknown) => live && setError(errorMessage(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [folder]);
+  return { files, error };
+}
+
+export function ResultCard() {
+  const view = useRunStore((s) => s.view);
+  const done = view.phase === 'done' && view.result;
+  const { files, error } = useRunFiles(done ? view.outputFolder : undefined);
+  if (!done || !view.result || !view.outputFolder || !view.downloadName) return null;
+  const { result } = view;
+  const pruned = result.layers.filter((l) => !l.skipped).length;
+  const skipped = result.layers.length - pruned;
+  const dense = view.dense?.perplexity;
+  const after = view.pruned?.perplexity;
+  const change =
+    dense !== undefined && after !== undefined ? formatPerplexityChange(dense, after) : undefined;
+  const total = files?.reduce((sum, f) => sum + f.size, 0);
+  return (
+    <section className="card result" aria-labelledby="result-title">
+      <h2 id="result-title">
+        <span className="step">5</span> Result
+      </h2>
+      <div className="stats">
+        <Stat
+          label="Sparsity of pruned layers"
+          value={formatPercent(result.overallSparsity)}
+          note={`${formatPercent(sparsityOfAllLinears(result.layers))} of all linears`}
+          testId="sparsity-all-linears"
+        />
+        <Stat
+          label="Dense perplexity"
+          value={formatPerplexity(dense)}
+          note={dense === undefined ? 'no evaluation text' : undefined}
+        />
+        <Stat
+          label="Pruned perplexity"
+          value={formatPerplexity(after)}
+          note={change !== undefined ? `${change} vs dense` : undefined}
+        />
+        <Stat
+          label="Layers pruned"
+          value={String(pruned)}
+          note={skipped ? `${skipped} left dense` : undefined}
+        />
+        <Stat label="Time" value={formatMs(result.totalMs)} />
+      </div>
+      {result.notes
+        .filter((note) => !view.warnings.includes(note))
+        .map((note) => (
+          <Note key={note} text={note} />
+        ))}
+      <div className="download-row">
+        <SaveButton
+          runFolder={view.outputFolder}
+          downloadName={view.downloadName}
+          label="Download pruned model"
+          primary
+        />
+        <p className="hint">
+          Folder <code>{view.downloadName}</code>
+          {total !== undefined ? ` · ${formatBytes(total)}` : ''} · same layout as the input, loads with
+          transformers.
+        </p>
+      </div>
+      {error && (
+        <p className="problem-inline" role="alert">
+          The output files could not be listed: {error}
+        </p>
+      )}
+      {files && (
+        <details className="files">
+          <summary>{files.length} files</summary>
+          <ul>
+            {files.map((f) => (
+              <li key={f.path}>
+                <a
+                  href={`#${f.path}`}
+                  onClick={(e) => {
+                    e.preventDefault();
+                    void downloadRunFile(view.outputFolder as string, view.downloadName as string, f.path);
+                  }}
+                >
+                  {f.path}
+                </a>{' '}
+                <span className="muted">{formatBytes(f.size)}</span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </section>
+  );
+}
