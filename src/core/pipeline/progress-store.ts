@@ -123,14 +123,17 @@ const KEYS = {
   checksum: 'sparsegpt.checksum',
 };
 
-/** SHA-256 over a block's metadata (all but the checksum, in key order) and its tensors (by name). */
+/**
+ * SHA-256 over the store's own metadata keys (all but the checksum, in key order) and the tensors (by name). Only
+ * the store's keys: the safetensors writer adds its own ("format": "pt"), which must not count.
+ */
 async function blockChecksum(
   metadata: Record<string, string>,
   tensors: { name: string; bytes: Uint8Array }[],
 ): Promise<string> {
   const hash = new ChainedHash();
-  for (const key of Object.keys(metadata).sort()) {
-    if (key !== KEYS.checksum) await hash.field(`${key}=${metadata[key]}`);
+  for (const key of Object.values(KEYS).sort()) {
+    if (key !== KEYS.checksum) await hash.field(`${key}=${metadata[key] ?? ''}`);
   }
   for (const { name, bytes } of [...tensors].sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
