@@ -1,5 +1,6 @@
 import { useId } from 'react';
 import type { PruneMethod, SparsityPattern } from '../../../core/pipeline/types';
+import { patternSparsity } from '../../../core/settings/prune-settings';
 import { useExplorerStore } from '../../../store/explorer';
 import { useRunStore } from '../../../store/run';
 import { MAX_SPARSITY, type PatternChoice, patternChoice } from '../../../store/settings';
@@ -29,9 +30,7 @@ export function ExplorerCard() {
   const layer = explorer.layers.find((l) => l.tensor === selected);
   const inRun = runLayers.find((l) => l.tensor === selected);
   const structured = controls.pattern !== 'unstructured';
-  const shown = structured
-    ? (controls.pattern as { n: number; m: number }).n / (controls.pattern as { n: number; m: number }).m
-    : controls.sparsity;
+  const shown = patternSparsity(controls.pattern, controls.sparsity);
   const current = probe?.tensor === selected ? probe : undefined;
   const choice = patternChoice(controls.pattern);
   return (

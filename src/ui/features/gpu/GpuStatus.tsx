@@ -1,11 +1,7 @@
 import { useGpuStore } from '../../../store/gpu';
+import { formatBytes } from '../../shared/format';
 
 /** Limits are powers of two, so they read best in binary units. */
-function formatLimit(bytes: number): string {
-  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(bytes % 2 ** 30 ? 1 : 0)} GiB`;
-  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-}
-
 export function GpuStatus() {
   const report = useGpuStore((s) => s.report);
   if (!report) {
@@ -46,9 +42,9 @@ export function GpuStatus() {
       )}
       <dl className="facts">
         <dt>Largest buffer binding</dt>
-        <dd>{formatLimit(limits.maxStorageBufferBindingSize)}</dd>
+        <dd>{formatBytes(limits.maxStorageBufferBindingSize)}</dd>
         <dt>Largest buffer</dt>
-        <dd>{formatLimit(limits.maxBufferSize)}</dd>
+        <dd>{formatBytes(limits.maxBufferSize)}</dd>
         <dt>Workgroup memory</dt>
         <dd>{Math.round(limits.maxComputeWorkgroupStorageSize / 1024)} KiB</dd>
         <dt>Half precision (f16)</dt>
