@@ -35,10 +35,11 @@ import type { GpuContext } from '../gpu/context';
 import { withErrorScope } from '../gpu/pipelines';
 import { CommandRecorder } from '../gpu/recorder';
 import { SplitMatrix } from '../gpu/split-matrix';
+import type { ExpertCalibration } from '../settings/prune-settings';
 import type { Architecture, InputGroup } from './architecture';
 import type { BlockWeights, GroupWeights } from './block-weights';
 import { type ChunkShape, requireChunkFits } from './chunk-fit';
-import { type ExpertCalibration, ExpertMlp } from './expert-mlp';
+import { ExpertMlp } from './expert-mlp';
 import {
   encodeHeadGroupProjection,
   type HeadGroup,

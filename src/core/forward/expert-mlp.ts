@@ -18,9 +18,6 @@ import { encodeLinear } from './kernels/linear';
 import { encodeGatedActivation } from './kernels/swiglu';
 import { planExpertRoutes } from './moe-routing';
 
-/** Which tokens an expert's Hessian is taken over: those routed to it, or every token (llm-compressor's option). */
-export type ExpertCalibration = 'routed' | 'all';
-
 export interface ExpertMlpCall {
   recorder: CommandRecorder;
   weights: MoeWeights;

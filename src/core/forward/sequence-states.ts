@@ -8,12 +8,12 @@
 import { nextTokenTargets } from '../eval/perplexity-windows';
 import type { GpuContext } from '../gpu/context';
 import { SplitMatrix } from '../gpu/split-matrix';
+import type { ExpertCalibration } from '../settings/prune-settings';
 import type { Architecture } from './architecture';
 import type { BlockRunner, CaptureInput } from './block-runner';
 import type { BlockWeights } from './block-weights';
 import { requireChunkFits } from './chunk-fit';
 import { type EmbeddingWeights, embedInto } from './embedding';
-import type { ExpertCalibration } from './expert-mlp';
 import { type HeadWeights, nll } from './head';
 import { tokensPerRange } from './token-ranges';
 
