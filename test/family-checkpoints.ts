@@ -6,6 +6,8 @@
  * routers prefer some experts, the LM head's softmax is far from uniform, and Gemma 2's attention scores reach
  * its soft cap.
  */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { decodeFloats, encodeFloats } from '../src/core/io/dtype';
 import { encodeSafetensors } from '../src/core/io/safetensors-write';
 import { parseModelConfig } from '../src/core/model/config';
@@ -190,3 +192,18 @@ export function familyFiles(checkpoint: FamilyCheckpoint, shards = 1): Array<[st
   files.push(['model.safetensors.index.json', encoder.encode(JSON.stringify(index))]);
   return files;
 }
+
+/**
+ * The checkpoint as a model folder on disk at `dir`, with the demo's 512-token tokenizer beside it (the checkpoint's
+ * vocabulary must be 512 to take it): what a user downloads from the hub, for tests that drive the CLI.
+ */
+export function writeFamilyFolder(dir: string, checkpoint: FamilyCheckpoint, shards = 1): string {
+  mkdirSync(dir, { recursive: true });
+  for (const [file, bytes] of familyFiles(checkpoint, shards)) writeFileSync(join(dir, file), bytes);
+  for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
+    copyFileSync(join(DEMO_TOKENIZER_DIR, file), join(dir, file));
+  }
+  return dir;
+}
+
+const DEMO_TOKENIZER_DIR = resolve(import.meta.dirname, '../public/demo/stories260K');
