@@ -207,3 +207,26 @@ export function writeFamilyFolder(dir: string, checkpoint: FamilyCheckpoint, sha
 }
 
 const DEMO_TOKENIZER_DIR = resolve(import.meta.dirname, '../public/demo/stories260K');
+
+/**
+ * Every router row a multiple (1, 0 or -1) of one stored vector u: a token goes to the first top-k experts where
+ * u·h > 0 and to the next top-k where it is negative; the rest are never picked. Returns those experts (the same
+ * in every layer). The values stay exact in any storage dtype: u is one as stored, times 1, 0 or -1.
+ */
+export function withUnreachableExperts(
+  checkpoint: FamilyCheckpoint,
+  router: (layer: number) => string,
+): number[] {
+  const moe = checkpoint.config.moe;
+  if (!moe) throw new Error(`${checkpoint.name} has no experts`);
+  const H = checkpoint.config.hiddenSize;
+  for (let layer = 0; layer < checkpoint.config.numLayers; layer++) {
+    const weights = checkpoint.tensor(router(layer));
+    const u = weights.slice(0, H);
+    for (let e = 0; e < moe.experts; e++) {
+      const sign = e < moe.topK ? 1 : e < 2 * moe.topK ? -1 : 0;
+      for (let j = 0; j < H; j++) weights[e * H + j] = sign * u[j];
+    }
+  }
+  return Array.from({ length: moe.experts - 2 * moe.topK }, (_, i) => 2 * moe.topK + i);
+}

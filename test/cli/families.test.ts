@@ -18,7 +18,7 @@ import { openCheckpoint } from '../../src/core/io/checkpoint';
 import { measureEvaluation, openModel } from '../../src/core/pipeline/open-model';
 import { openFolder } from '../../src/node/files';
 import { DEMO_EVALUATION, runCli, smallPruneArgs } from '../cli';
-import { type FamilyCheckpoint, familyCheckpoint, writeFamilyFolder } from '../family-checkpoints';
+import { familyCheckpoint, withUnreachableExperts, writeFamilyFolder } from '../family-checkpoints';
 
 const scratch = mkdtempSync(join(tmpdir(), 'sparsegpt-cli-families-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -166,25 +166,6 @@ describe('inspect, eval and prune on every newer family, through the CLI', () =>
     }, 300_000);
   }
 });
-
-/**
- * Every router row a multiple (1, 0 or -1) of one BF16 vector u: a token goes to the first top-k experts where
- * u·h > 0 and to the next top-k where it is negative; the rest are never picked.
- */
-function withUnreachableExperts(checkpoint: FamilyCheckpoint, router: (layer: number) => string): number[] {
-  const moe = checkpoint.config.moe;
-  if (!moe) throw new Error(`${checkpoint.name} has no experts`);
-  const H = checkpoint.config.hiddenSize;
-  for (let layer = 0; layer < checkpoint.config.numLayers; layer++) {
-    const weights = checkpoint.tensor(router(layer));
-    const u = weights.slice(0, H);
-    for (let e = 0; e < moe.experts; e++) {
-      const sign = e < moe.topK ? 1 : e < 2 * moe.topK ? -1 : 0;
-      for (let j = 0; j < H; j++) weights[e * H + j] = sign * u[j];
-    }
-  }
-  return Array.from({ length: moe.experts - 2 * moe.topK }, (_, i) => 2 * moe.topK + i);
-}
 
 describe('experts the router never picks, through the CLI', () => {
   const checkpoint = checkpointOf('mistralai/Mixtral-8x7B-v0.1');

@@ -118,6 +118,7 @@ function summarize(
     tokenizer: tokenizer.source,
     prunable,
     particulars: modelParticulars(config),
+    experts: config.moe?.experts ?? 0,
     warnings: [...checkpoint.warnings],
     fingerprint,
   };
