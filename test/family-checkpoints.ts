@@ -6,6 +6,8 @@
  * routers prefer some experts, the LM head's softmax is far from uniform, and Gemma 2's attention scores reach
  * its soft cap.
  */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { decodeFloats, encodeFloats } from '../src/core/io/dtype';
 import { encodeSafetensors } from '../src/core/io/safetensors-write';
 import { parseModelConfig } from '../src/core/model/config';
@@ -189,4 +191,42 @@ export function familyFiles(checkpoint: FamilyCheckpoint, shards = 1): Array<[st
   const index = { metadata: { total_size: 0 }, weight_map: weightMap };
   files.push(['model.safetensors.index.json', encoder.encode(JSON.stringify(index))]);
   return files;
+}
+
+/**
+ * The checkpoint as a model folder on disk at `dir`, with the demo's 512-token tokenizer beside it (the checkpoint's
+ * vocabulary must be 512 to take it): what a user downloads from the hub, for tests that drive the CLI.
+ */
+export function writeFamilyFolder(dir: string, checkpoint: FamilyCheckpoint, shards = 1): string {
+  mkdirSync(dir, { recursive: true });
+  for (const [file, bytes] of familyFiles(checkpoint, shards)) writeFileSync(join(dir, file), bytes);
+  for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
+    copyFileSync(join(DEMO_TOKENIZER_DIR, file), join(dir, file));
+  }
+  return dir;
+}
+
+const DEMO_TOKENIZER_DIR = resolve(import.meta.dirname, '../public/demo/stories260K');
+
+/**
+ * Every router row a multiple (1, 0 or -1) of one stored vector u: a token goes to the first top-k experts where
+ * u·h > 0 and to the next top-k where it is negative; the rest are never picked. Returns those experts (the same
+ * in every layer). The values stay exact in any storage dtype: u is one as stored, times 1, 0 or -1.
+ */
+export function withUnreachableExperts(
+  checkpoint: FamilyCheckpoint,
+  router: (layer: number) => string,
+): number[] {
+  const moe = checkpoint.config.moe;
+  if (!moe) throw new Error(`${checkpoint.name} has no experts`);
+  const H = checkpoint.config.hiddenSize;
+  for (let layer = 0; layer < checkpoint.config.numLayers; layer++) {
+    const weights = checkpoint.tensor(router(layer));
+    const u = weights.slice(0, H);
+    for (let e = 0; e < moe.experts; e++) {
+      const sign = e < moe.topK ? 1 : e < 2 * moe.topK ? -1 : 0;
+      for (let j = 0; j < H; j++) weights[e * H + j] = sign * u[j];
+    }
+  }
+  return Array.from({ length: moe.experts - 2 * moe.topK }, (_, i) => 2 * moe.topK + i);
 }

@@ -1,7 +1,8 @@
 // activations.wgsl — not a kernel: element-wise activation functions that the hosts of linear.wgsl,
 // linear_unaligned.wgsl and swiglu.wgsl prepend to those shaders, so that every kernel applies exactly the same
-// formulas. Codes (the ACTIVATION override of those kernels): 0 identity, 1 relu, 2 gelu with the tanh
-// approximation (gelu_new, gelu_pytorch_tanh), 3 exact gelu (erf), 4 silu.
+// formulas (attention_causal.wgsl and softcap.wgsl take stable_tanh from here too). Codes (the ACTIVATION override
+// of those kernels): 0 identity, 1 relu, 2 gelu with the tanh approximation (gelu_new, gelu_pytorch_tanh), 3 exact
+// gelu (erf), 4 silu.
 
 // tanh through exp of a non-positive argument: never overflows, and does not depend on the accuracy of a
 // platform's tanh for large inputs.

@@ -30,6 +30,7 @@ export const SETTING_OPTIONS: Record<SettingField, string> = {
   seed: '--seed',
   skipLayers: '--skip',
   evalMaxWindows: '--eval-windows',
+  expertCalibration: '--expert-calibration',
 };
 
 const D = DEFAULT_SETTINGS;

@@ -54,6 +54,7 @@ describe('settings', () => {
         pattern: { n: 'x' },
         skipLayers: ['a', 3],
         seqlen: 256,
+        expertCalibration: 'some',
       },
     });
     expect(damaged.settings.sparsity).toBe(APP_DEFAULT_SETTINGS.sparsity);
@@ -61,6 +62,9 @@ describe('settings', () => {
     expect(damaged.settings.pattern).toBe('unstructured');
     expect(damaged.settings.skipLayers).toEqual(['a']);
     expect(damaged.settings.seqlen).toBe(256);
+    expect(damaged.settings.expertCalibration).toBe('routed');
+    const kept = restoreSettings({ version: 1, settings: { expertCalibration: 'all' } });
+    expect(kept.settings.expertCalibration).toBe('all');
 
     const refusing = createSettingsStore({
       ...memoryStore(),

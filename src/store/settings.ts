@@ -5,6 +5,7 @@
 import { create } from 'zustand';
 import {
   DEFAULT_SETTINGS,
+  EXPERT_CALIBRATIONS,
   PRUNE_METHODS,
   type PruneSettings,
   type SparsityPattern,
@@ -111,6 +112,8 @@ export function restoreSettings(value: unknown): {
     if (typeof v === 'number' && Number.isFinite(v)) settings[key] = v;
   }
   if (PRUNE_METHODS.includes(stored.method)) settings.method = stored.method;
+  if (EXPERT_CALIBRATIONS.includes(stored.expertCalibration))
+    settings.expertCalibration = stored.expertCalibration;
   const p = stored.pattern as unknown;
   if (p === 'unstructured') settings.pattern = p;
   else if (

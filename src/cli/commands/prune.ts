@@ -6,7 +6,13 @@ import { pruneModel } from '../../core/pipeline/prune-model';
 import { checkPruneSettings } from '../../core/pipeline/settings-check';
 import { CancelledError } from '../../core/pipeline/types';
 import { verifyPrunedOutput } from '../../core/pipeline/verify-output';
-import { DEFAULT_SETTINGS, type PruneSettings, SETTING_LIMITS } from '../../core/settings/prune-settings';
+import {
+  DEFAULT_SETTINGS,
+  EXPERT_CALIBRATIONS,
+  type ExpertCalibration,
+  type PruneSettings,
+  SETTING_LIMITS,
+} from '../../core/settings/prune-settings';
 import { openFolder } from '../../node/files';
 import { createNodeGpuContext } from '../../node/gpu';
 import { OutputRun } from '../../node/output-folder';
@@ -52,6 +58,15 @@ const OPTIONS: OptionSpec[] = [
     value: 'LIST',
     help: 'comma-separated linears to leave dense ("mlp.down_proj", "layers.0.", a full tensor name)',
   },
+  {
+    name: 'expert-calibration',
+    value: 'WHICH',
+    choices: EXPERT_CALIBRATIONS,
+    help:
+      'mixtures of experts (Mixtral, Qwen3-MoE): calibrate each expert on the tokens routed to it ("routed",\n' +
+      'the default) or on every calibration token ("all", for experts the router rarely picks); an expert no\n' +
+      'token reaches stays dense with a warning',
+  },
   { name: 'force', help: 'replace OUT_DIR if it is an earlier output of sparsegpt (never any other folder)' },
   {
     name: 'resume',
@@ -79,6 +94,9 @@ function readPruneSettings(args: ParsedCommandLine): { settings: PruneSettings; 
     seed: numberValue(args, 'seed') ?? DEFAULT_SETTINGS.seed,
     skipLayers: (stringValue(args, 'skip') ?? '').split(',').filter((s) => s.trim()),
     evalMaxWindows: numberValue(args, 'eval-windows'),
+    expertCalibration:
+      (stringValue(args, 'expert-calibration') as ExpertCalibration | undefined) ??
+      DEFAULT_SETTINGS.expertCalibration,
   };
   const seqlen = numberValue(args, 'seqlen');
   // Checked now, before any file is read: everything but what needs the model (its positions, its linears).

@@ -3,8 +3,10 @@
  * states out, both row-major f32 [sequences·seqLen, hidden]. Each sequence is independent (causal attention within
  * it). Intermediate buffers are sized for the chunk and reused from block to block.
  *
- * The block's math is in encodeBlock: the attention sublayer (norm, q|k|v projection, rotary, causal attention),
- * then per token o_proj with the residual add and the MLP with its own. Where a chunk is larger than one storage
+ * The block's math is in encodeBlock: the attention sublayer (norm, q|k|v projection, per-head q/k norms where the
+ * family has them, rotary with the layer's RoPE, causal attention within the layer's sliding window and with the
+ * model's score soft-capping), then per token o_proj with the residual add (Gemma: the attention output normalised
+ * first) and the MLP with its own (Gemma: normalised first; mixtures of experts: routed, expert-mlp.ts). Where a chunk is larger than one storage
  * binding, three splits keep every buffer bindable without changing a result bit (each in its own module):
  * token slices (token-slices.ts) for the per-token work, head groups (head-groups.ts) for attention, and token
  * ranges (token-ranges.ts) for the hidden states and the attention output. What must stay whole, and how many
@@ -24,16 +26,20 @@
  * attention_output, mlp, mlp_output): once per chunk, or once per token slice or token range, in token order, where
  * the input is computed or held in parts. X is [tokens, group.features] f32 on the GPU, valid only until the
  * callback's promise settles: HessianAccumulator.add(X, tokens) encodes on the same queue, so nothing is read back.
- * Evaluation windows that do not start at position 0 pass `positionOffset`.
+ * Mixture-of-experts blocks capture mlp and mlp_output once per expert (the group's `expert` set) with the rows of
+ * the tokens routed to it, in expert order, only for experts that have rows; with expertCalibration 'all' every
+ * expert gets every token's rows. Evaluation windows that do not start at position 0 pass `positionOffset`.
  */
 import { createStorageBuffer, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { withErrorScope } from '../gpu/pipelines';
 import { CommandRecorder } from '../gpu/recorder';
 import { SplitMatrix } from '../gpu/split-matrix';
+import type { ExpertCalibration } from '../settings/prune-settings';
 import type { Architecture, InputGroup } from './architecture';
-import type { BlockWeights } from './block-weights';
+import type { BlockWeights, GroupWeights } from './block-weights';
 import { type ChunkShape, requireChunkFits } from './chunk-fit';
+import { ExpertMlp } from './expert-mlp';
 import {
   encodeHeadGroupProjection,
   type HeadGroup,
@@ -42,13 +48,14 @@ import {
   queriesPerKvHead,
 } from './head-groups';
 import { encodeAttention } from './kernels/attention';
+import { encodeHeadNorm } from './kernels/head-norm';
 import { encodeLinear } from './kernels/linear';
-import { encodeNorm } from './kernels/norm';
+import { encodeNorm, type NormWeights } from './kernels/norm';
 import { encodeRotary } from './kernels/rotary';
 import { encodeGatedActivation } from './kernels/swiglu';
-import { ropeTable } from './rope';
+import { type RopeSpec, ropeTable } from './rope';
 import { queryRanges, tokensPerRange } from './token-ranges';
-import { sliceSpecs, tokenSlices, tokensPerSlice } from './token-slices';
+import { blockSliceSpecs, mlpShape, tokenSlices, tokensPerSlice } from './token-slices';
 
 /**
  * Receives the exact f32 [tokens, group.features] input of a group's linears, on the GPU, before the block goes
@@ -67,6 +74,8 @@ export interface RunBlockOptions extends ChunkShape {
   /** Position of each sequence's first token (default 0). */
   positionOffset?: number;
   capture?: CaptureInput;
+  /** Mixtures of experts, while capturing: each expert's inputs over its routed tokens (default) or every token. */
+  expertCalibration?: ExpertCalibration;
 }
 
 /** One chunk's call: its recorder, weights, hidden states in and out, token slices, and the capture callback. */
@@ -95,7 +104,10 @@ export class BlockRunner {
   private readonly sliceCapacity: number;
   /** Attention's head groups: one with every head unless the q|k|v of a chunk exceeds one binding. */
   readonly headGroups: readonly HeadGroup[];
-  private rope?: { key: string; table: GPUBuffer };
+  /** Mixture-of-experts blocks' router and experts, where the model has any. */
+  private readonly experts?: ExpertMlp;
+  /** RoPE tables by spec and positions: a model's layers use one or two (Gemma 3's local and global). */
+  private readonly ropeTables = new Map<string, GPUBuffer>();
 
   /**
    * Allocates the intermediates for chunks of up to `shape.sequences` × `shape.seqLen` tokens: the q|k|v of the
@@ -117,13 +129,17 @@ export class BlockRunner {
     this.attention = SplitMatrix.allocate(ctx, tokens, arch.heads * arch.headDim, 'block attention output', {
       maxRowsPerPart: tokensPerRange(ctx, arch),
     });
-    const [normed, residual, up, activated] = sliceSpecs(arch).map((s) =>
+    const [normed, residual, up, activated] = blockSliceSpecs(arch).map((s) =>
       createStorageBuffer(ctx, this.sliceCapacity * s.floatsPerToken * 4, `block ${s.name}`),
     );
     this.normed = normed;
     this.residual = residual;
     this.up = up;
     this.activated = activated ?? up;
+    const { experts } = mlpShape(arch);
+    if (experts > 0) {
+      this.experts = new ExpertMlp(ctx, arch, this.sliceCapacity, experts, this.up, this.activated);
+    }
   }
 
   /** Tokens per slice of the per-token work: the whole chunk where it fits one binding. */
@@ -227,7 +243,7 @@ export class BlockRunner {
       if (this.arch.normFirst) {
         for (const [start, count] of call.slices) {
           const x = hidden.rowsAt(start, count);
-          this.norm(call, 'attentionNorm', x.buffer, x.row, count, this.normed);
+          this.norm(call, call.weights.attentionNorm, x.buffer, x.row, count, this.normed);
           if (first) await call.capture(attention.group, this.normed, count);
           project(heads, this.normed, start, count);
         }
@@ -252,11 +268,26 @@ export class BlockRunner {
     const { arch, ctx } = this;
     const { recorder, tokens } = call;
     const { seqLen, positionOffset } = call.options;
+    const { spec, qNorm, kNorm } = call.weights;
     const queryHeads = heads.kvHeads * queriesPerKvHead(arch);
     const keyColumn = queryHeads * arch.headDim;
     const kvWidth = heads.kvHeads * arch.headDim;
     const rowStride = keyColumn + 2 * kvWidth;
-    if (arch.rope) {
+    if (qNorm && kNorm) {
+      encodeHeadNorm(ctx, recorder, {
+        qkv: this.qkv,
+        tokens,
+        rowStride,
+        queryHeads,
+        kvHeads: heads.kvHeads,
+        headDim: arch.headDim,
+        eps: arch.norm.eps,
+        queryWeight: qNorm.weight,
+        keyWeight: kNorm.weight,
+      });
+    }
+    const rope = spec.rope ?? arch.rope;
+    if (rope) {
       encodeRotary(ctx, recorder, {
         qkv: this.qkv,
         tokens,
@@ -264,8 +295,8 @@ export class BlockRunner {
         rowStride,
         rotatedHeads: queryHeads + heads.kvHeads,
         headDim: arch.headDim,
-        rotaryDim: arch.rope.rotaryDim,
-        table: this.ropeTable(seqLen, positionOffset ?? 0),
+        rotaryDim: rope.rotaryDim,
+        table: this.ropeTable(rope, seqLen, positionOffset ?? 0),
       });
     }
     // Each token range of the attention output gets its own queries; they read keys from their sequence's start.
@@ -282,6 +313,8 @@ export class BlockRunner {
           keyColumn,
           valueColumn: keyColumn + kvWidth,
           scale: arch.attentionScale,
+          window: spec.slidingWindow,
+          softcap: arch.attentionSoftcap,
           out: part.buffer,
           outStride: arch.heads * arch.headDim,
           outColumn: heads.firstKvHead * queriesPerKvHead(arch) * arch.headDim,
@@ -293,30 +326,137 @@ export class BlockRunner {
 
   /** o_proj + residual, then the MLP + residual, for tokens [start, start + count) into `out`. */
   private async encodeTokenSlice(call: BlockCall, start: number, count: number): Promise<void> {
-    const { ctx, arch } = this;
-    const { recorder, weights } = call;
-    const { attention_output, mlp, mlp_output } = weights.groups;
-    const gated = arch.mlp.kind === 'gated';
+    if (this.arch.normFirst) await this.encodePreNormSlice(call, start, count);
+    else await this.encodePostNormSlice(call, start, count);
+  }
+
+  /**
+   * Pre-norm: h = x + o_proj(attention) (Gemma: x + norm(o_proj(attention))) into the residual stream, then
+   * out = h + mlp(norm(h)) (Gemma: h + norm(mlp(norm(h))); a mixture of experts: h + Σ routed experts).
+   */
+  private async encodePreNormSlice(call: BlockCall, start: number, count: number): Promise<void> {
+    const { weights } = call;
     const attended = this.attention.rowsAt(start, count);
     const x = call.hidden.rowsAt(start, count);
     const y = call.out.rowsAt(start, count);
-    // Pre-norm keeps hidden + o_proj as the residual stream; post-norm normalises it into the stream first.
+    this.encodeSublayerOutput(call, {
+      group: weights.groups.attention_output,
+      X: attended.buffer,
+      xRowStart: attended.row,
+      tokens: count,
+      postNorm: weights.postAttentionNorm,
+      residual: x,
+      Y: { buffer: this.residual, row: 0 },
+    });
+    this.norm(call, weights.mlpNorm, this.residual, 0, count, this.normed);
+    if (weights.moe && this.experts) {
+      const { moe } = weights.spec;
+      if (!moe) throw new Error(`block ${weights.spec.index}: expert weights without a router spec`);
+      await this.experts.encode({
+        recorder: call.recorder,
+        weights: weights.moe,
+        spec: moe,
+        normed: this.normed,
+        tokens: count,
+        residual: this.residual,
+        out: { buffer: y.buffer, row: y.row },
+        everyToken: call.options.capture !== undefined && call.options.expertCalibration === 'all',
+        capture: call.capture,
+      });
+      return;
+    }
+    const down = await this.encodeDenseMlp(call, this.normed, count);
+    this.encodeSublayerOutput(call, {
+      group: down,
+      X: this.activated,
+      xRowStart: 0,
+      tokens: count,
+      postNorm: weights.postMlpNorm,
+      residual: { buffer: this.residual, row: 0 },
+      Y: { buffer: y.buffer, row: y.row },
+    });
+  }
+
+  /**
+   * Post-norm (OPT-350m): hidden + o_proj is normalised into the residual stream, and the MLP's output plus that
+   * stream normalised again into `out`.
+   */
+  private async encodePostNormSlice(call: BlockCall, start: number, count: number): Promise<void> {
+    const { ctx } = this;
+    const { recorder, weights } = call;
+    const attended = this.attention.rowsAt(start, count);
+    const x = call.hidden.rowsAt(start, count);
+    const y = call.out.rowsAt(start, count);
+    const output = weights.groups.attention_output;
     encodeLinear(ctx, recorder, {
       X: attended.buffer,
       xRowStart: attended.row,
       tokens: count,
-      W: attention_output.W,
-      bias: attention_output.bias,
+      W: output.W,
+      bias: output.bias,
       residual: x.buffer,
       residualRowStart: x.row,
-      Y: arch.normFirst ? this.residual : this.normed,
+      Y: this.normed,
     });
-    if (arch.normFirst) this.norm(call, 'mlpNorm', this.residual, 0, count, this.normed);
-    else this.norm(call, 'attentionNorm', this.normed, 0, count, this.residual);
-    const mlpInput = arch.normFirst ? this.normed : this.residual;
-    await call.capture(mlp.group, mlpInput, count);
+    this.norm(call, weights.attentionNorm, this.normed, 0, count, this.residual);
+    const down = await this.encodeDenseMlp(call, this.residual, count);
     encodeLinear(ctx, recorder, {
-      X: mlpInput,
+      X: this.activated,
+      tokens: count,
+      W: down.W,
+      bias: down.bias,
+      residual: this.residual,
+      Y: this.normed,
+    });
+    this.norm(call, weights.mlpNorm, this.normed, 0, count, y.buffer, y.row);
+  }
+
+  /**
+   * A sublayer's last linear and its way back into the residual stream: Y = X·Wᵀ + b + residual, or with a post
+   * norm (Gemma) Y = norm(X·Wᵀ + b) + residual, the linear's output held in the normalised-states buffer (free by
+   * then: the attention's and the MLP's inputs have been read).
+   */
+  private encodeSublayerOutput(
+    call: BlockCall,
+    args: {
+      group: GroupWeights;
+      X: GPUBuffer;
+      xRowStart: number;
+      tokens: number;
+      postNorm?: NormWeights;
+      residual: { buffer: GPUBuffer; row: number };
+      Y: { buffer: GPUBuffer; row: number };
+    },
+  ): void {
+    const { group, X, xRowStart, tokens, postNorm, residual, Y } = args;
+    const linear = { X, xRowStart, tokens, W: group.W, bias: group.bias };
+    if (!postNorm) {
+      encodeLinear(this.ctx, call.recorder, {
+        ...linear,
+        residual: residual.buffer,
+        residualRowStart: residual.row,
+        Y: Y.buffer,
+        yRowStart: Y.row,
+      });
+      return;
+    }
+    encodeLinear(this.ctx, call.recorder, { ...linear, Y: this.normed });
+    this.norm(call, postNorm, this.normed, 0, tokens, Y.buffer, Y.row, residual);
+  }
+
+  /**
+   * The dense MLP's input capture, gate|up (or fc1), activation and the capture of the down projection's input,
+   * which is left in `activated`; returns the down projection's weights for the caller to apply.
+   */
+  private async encodeDenseMlp(call: BlockCall, input: GPUBuffer, count: number): Promise<GroupWeights> {
+    const { ctx, arch } = this;
+    const { recorder, weights } = call;
+    const { mlp, mlp_output } = weights.groups;
+    if (!mlp || !mlp_output) throw new Error(`block ${weights.spec.index} has no dense MLP`);
+    const gated = arch.mlp.kind === 'gated';
+    await call.capture(mlp.group, input, count);
+    encodeLinear(ctx, recorder, {
+      X: input,
       tokens: count,
       W: mlp.W,
       bias: mlp.bias,
@@ -327,32 +467,24 @@ export class BlockRunner {
       encodeGatedActivation(ctx, recorder, {
         gateUp: this.up,
         tokens: count,
-        intermediate: arch.intermediateSize,
+        intermediate: mlp.group.rows / 2,
         activation: arch.mlp.activation,
         Y: this.activated,
       });
     }
     await call.capture(mlp_output.group, this.activated, count);
-    encodeLinear(ctx, recorder, {
-      X: this.activated,
-      tokens: count,
-      W: mlp_output.W,
-      bias: mlp_output.bias,
-      residual: this.residual,
-      Y: arch.normFirst ? y.buffer : this.normed,
-      yRowStart: arch.normFirst ? y.row : 0,
-    });
-    if (!arch.normFirst) this.norm(call, 'mlpNorm', this.normed, 0, count, y.buffer, y.row);
+    return mlp_output;
   }
 
   private norm(
     call: BlockCall,
-    which: 'attentionNorm' | 'mlpNorm',
+    weights: NormWeights,
     X: GPUBuffer,
     xRowStart: number,
     rows: number,
     Y: GPUBuffer,
     yRowStart = 0,
+    residual?: { buffer: GPUBuffer; row: number },
   ): void {
     encodeNorm(this.ctx, call.recorder, {
       kind: this.arch.norm.kind,
@@ -361,29 +493,41 @@ export class BlockRunner {
       rows,
       features: this.arch.hiddenSize,
       eps: this.arch.norm.eps,
-      weights: call.weights[which],
+      weights,
       Y,
       yRowStart,
+      ...(residual ? { residual: residual.buffer, residualRowStart: residual.row } : {}),
     });
   }
 
-  /** The (cos, sin) table for these positions, kept while consecutive calls use the same ones. */
-  private ropeTable(seqLen: number, positionOffset: number): GPUBuffer {
-    const key = `${seqLen}@${positionOffset}`;
-    if (this.rope?.key !== key) {
-      this.rope?.table.destroy();
-      const table = Float32Array.from(ropeTable(this.arch.rope!, seqLen, positionOffset));
-      this.rope = { key, table: uploadFloat32(this.ctx, table, 'rope table') };
+  /**
+   * The (cos, sin) table of `rope` for these positions, kept while calls use it: a model's layers use one RoPE, or
+   * two (Gemma 3's sliding layers their own base); a few are kept, so alternating layers do not rebuild theirs.
+   */
+  private ropeTable(rope: RopeSpec, seqLen: number, positionOffset: number): GPUBuffer {
+    const key = `${seqLen}@${positionOffset} ${JSON.stringify(rope)}`;
+    let table = this.ropeTables.get(key);
+    if (!table) {
+      if (this.ropeTables.size >= 4) this.dropRopeTables();
+      const values = Float32Array.from(ropeTable(rope, seqLen, positionOffset));
+      table = uploadFloat32(this.ctx, values, 'rope table');
+      this.ropeTables.set(key, table);
     }
-    return this.rope.table;
+    return table;
+  }
+
+  private dropRopeTables(): void {
+    // Tables are read by work already submitted; WebGPU frees them once it has run.
+    for (const table of this.ropeTables.values()) table.destroy();
+    this.ropeTables.clear();
   }
 
   destroy(): void {
     const buffers = new Set([this.normed, this.residual, this.qkv, this.up, this.activated]);
     for (const buffer of buffers) buffer.destroy();
     this.attention.destroy();
-    this.rope?.table.destroy();
-    this.rope = undefined;
+    this.experts?.destroy();
+    this.dropRopeTables();
   }
 }
 

@@ -2,19 +2,15 @@
  * One transformer block's weights on the GPU. The linears of each input group are stacked into one split matrix
  * (q|k|v, gate|up) so that a group is one matmul. Each linear has parts of its own (tile-aligned where it is split,
  * as the solver's W is), so that the solver prunes it where it is: the forward's re-run and the writer's readback
- * take the pruned weights from there, with no second upload.
+ * take the pruned weights from there, with no second upload. A mixture-of-experts block holds its router and each
+ * expert's gate|up and down groups instead of one MLP; the norms the block's family adds (q/k, post-sublayer) come
+ * with it. Gemma's (1 + w) norms are uploaded as w + 1.
  */
 import { uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { SplitMatrix, type SplitOptions, TILE_ROWS } from '../gpu/split-matrix';
 import { ModelFileError } from '../io/errors';
-import {
-  type Architecture,
-  type BlockSpec,
-  type InputGroup,
-  type InputGroupRole,
-  transpose,
-} from './architecture';
+import { type Architecture, type BlockSpec, type InputGroup, type NormSpec, transpose } from './architecture';
 import type { NormWeights } from './kernels/norm';
 
 /** Returns a checkpoint tensor as f32, whatever its stored dtype. */
@@ -28,11 +24,34 @@ export interface GroupWeights {
   bias?: GPUBuffer;
 }
 
+/** One expert of a mixture-of-experts block: its gate|up and its down projection. */
+export interface ExpertWeights {
+  mlp: GroupWeights;
+  mlp_output: GroupWeights;
+}
+
+export interface MoeWeights {
+  /** [experts, hidden]: never pruned. */
+  router: SplitMatrix;
+  experts: ExpertWeights[];
+}
+
+/** The input groups of one block: attention always, the MLP's where it is dense (not a mixture of experts). */
+export type BlockGroups = Record<'attention' | 'attention_output', GroupWeights> &
+  Partial<Record<'mlp' | 'mlp_output', GroupWeights>>;
+
 export interface BlockWeights {
   readonly spec: BlockSpec;
-  readonly groups: Record<InputGroupRole, GroupWeights>;
+  readonly groups: BlockGroups;
+  /** Mixture-of-experts blocks: the router and the experts, in expert order. */
+  readonly moe?: MoeWeights;
   readonly attentionNorm: NormWeights;
   readonly mlpNorm: NormWeights;
+  /** The norms some families add: per-head q/k norms ([headDim]), post-attention and post-MLP norms. */
+  readonly qNorm?: NormWeights;
+  readonly kNorm?: NormWeights;
+  readonly postAttentionNorm?: NormWeights;
+  readonly postMlpNorm?: NormWeights;
   /**
    * One linear's rows of its group's weight (by its block name, e.g. "self_attn.q_proj", or its tensor name), in
    * the pruner's [rows = out, cols = in] orientation: the same buffers the forward reads, for pruning in place.
@@ -98,14 +117,20 @@ export async function uploadMatrix(
   return SplitMatrix.upload(ctx, outIn, spec.rows, spec.cols, spec.tensor, options);
 }
 
+/**
+ * A norm's weight (and bias). With `unitOffset` (Gemma, whose RMSNorm multiplies by 1 + w) the weight goes up as
+ * w + 1 rounded to f32, exactly as Gemma's own norm computes (1.0 + weight.float()) in float32.
+ */
 export async function uploadNorm(
   ctx: GpuContext,
   source: TensorSource,
   spec: { weight: string; bias?: string },
   features: number,
+  unitOffset = false,
 ): Promise<NormWeights> {
   // Both are read (and checked) before either is uploaded, so a bad bias leaves no buffer behind.
-  const weight = await readTensor(source, spec.weight, features);
+  const stored = await readTensor(source, spec.weight, features);
+  const weight = unitOffset ? stored.map((w) => 1 + w) : stored;
   const bias = spec.bias ? await readTensor(source, spec.bias, features) : undefined;
   return {
     weight: uploadFloat32(ctx, weight, spec.weight),
@@ -146,33 +171,51 @@ export async function uploadBlock(
 ): Promise<BlockWeights> {
   const spec = arch.block(index);
   const uploaded: UploadedGroup[] = [];
-  const norms: NormWeights[] = [];
+  const norms = new Map<string, NormWeights>();
+  let router: SplitMatrix | undefined;
   const destroy = () => {
     for (const g of uploaded) {
       g.W.destroy();
       g.bias?.destroy();
     }
-    for (const n of norms) {
+    for (const n of norms.values()) {
       n.weight.destroy();
       n.bias?.destroy();
     }
+    router?.destroy();
   };
   try {
     for (const group of spec.groups) uploaded.push(await uploadGroup(ctx, source, group));
-    norms.push(await uploadNorm(ctx, source, spec.attentionNorm, arch.hiddenSize));
-    norms.push(await uploadNorm(ctx, source, spec.mlpNorm, arch.hiddenSize));
+    const unit = arch.norm.unitOffset === true;
+    const wanted: Array<[string, NormSpec | undefined, number]> = [
+      ['attentionNorm', spec.attentionNorm, arch.hiddenSize],
+      ['mlpNorm', spec.mlpNorm, arch.hiddenSize],
+      ['qNorm', spec.qNorm, arch.headDim],
+      ['kNorm', spec.kNorm, arch.headDim],
+      ['postAttentionNorm', spec.postAttentionNorm, arch.hiddenSize],
+      ['postMlpNorm', spec.postMlpNorm, arch.hiddenSize],
+    ];
+    for (const [name, norm, features] of wanted) {
+      if (norm) norms.set(name, await uploadNorm(ctx, source, norm, features, unit));
+    }
+    if (spec.moe) router = await uploadMatrix(ctx, source, spec.moe.router);
   } catch (error) {
     destroy();
     throw error;
   }
-  const groups = Object.fromEntries(
-    uploaded.map((g): [InputGroupRole, GroupWeights] => [g.group.role, g]),
-  ) as Record<InputGroupRole, GroupWeights>;
+  const dense = uploaded.filter((g) => g.group.expert === undefined);
+  const groups = Object.fromEntries(dense.map((g) => [g.group.role, g])) as unknown as BlockGroups;
+  const moe = router ? { router, experts: expertsOf(uploaded) } : undefined;
   return {
     spec,
     groups,
-    attentionNorm: norms[0],
-    mlpNorm: norms[1],
+    ...(moe ? { moe } : {}),
+    attentionNorm: norms.get('attentionNorm') as NormWeights,
+    mlpNorm: norms.get('mlpNorm') as NormWeights,
+    qNorm: norms.get('qNorm'),
+    kNorm: norms.get('kNorm'),
+    postAttentionNorm: norms.get('postAttentionNorm'),
+    postMlpNorm: norms.get('postMlpNorm'),
     linear: (name) => locateLinear(uploaded, name).matrix,
     replaceLinear(name, W) {
       const { matrix, linear } = locateLinear(uploaded, name);
@@ -189,6 +232,21 @@ export async function uploadBlock(
     },
     destroy,
   };
+}
+
+/** Each expert's gate|up and down groups, in expert order. */
+function expertsOf(uploaded: UploadedGroup[]): ExpertWeights[] {
+  const experts: Array<Partial<ExpertWeights>> = [];
+  for (const g of uploaded) {
+    const { expert, role } = g.group;
+    if (expert === undefined) continue;
+    experts[expert] ??= {};
+    if (role === 'mlp' || role === 'mlp_output') experts[expert][role] = g;
+  }
+  return experts.map((e, index) => {
+    if (!e.mlp || !e.mlp_output) throw new Error(`expert ${index} lacks its gate|up or down projection`);
+    return e as ExpertWeights;
+  });
 }
 
 function locateLinear(groups: UploadedGroup[], name: string) {

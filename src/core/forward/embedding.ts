@@ -1,6 +1,7 @@
 /**
- * The model's input end: token embeddings, learned positions (OPT, GPT-2) and OPT's project_in, written into the
- * hidden states of a chunk of sequences, which may be one buffer or split by token ranges.
+ * The model's input end: token embeddings (× √hidden for Gemma), learned positions (OPT, GPT-2) and OPT's
+ * project_in, written into the hidden states of a chunk of sequences, which may be one buffer or split by token
+ * ranges.
  *
  *   const embedding = await uploadEmbedding(ctx, arch, source);   // tokens, learned positions, OPT project_in
  *   for (const chunk of chunks) {                                  // chunk: `count` sequences of seqLen ids
@@ -216,6 +217,7 @@ function encodeEmbedding(
     tokens,
     Y: gathered,
     accumulate: false,
+    scale: arch.embeddingScale,
   });
   let positionsAdded: GPUBuffer | undefined;
   if (weights.positions && piece.positions) {

@@ -1,7 +1,8 @@
 /**
- * The model's output end: final norm, OPT's project_out, the LM head and log-softmax, to per-token negative
- * log-likelihood. The LM head works through the vocabulary in slices and folds each into a running log-sum-exp,
- * so a [tokens, vocab] logits buffer never exists (vocabularies reach 150k on real models).
+ * The model's output end: final norm, OPT's project_out, the LM head (with Gemma 2's final soft-capping) and
+ * log-softmax, to per-token negative log-likelihood. The LM head works through the vocabulary in slices and folds
+ * each into a running log-sum-exp, so a [tokens, vocab] logits buffer never exists (vocabularies reach 150k on real
+ * models).
  *
  *   const head = await uploadHead(ctx, arch, source);             // final norm, OPT project_out, LM head (tied ok)
  *   for (const chunk of chunks) {
@@ -28,6 +29,7 @@ import { TokenIdError } from './embedding';
 import { encodeLinear } from './kernels/linear';
 import { encodeLogSumExp, initialLogSumExpState } from './kernels/logsumexp';
 import { encodeNorm, type NormWeights } from './kernels/norm';
+import { encodeSoftcap } from './kernels/softcap';
 
 export interface HeadWeights {
   finalNorm?: NormWeights;
@@ -42,7 +44,7 @@ export async function uploadHead(
   source: TensorSource,
 ): Promise<HeadWeights> {
   const finalNorm = arch.finalNorm
-    ? await uploadNorm(ctx, source, arch.finalNorm, arch.hiddenSize)
+    ? await uploadNorm(ctx, source, arch.finalNorm, arch.hiddenSize, arch.norm.unitOffset)
     : undefined;
   const projectOut = arch.projectOut ? await uploadMatrix(ctx, source, arch.projectOut) : undefined;
   const lmHead = await uploadMatrix(ctx, source, arch.lmHead);
@@ -137,6 +139,7 @@ async function nllOfRange(
             rows: columns,
             Y: logits,
           });
+          softcap(ctx, arch, recorder, logits, count * columns);
           encodeLogSumExp(ctx, recorder, {
             logits,
             tokens: count,
@@ -199,6 +202,7 @@ export async function logitsAt(
         Y: logits,
         outStride: arch.vocabSize,
       });
+      softcap(ctx, arch, recorder, logits, count * arch.vocabSize);
       recorder.submit();
       recorder.destroy();
     });
@@ -207,6 +211,18 @@ export async function logitsAt(
     logits.destroy();
     buffers.destroy();
   }
+}
+
+/** Gemma 2's final logit soft-capping, where the model has it, on the first `count` logits of `logits`. */
+function softcap(
+  ctx: GpuContext,
+  arch: Architecture,
+  recorder: CommandRecorder,
+  logits: GPUBuffer,
+  count: number,
+): void {
+  if (arch.finalLogitSoftcap !== undefined)
+    encodeSoftcap(ctx, recorder, { X: logits, count, cap: arch.finalLogitSoftcap });
 }
 
 interface HeadPlan {

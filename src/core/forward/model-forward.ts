@@ -36,7 +36,7 @@ export async function modelNll(
   if (!Number.isInteger(sequences) || sequences < 1) {
     throw new RangeError(`${ids.length} token ids do not make whole sequences of ${seqLen}`);
   }
-  requireGpuForward(arch, seqLen);
+  requireGpuForward(arch);
   // Where even one sequence cannot run, SequenceStates.embed explains what to lower.
   const fit = Math.max(1, maxSequencesPerChunk(ctx, arch, seqLen));
   const perChunk = Math.min(options.sequencesPerChunk ?? Math.min(8, fit), sequences);

@@ -8,6 +8,7 @@
 import { nextTokenTargets } from '../eval/perplexity-windows';
 import type { GpuContext } from '../gpu/context';
 import { SplitMatrix } from '../gpu/split-matrix';
+import type { ExpertCalibration } from '../settings/prune-settings';
 import type { Architecture } from './architecture';
 import type { BlockRunner, CaptureInput } from './block-runner';
 import type { BlockWeights } from './block-weights';
@@ -86,8 +87,13 @@ export class SequenceStates {
    * Runs every chunk through one block only to capture its linears' inputs: the states stay as they were, since
    * the next block must see the output of the block after pruning, not before.
    */
-  async capture(runner: BlockRunner, weights: BlockWeights, capture: CaptureInput): Promise<void> {
-    await this.runChunks(runner, weights, false, capture);
+  async capture(
+    runner: BlockRunner,
+    weights: BlockWeights,
+    capture: CaptureInput,
+    expertCalibration?: ExpertCalibration,
+  ): Promise<void> {
+    await this.runChunks(runner, weights, false, capture, expertCalibration);
   }
 
   private async runChunks(
@@ -95,6 +101,7 @@ export class SequenceStates {
     weights: BlockWeights,
     advance: boolean,
     capture?: CaptureInput,
+    expertCalibration?: ExpertCalibration,
   ): Promise<void> {
     for (const chunk of this.chunks) {
       const out = this.spare as SplitMatrix;
@@ -103,6 +110,7 @@ export class SequenceStates {
         seqLen: this.seqLen,
         positionOffset: this.positionOffset,
         capture,
+        expertCalibration,
       });
       if (!advance) continue;
       this.spare = chunk.hidden;

@@ -9,19 +9,57 @@ import type { SplitMatrix } from '../gpu/split-matrix';
 import type { Architecture } from './architecture';
 import { fitting, type ScratchSpec, widest } from './scratch-spec';
 
-/** The slice-sized buffers: normalised states, the residual stream, the MLP's up projection and activation. */
+/** The widest MLP of any block (a dense one's intermediate size, or an expert's) and the most experts of one. */
+export function mlpShape(arch: Architecture): { intermediate: number; experts: number } {
+  let shape = shapes.get(arch);
+  if (!shape) {
+    shape = { intermediate: 0, experts: 0 };
+    for (let index = 0; index < arch.numBlocks; index++) {
+      const moe = arch.block(index).moe;
+      shape.intermediate = Math.max(shape.intermediate, moe ? moe.intermediateSize : arch.intermediateSize);
+      shape.experts = Math.max(shape.experts, moe?.experts ?? 0);
+    }
+    shapes.set(arch, shape);
+  }
+  return shape;
+}
+
+const shapes = new WeakMap<Architecture, { intermediate: number; experts: number }>();
+
+/**
+ * The slice-sized buffers: normalised states, the residual stream, the MLP's up projection and activation (sized
+ * for the widest MLP, a dense one's or one expert's), and for mixtures of experts the router's logits and one
+ * expert's input and output rows (expert-mlp.ts allocates those).
+ */
 export function sliceSpecs(arch: Architecture): ScratchSpec[] {
+  return [...blockSliceSpecs(arch), ...expertSliceSpecs(arch)];
+}
+
+/** The slice-sized buffers every block runner holds: normed, residual, gate|up (or fc1) and the activation. */
+export function blockSliceSpecs(arch: Architecture): ScratchSpec[] {
   const gated = arch.mlp.kind === 'gated';
+  const { intermediate } = mlpShape(arch);
   const specs: ScratchSpec[] = [
     { name: 'normalised hidden states', floatsPerToken: arch.hiddenSize },
     { name: 'residual stream', floatsPerToken: arch.hiddenSize },
     {
       name: gated ? 'gate|up projection' : 'MLP intermediate',
-      floatsPerToken: gated ? 2 * arch.intermediateSize : arch.intermediateSize,
+      floatsPerToken: gated ? 2 * intermediate : intermediate,
     },
   ];
-  if (gated) specs.push({ name: 'MLP intermediate', floatsPerToken: arch.intermediateSize });
+  if (gated) specs.push({ name: 'MLP intermediate', floatsPerToken: intermediate });
   return specs;
+}
+
+/** A mixture of experts' own slice-sized buffers: the router's logits, one expert's input and output rows. */
+export function expertSliceSpecs(arch: Architecture): ScratchSpec[] {
+  const { experts } = mlpShape(arch);
+  if (experts === 0) return [];
+  return [
+    { name: 'router logits', floatsPerToken: experts },
+    { name: 'expert input', floatsPerToken: arch.hiddenSize },
+    { name: 'expert output', floatsPerToken: arch.hiddenSize },
+  ];
 }
 
 /** The most tokens one slice may hold. */

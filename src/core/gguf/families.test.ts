@@ -1,6 +1,8 @@
 /**
- * Synthetic Qwen2 and GPT-2 checkpoints with byte-level BPE tokenizers, exported by the CLI as F32 GGUF and run by
- * llama.cpp: its token ids equal ours and its per-token NLL (its logits) match our GPU forward's. OPT is refused.
+ * Synthetic Qwen2, Qwen3 and GPT-2 checkpoints with byte-level BPE tokenizers, exported by the CLI as F32 GGUF and run
+ * by llama.cpp: its token ids equal ours and its per-token NLL (its logits) match our GPU forward's. Qwen3's is the
+ * real Qwen3-0.6B config shrunk (family-checkpoints.ts, BF16), with q/k norms and a head_dim wider than
+ * hidden/heads as the real model has. OPT, and the families without a GGUF writer yet, are refused.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { byteLevelTokenizerJson } from '../../../test/byte-level-tokenizer';
 import { randomCheckpoint, tinyOptConfig } from '../../../test/checkpoints';
 import { runCli } from '../../../test/cli';
+import { familyCheckpoint, familyFiles } from '../../../test/family-checkpoints';
 import { useGpu } from '../../../test/gpu';
 import { llamaNll, withLlamaModel } from '../../../test/llama-cpp/llama';
 import { openFolder } from '../../node/files';
@@ -98,13 +101,32 @@ const FAMILIES = [
   },
 ] as const;
 
-describe.each(FAMILIES)('$name: exported by the CLI, run by llama.cpp', (family) => {
+/** Qwen3-0.6B's config shrunk, head_dim 16 over 4 heads of a 32-wide model, and Qwen2's tokenizer files. */
+function writeQwen3Folder(): string {
+  const dir = join(scratch, 'qwen3');
+  const checkpoint = familyCheckpoint('Qwen/Qwen3-0.6B', { vocab: 320, overrides: { head_dim: 16 } });
+  mkdirSync(dir);
+  for (const [file, bytes] of familyFiles(checkpoint)) writeFileSync(join(dir, file), bytes);
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteLevelTokenizerJson('qwen2')));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(FAMILIES[0].tokenizerConfig));
+  return dir;
+}
+
+const EXPORTED = [
+  ...FAMILIES.map((family) => ({
+    name: family.name,
+    folder: () =>
+      writeFolder(family.name, family.config, {
+        'tokenizer.json': byteLevelTokenizerJson(family.name === 'qwen2' ? 'qwen2' : 'gpt2'),
+        'tokenizer_config.json': family.tokenizerConfig,
+      }),
+  })),
+  { name: 'qwen3', folder: writeQwen3Folder },
+];
+
+describe.each(EXPORTED)('$name: exported by the CLI, run by llama.cpp', (family) => {
   const gpu = useGpu();
-  const tokenizerJson = byteLevelTokenizerJson(family.name === 'qwen2' ? 'qwen2' : 'gpt2');
-  const dir = writeFolder(family.name, family.config, {
-    'tokenizer.json': tokenizerJson,
-    'tokenizer_config.json': family.tokenizerConfig,
-  });
+  const dir = family.folder();
   const out = join(scratch, `${family.name}.gguf`);
 
   it('llama.cpp’s token ids and per-token NLL match ours', async () => {
@@ -129,7 +151,7 @@ describe.each(FAMILIES)('$name: exported by the CLI, run by llama.cpp', (family)
       const theirs = await llamaNll(llama, [window]);
       let worst = 0;
       for (let i = 0; i < seqlen - 1; i++) worst = Math.max(worst, Math.abs(theirs[i] - ours[i]));
-      // Qwen2: both float32 forwards agree to ~1e-5. GPT-2: llama.cpp's CPU GELU reads an fp16 table
+      // Qwen2, Qwen3: both float32 forwards agree to ~1e-5. GPT-2: llama.cpp's CPU GELU reads an fp16 table
       // (GGML_GELU_FP16), measured 6.4e-3 at worst on these random weights.
       expect(worst).toBeLessThan(family.name === 'gpt2' ? 2e-2 : 2e-4);
     });
@@ -155,5 +177,19 @@ describe('OPT', () => {
     const run = await runCli(['export-gguf', dir, '--type', 'f32', '--out', join(scratch, 'opt.gguf')]);
     expect(run.code).toBe(2);
     expect(run.err).toContain('llama.cpp has no OPT architecture');
+  });
+});
+
+describe('families without a GGUF writer yet', () => {
+  it('are refused by model_type', async () => {
+    const dir = join(scratch, 'gemma2');
+    mkdirSync(dir);
+    for (const [file, bytes] of familyFiles(familyCheckpoint('google/gemma-2-2b', { vocab: 320 }))) {
+      writeFileSync(join(dir, file), bytes);
+    }
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteLevelTokenizerJson('gpt2')));
+    const run = await runCli(['export-gguf', dir, '--type', 'f32', '--out', join(scratch, 'gemma2.gguf')]);
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('model_type "gemma2" has no llama.cpp architecture this tool writes');
   });
 });

@@ -4,11 +4,11 @@
  */
 import type { ModelConfig } from '../model/types';
 import { f32, type GgufValue, str, u32 } from './format';
-import { GgufExportError } from './model-map';
+import { type GgufArchitecture, GgufExportError } from './model-map';
 
 type Entries = Array<readonly [string, GgufValue]>;
 
-export function architectureMetadata(arch: 'llama' | 'qwen2' | 'gpt2', config: ModelConfig): Entries {
+export function architectureMetadata(arch: GgufArchitecture, config: ModelConfig): Entries {
   const k = (key: string) => `${arch}.${key}`;
   const entries: Entries = [
     ['general.architecture', str(arch)],

@@ -3,7 +3,8 @@
  * llama.cpp's convert_hf_to_gguf.py and gguf-py's constants.py give them): Llama, Mistral and SmolLM as "llama"
  * (q_proj/k_proj rows permuted per head, because llama.cpp rotates interleaved pairs where transformers rotates
  * halves), Qwen2 as "qwen2", GPT-2 as "gpt2" (Conv1D weights transposed to [out, in]). OPT has no llama.cpp
- * architecture. The same map turns a GGUF back into HF tensors for this tool's own forward.
+ * architecture. Qwen3 is "qwen3": Qwen2's names, no biases, plus attn_q_norm / attn_k_norm (per-head RMSNorm weights,
+head_dim long). The same map turns a GGUF back into HF tensors for this tool's own forward.
  */
 import type { Architecture, LinearSpec, NormSpec } from '../forward/architecture';
 import type { ModelConfig } from '../model/types';
@@ -31,17 +32,25 @@ export interface TensorMapping {
   transform: TensorTransform;
 }
 
-export const GGUF_ARCHITECTURES = { llama: 'llama', mistral: 'llama', qwen2: 'qwen2', gpt2: 'gpt2' } as const;
+export const GGUF_ARCHITECTURES = {
+  llama: 'llama',
+  mistral: 'llama',
+  qwen2: 'qwen2',
+  qwen3: 'qwen3',
+  gpt2: 'gpt2',
+} as const;
+
+export type GgufArchitecture = (typeof GGUF_ARCHITECTURES)[keyof typeof GGUF_ARCHITECTURES];
 
 /** llama.cpp's architecture name for a model_type, or a message saying why there is none. */
-export function ggufArchitecture(config: ModelConfig): 'llama' | 'qwen2' | 'gpt2' {
+export function ggufArchitecture(config: ModelConfig): GgufArchitecture {
   if (config.family === 'opt') {
     throw new GgufExportError(
       'llama.cpp has no OPT architecture, so an OPT model cannot be written as GGUF. GGUF export supports ' +
-        'Llama-style models (Llama, Mistral, SmolLM, TinyLlama), Qwen2 and GPT-2; use the safetensors output for OPT.',
+        'Llama-style models (Llama, Mistral, SmolLM, TinyLlama), Qwen2, Qwen3 and GPT-2; use the safetensors output for OPT.',
     );
   }
-  const arch = (GGUF_ARCHITECTURES as Record<string, 'llama' | 'qwen2' | 'gpt2'>)[config.modelType];
+  const arch = (GGUF_ARCHITECTURES as Record<string, GgufArchitecture>)[config.modelType];
   if (!arch) {
     throw new GgufExportError(
       `model_type "${config.modelType}" has no llama.cpp architecture this tool writes`,
@@ -94,9 +103,9 @@ export function mapTensors(arch: Architecture): TensorMapping[] {
   const out: TensorMapping[] = [];
   const add = (gguf: string, hf: string, shape: number[], transform: TensorTransform = { kind: 'copy' }) =>
     out.push({ gguf, hf, shape, transform });
-  const addNorm = (gguf: string, norm: NormSpec) => {
-    add(`${gguf}.weight`, norm.weight, [arch.hiddenSize]);
-    if (norm.bias) add(`${gguf}.bias`, norm.bias, [arch.hiddenSize]);
+  const addNorm = (gguf: string, norm: NormSpec, size = arch.hiddenSize) => {
+    add(`${gguf}.weight`, norm.weight, [size]);
+    if (norm.bias) add(`${gguf}.bias`, norm.bias, [size]);
   };
   add('token_embd.weight', arch.embedding.tensor, [arch.embedding.rows, arch.embedding.cols]);
   if (arch.positions)
@@ -118,6 +127,8 @@ export function mapTensors(arch: Architecture): TensorMapping[] {
     };
     addNorm(`${prefix}.attn_norm`, block.attentionNorm);
     for (const group of block.groups.slice(0, 2)) group.linears.forEach(addLinear);
+    if (block.qNorm) addNorm(`${prefix}.attn_q_norm`, block.qNorm, arch.headDim);
+    if (block.kNorm) addNorm(`${prefix}.attn_k_norm`, block.kNorm, arch.headDim);
     addNorm(`${prefix}.ffn_norm`, block.mlpNorm);
     for (const group of block.groups.slice(2)) group.linears.forEach(addLinear);
   }

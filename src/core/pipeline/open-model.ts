@@ -12,6 +12,7 @@ import type { ModelFolder } from '../io/folder';
 import { elementCount } from '../io/safetensors-header';
 import { loadModelConfig } from '../model/config';
 import { checkConfigMatchesCheckpoint } from '../model/consistency';
+import { modelParticulars } from '../model/particulars';
 import type { ModelConfig } from '../model/types';
 import { loadTokenizer } from '../tokenizer/load-tokenizer';
 import type { TextTokenizer } from '../tokenizer/text-tokenizer';
@@ -116,6 +117,8 @@ function summarize(
     shards: checkpoint.files.length,
     tokenizer: tokenizer.source,
     prunable,
+    particulars: modelParticulars(config),
+    experts: config.moe?.experts ?? 0,
     warnings: [...checkpoint.warnings],
     fingerprint,
   };

@@ -77,6 +77,8 @@ export function progressSettingsKey(settings: PruneSettings): string {
     percdamp,
     seed,
     skipLayers,
+    // Only where it is not the default, so that runs saved before the setting existed still resume.
+    ...(settings.expertCalibration === 'all' ? { expertCalibration: 'all' } : {}),
   });
 }
 

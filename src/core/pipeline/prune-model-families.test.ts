@@ -1,9 +1,11 @@
 /**
  * The sequential pipeline on small random checkpoints of the other families, in their exact Hugging Face layout
  * (OPT pre-norm, OPT-350m-style post-norm with project_in/out, GPT-2 with transposed Conv1D weights and the fused
- * c_attn, Phi-4-mini with its fused qkv_proj / gate_up_proj and LongRoPE, Mistral with its window), against the
- * float64 CPU pipeline: the pruned perplexity within 1% and the same pruned weights. Families whose features the
- * GPU forward lacks are refused by name before any work.
+ * c_attn, Phi-4-mini with its fused qkv_proj / gate_up_proj and LongRoPE, Mistral with a window narrower than the
+ * sequence, Gemma 3 with all of its features, Gemma 2's soft-capping, Qwen3-MoE's experts each with the Hessian of
+ * its routed tokens or of every token), against the float64 CPU pipeline: the dense perplexity within 1e-4, the
+ * pruned within 1%, the same linears pruned, and an expert no token reaches left dense with the reference's
+ * warning.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -16,6 +18,9 @@ import {
 import { familyCheckpoint } from '../../../test/family-checkpoints';
 import { useGpu } from '../../../test/gpu';
 import { evaluationWindows } from '../eval/perplexity-windows';
+import { memoryByteSink, memoryByteSource } from '../io/bytes';
+import { openCheckpoint } from '../io/checkpoint';
+import { createModelFolder } from '../io/folder';
 import type { ModelConfig } from '../model/types';
 import { drawCalibrationWindows } from './calibration';
 import type { OpenedModel } from './open-model';
@@ -63,8 +68,21 @@ describe('pruneModel on other families', () => {
       { ...DEFAULT_SETTINGS, sparsity: 0.5, blockSize: 16 },
       16,
     ],
-    // Mistral's 8-token window is the whole of each sequence at seqlen 8.
-    ['Mistral', family('mistralai/Mistral-7B-v0.1'), { ...DEFAULT_SETTINGS, pattern: { n: 2, m: 4 } }, 8],
+    // Mistral's 8-token window is half of each 16-token sequence.
+    ['Mistral', family('mistralai/Mistral-7B-v0.1'), { ...DEFAULT_SETTINGS, pattern: { n: 2, m: 4 } }, 16],
+    // (1 + w) norms, √hidden embeddings, q/k norms, norms around both sublayers, 5-token windows with their own
+    // RoPE base on 5 of 6 layers, tied embeddings, BF16.
+    ['Gemma 3', family('google/gemma-3-270m'), { ...DEFAULT_SETTINGS, sparsity: 0.5, blockSize: 16 }, 12],
+    // Attention and final logit soft-capping, an 8-token window on every other layer, F32.
+    ['Gemma 2', family('google/gemma-2-2b'), { ...DEFAULT_SETTINGS, method: 'wanda', sparsity: 0.5 }, 12],
+    // 16 experts, top 4 renormalised, q/k norms; each expert pruned with its own Hessian.
+    ['Qwen3-MoE', family('Qwen/Qwen3-30B-A3B'), { ...DEFAULT_SETTINGS, sparsity: 0.5, blockSize: 8 }, 12],
+    [
+      'Qwen3-MoE, every expert calibrated on all tokens',
+      family('Qwen/Qwen3-30B-A3B'),
+      { ...DEFAULT_SETTINGS, sparsity: 0.5, blockSize: 8, expertCalibration: 'all' },
+      12,
+    ],
   ];
   for (const [label, open, base, seqlen] of opened) {
     it(`${label}: GPU and float64 pipelines agree`, async () => {
@@ -84,32 +102,72 @@ describe('pruneModel on other families', () => {
         { ids: calibration.ids, seqLen: calibration.seqlen },
         { ids: windows.ids, seqLen: windows.seqlen },
         settings,
+        { expertCalibration: settings.expertCalibration },
       );
       expect(Math.abs((result.dense?.perplexity ?? Number.NaN) / reference.dense - 1)).toBeLessThan(1e-4);
       const pruned = result.pruned?.perplexity ?? Number.NaN;
       expect(Math.abs(pruned / reference.pruned - 1)).toBeLessThan(0.01);
-      expect(result.layers.map((l) => l.tensor).sort()).toEqual([...reference.weights.keys()].sort());
-      for (const layer of result.layers) expect(layer.skipped).toBeUndefined();
-    }, 60_000);
+      const prunedLayers = result.layers.filter((l) => !l.skipped);
+      expect(prunedLayers.map((l) => l.tensor).sort()).toEqual([...reference.weights.keys()].sort());
+      for (const layer of result.layers.filter((l) => l.skipped)) {
+        expect(layer.skipped).toBe('no calibration token was routed to this expert');
+      }
+      expect(result.notes.filter((n) => /no calibration token/.test(n))).toEqual(reference.warnings);
+      expect(result.layers).toHaveLength(model.arch.prunableLinears().length);
+    }, 120_000);
   }
 
-  it.each([
-    ['google/gemma-3-270m', 8, /RMSNorm by \(1 \+ weight\)/],
-    ['Qwen/Qwen3-30B-A3B', 8, /mixture-of-experts MLPs/],
-    ['mistralai/Mistral-7B-v0.1', 16, /a 8-token window, 16-token sequences/],
-  ] as const)('%s at seqlen %i: refused by name before any work', async (name, seqlen, message) => {
+  it('Qwen3-MoE: an expert no calibration token reaches stays dense, byte for byte, with the reference’s warning', async () => {
     const ctx = await gpu();
-    const checkpoint = familyCheckpoint(name);
-    const model = await openRandomCheckpoint(checkpoint.config, checkpoint);
-    const events: string[] = [];
-    const run = pruneModel(
-      ctx,
-      model,
-      { ...DEFAULT_SETTINGS, nsamples: 2, seqlen },
-      { calibration: TEXT },
-      { onEvent: (event) => events.push(event.type) },
+    const model = await family('Qwen/Qwen3-30B-A3B')();
+    const moe = model.config.moe;
+    if (!moe) throw new Error('Qwen3-MoE has experts');
+    // One character repeated: every position has the same hidden state, so every token picks the same top-k experts.
+    const calibration = 'a'.repeat(400);
+    const settings: PruneSettings = {
+      ...DEFAULT_SETTINGS,
+      sparsity: 0.5,
+      blockSize: 8,
+      nsamples: 2,
+      seqlen: 12,
+    };
+    const written = new Map<string, ReturnType<typeof memoryByteSink>>();
+    const sinkFor = async (path: string) => {
+      const sink = memoryByteSink();
+      written.set(path, sink);
+      return sink;
+    };
+    const { result } = await pruneModel(ctx, model, settings, { calibration }, { output: { sinkFor } });
+    const ids = drawCalibrationWindows(
+      model.tokenizer.encode(calibration),
+      settings,
+      model.config.maxPositions,
     );
-    await expect(run).rejects.toThrow(message);
-    expect(events).toEqual([]);
-  });
+    const tensors = new Map<string, Float32Array>();
+    for (const t of model.checkpoint.tensors) tensors.set(t.name, await model.checkpoint.readFloat32(t.name));
+    const reference = referenceSequentialPrune(
+      model.arch,
+      tensors,
+      { ids: ids.ids, seqLen: ids.seqlen },
+      { ids: ids.ids.subarray(0, ids.seqlen), seqLen: ids.seqlen },
+      settings,
+    );
+    expect(reference.warnings).toHaveLength(model.arch.numBlocks * (moe.experts - moe.topK));
+    expect(result.notes.filter((n) => /no calibration token/.test(n))).toEqual(reference.warnings);
+    const output = await openCheckpoint(
+      createModelFolder(
+        'out',
+        [...written].map(([path, sink]) => [path, memoryByteSource(sink.bytes(), path)] as const),
+      ),
+    );
+    const dense = result.layers.filter((l) => l.skipped);
+    expect(dense).toHaveLength(3 * reference.warnings.length);
+    for (const layer of dense) {
+      expect(await output.readFloat32(layer.tensor)).toEqual(tensors.get(layer.tensor));
+      expect(reference.weights.has(layer.tensor)).toBe(false);
+    }
+    for (const layer of result.layers.filter((l) => !l.skipped)) {
+      expect(layer.sparsity).toBeGreaterThanOrEqual(0.5 - 1e-9);
+    }
+  }, 120_000);
 });

@@ -87,6 +87,11 @@ export class DeviceLostError extends Error {
   }
 }
 
+/** The key of a group's Hessian: its role, and its expert where it has one (each expert has its own). */
+function hessianKey(group: InputGroup): string {
+  return group.expert === undefined ? group.role : `${group.role} expert ${group.expert}`;
+}
+
 export interface PruneModelResult {
   result: RunResult;
   explorer?: LayerExplorer;
@@ -270,22 +275,32 @@ class PruneRun {
     const firstLayer = this.layers.length;
     try {
       await this.runThrough(dense, runner, weights);
-      await calib.capture(runner, weights, (group, X, tokens) => {
-        let H = hessians.get(group.role);
-        if (!H) {
-          H = new HessianAccumulator(ctx, group.features);
-          hessians.set(group.role, H);
-        }
-        H.add(X, tokens);
-      });
+      await calib.capture(
+        runner,
+        weights,
+        (group, X, tokens) => {
+          const key = hessianKey(group);
+          let H = hessians.get(key);
+          if (!H) {
+            H = new HessianAccumulator(ctx, group.features);
+            hessians.set(key, H);
+          }
+          H.add(X, tokens);
+        },
+        this.settings.expertCalibration,
+      );
       this.progress.step();
       for (const group of weights.spec.groups) {
         this.checkCancelled();
-        const H = hessians.get(group.role);
+        const H = hessians.get(hessianKey(group));
+        if (!H && group.expert !== undefined) {
+          await this.leaveExpertDense(block, group, weights.spec.groups, source, writer);
+          continue;
+        }
         if (!H) throw new Error(`block ${block}: the forward pass captured no input for ${group.role}`);
         await this.pruneGroup(block, group, H, source, weights, saved, writer);
         H.destroy();
-        hessians.delete(group.role);
+        hessians.delete(hessianKey(group));
       }
       await this.advance(runner, weights, calib, pruned);
       saved.layers = this.layers.slice(firstLayer);
@@ -294,6 +309,45 @@ class PruneRun {
     } finally {
       for (const H of hessians.values()) H.destroy();
       weights.destroy();
+    }
+  }
+
+  /**
+   * A mixture-of-experts group whose expert no calibration token was routed to: it has no Hessian, so its linears
+   * stay dense (copied unchanged), with one warning per expert naming them, as the float64 reference words it.
+   */
+  private async leaveExpertDense(
+    block: number,
+    group: InputGroup,
+    groups: InputGroup[],
+    source: TensorSource,
+    writer: CheckpointWriter | undefined,
+  ): Promise<void> {
+    const own = groups.filter((g) => g.expert === group.expert);
+    if (own[0] === group) {
+      const linears = own.flatMap((g) => g.linears.map((l) => l.tensor));
+      this.warn(
+        `block ${block}, expert ${group.expert}: no calibration token was routed to it, so ` +
+          `${linears.join(', ')} stay dense`,
+      );
+    }
+    for (const linear of group.linears) {
+      const planned = this.plans.get(linear.tensor);
+      if (planned?.prune) await writer?.writeTensor(linear.tensor);
+      this.layerDone({
+        block,
+        name: linear.name,
+        tensor: linear.tensor,
+        rows: linear.rows,
+        cols: linear.cols,
+        method: this.settings.method,
+        sparsity: zeroFraction(await source(linear.tensor)),
+        relativeError: 0,
+        ms: 0,
+        skipped: planned?.prune
+          ? 'no calibration token was routed to this expert'
+          : (planned?.reason ?? 'left dense'),
+      });
     }
   }
 
@@ -346,6 +400,9 @@ class PruneRun {
           weights.replaceLinear(linear.name, W);
           await writer?.writeTensor(linear.tensor, stored);
           layer.mask = maskPreview(W, linear.rows, linear.cols);
+        } else if (this.plans.get(layer.tensor)?.prune) {
+          // Planned but left dense (an expert no calibration token reached): copied unchanged.
+          await writer?.writeTensor(layer.tensor);
         }
         this.layerDone(layer);
       }

@@ -26,7 +26,7 @@ export function checkPruneSettings(settings: PruneSettings, arch: Architecture):
   }
   if (problems.length) throw new SettingsError(problems);
   // Before any work: a model the GPU forward would compute without one of its features is refused by name.
-  requireGpuForward(arch, settings.seqlen);
+  requireGpuForward(arch);
 }
 
 /** A skip entry matches a tensor name exactly, a block-relative name by suffix, or a block by "layers.N." prefix. */

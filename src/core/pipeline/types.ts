@@ -47,6 +47,10 @@ export interface ModelSummary {
   shards: number;
   tokenizer: string;
   prunable: PrunableLinear[];
+  /** What sets the model apart from a plain Llama block (sliding windows, experts, soft-capping …), in words. */
+  particulars: string[];
+  /** Experts per mixture-of-experts MLP; 0 for a dense model. */
+  experts: number;
   warnings: string[];
   /** The content fingerprint (src/core/io/fingerprint.ts): saved work is reused only for the same one. */
   fingerprint: string;

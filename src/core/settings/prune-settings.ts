@@ -9,6 +9,15 @@ export const PRUNE_METHODS = ['sparsegpt', 'wanda', 'magnitude'] as const;
 
 export type PruneMethod = (typeof PRUNE_METHODS)[number];
 
+/**
+ * Mixtures of experts: which tokens each expert's Hessian is taken over — those the router sends to it (the model's
+ * own routing, as the paper's calibration would see it), or every calibration token (llm-compressor's option, for
+ * experts the router rarely picks, which would otherwise be pruned from a handful of tokens or left dense).
+ */
+export const EXPERT_CALIBRATIONS = ['routed', 'all'] as const;
+
+export type ExpertCalibration = (typeof EXPERT_CALIBRATIONS)[number];
+
 /** Unstructured, or N zeros in every group of M consecutive weights of a row (2:4, 4:8, …). */
 export type SparsityPattern = 'unstructured' | { n: number; m: number };
 
@@ -32,6 +41,8 @@ export interface PruneSettings {
   skipLayers: string[];
   /** Limit on evaluation windows scored (undefined: the whole text). */
   evalMaxWindows?: number;
+  /** Mixtures of experts: each expert calibrated on its routed tokens or on all of them; no effect on other models. */
+  expertCalibration: ExpertCalibration;
 }
 
 /** The paper's settings (128 calibration samples, block 128, 1% dampening) at half sparsity. */
@@ -45,6 +56,7 @@ export const DEFAULT_SETTINGS: PruneSettings = {
   percdamp: 0.01,
   seed: 0,
   skipLayers: [],
+  expertCalibration: 'routed',
 };
 
 /**

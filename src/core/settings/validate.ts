@@ -4,6 +4,7 @@
  * options, the pipeline and the layer solver refuse to start with them (as a SettingsError).
  */
 import {
+  EXPERT_CALIBRATIONS,
   SETTING_LIMITS as LIMITS,
   PRUNE_METHODS,
   type PruneSettings,
@@ -92,6 +93,11 @@ const CHECKS: { [K in SettingField]: Check } = {
     windows === undefined || (isWhole(windows) && windows >= 1)
       ? undefined
       : `The evaluation window limit must be a whole number ≥ 1; got ${shown(windows)}.`,
+  expertCalibration: ({ expertCalibration }) =>
+    EXPERT_CALIBRATIONS.includes(expertCalibration)
+      ? undefined
+      : `Expert calibration must be "routed" (each expert on the tokens routed to it) or "all" (every expert on ` +
+        `every token); got ${shown(expertCalibration)}.`,
 };
 
 function patternProblem(pattern: SparsityPattern): string | undefined {

@@ -1,4 +1,8 @@
-/** Host for shaders/forward/attention_causal.wgsl: causal multi-head (grouped-query) attention over a fused q|k|v buffer. */
+/**
+ * Host for shaders/forward/attention_causal.wgsl: causal multi-head (grouped-query) attention over a fused q|k|v
+ * buffer, with an optional sliding window and score soft-capping.
+ */
+import activations from '../../../../shaders/forward/activations.wgsl?raw';
 import shader from '../../../../shaders/forward/attention_causal.wgsl?raw';
 import type { GpuContext } from '../../gpu/context';
 import { groupsAlong, requireWorkgroupMemory } from '../../gpu/limits';
@@ -22,6 +26,10 @@ export interface AttentionArgs {
   keyColumn: number;
   valueColumn: number;
   scale: number;
+  /** Sliding window: query i sees keys j with i − window < j ≤ i (default: every key up to i). */
+  window?: number;
+  /** Scores ← softcap · tanh(scores / softcap) before the mask (Gemma 2; default none). */
+  softcap?: number;
   out: GPUBuffer;
   outStride: number;
   /** Column of `out` that query head 0 writes to (default 0): a head group's place in the full output. */
@@ -67,7 +75,16 @@ export function encodeAttention(ctx: GpuContext, recorder: CommandRecorder, args
   if (outRowOffset > firstSequence * args.seqLen + queryStart) {
     throw new RangeError(`attention: output row offset ${outRowOffset} is past the first query's row`);
   }
-  const code = specialize(shader, {
+  if (args.window !== undefined && !(Number.isInteger(args.window) && args.window >= 1)) {
+    throw new RangeError(
+      `attention: a sliding window must be a whole number of keys ≥ 1, got ${args.window}`,
+    );
+  }
+  // 0 in the kernel: no window.
+  const window = args.window ?? 0;
+  const softcap = args.softcap ?? 0;
+  if (!(softcap >= 0)) throw new RangeError(`attention: the soft cap must be positive, got ${softcap}`);
+  const code = specialize(activations + shader, {
     HEAD_DIM: args.headDim,
     KEY_TILE: keyTile(ctx, args.headDim),
     QUERY_TILE,
@@ -85,6 +102,8 @@ export function encodeAttention(ctx: GpuContext, recorder: CommandRecorder, args
     queryEnd,
     outRowOffset,
     f32(args.scale),
+    window,
+    f32(softcap),
   ]);
   recorder.dispatch(
     computePipeline(ctx, code),

@@ -17,7 +17,9 @@ export interface ReferenceShape {
 export type ReferenceCapture = (role: string, X: Float64Array, tokens: number, expert?: number) => void;
 
 /** Which tokens an expert's Hessian is taken over: those the router sends to it, or all (llm-compressor's option). */
-export type ExpertCalibration = 'routed' | 'all';
+export type { ExpertCalibration } from '../../settings/prune-settings';
+
+import type { ExpertCalibration } from '../../settings/prune-settings';
 
 /** One block call: the model, its tensors by full name, the chunk and where its inputs go. */
 export interface BlockContext {

@@ -70,6 +70,12 @@ function Summary({ summary }: { summary: ModelSummary }) {
         </dd>
         <dt>Layers</dt>
         <dd>{summary.layers} transformer blocks</dd>
+        {summary.particulars.length > 0 && (
+          <>
+            <dt>Features</dt>
+            <dd data-testid="model-particulars">{summary.particulars.join(' · ')}</dd>
+          </>
+        )}
         <dt>Parameters</dt>
         <dd title={formatInteger(summary.parameters)}>{formatCount(summary.parameters)}</dd>
         <dt>Weights</dt>

@@ -1,7 +1,7 @@
 import { useEffect, useId, useState } from 'react';
 import { patternMismatchWarning } from '../../../core/pipeline/plan';
 import type { PruneMethod } from '../../../core/pipeline/types';
-import { patternSparsity } from '../../../core/settings/prune-settings';
+import { type ExpertCalibration, patternSparsity } from '../../../core/settings/prune-settings';
 import { readySummary, useModelStore } from '../../../store/model';
 import { useRunStore } from '../../../store/run';
 import {
@@ -37,6 +37,33 @@ const PATTERNS: Array<{ choice: PatternChoice; label: string; note: string }> = 
     note: 'N zeros in every M weights (SparseGPT counts zeros; NVIDIA counts kept)',
   },
 ];
+
+/** Mixtures of experts only: which calibration tokens each expert's Hessian is built from. */
+function ExpertCalibrationField(props: {
+  value: ExpertCalibration;
+  disabled: boolean;
+  onChange(value: ExpertCalibration): void;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>Experts calibrated on</label>
+      <select
+        id={id}
+        value={props.value}
+        disabled={props.disabled}
+        aria-describedby={`${id}-hint`}
+        onChange={(e) => props.onChange(e.currentTarget.value as ExpertCalibration)}
+      >
+        <option value="routed">the tokens routed to each</option>
+        <option value="all">every token</option>
+      </select>
+      <span className="hint" id={`${id}-hint`}>
+        Every token helps experts the router rarely picks; an expert no token reaches stays dense.
+      </span>
+    </div>
+  );
+}
 
 function NumberField(props: {
   label: string;
@@ -324,6 +351,13 @@ export function SettingsCard() {
             onChange={(v) => update({ seed: v ?? 0 })}
           />
           <SkipLayersField disabled={disabled} />
+          {summary && summary.experts > 0 && (
+            <ExpertCalibrationField
+              value={settings.expertCalibration}
+              disabled={disabled}
+              onChange={(expertCalibration) => update({ expertCalibration })}
+            />
+          )}
         </div>
         <button
           type="button"
