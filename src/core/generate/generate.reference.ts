@@ -2,7 +2,8 @@
  * Float64 generation for tests: the next-token logits of a sequence by a full forward of the float64 reference model
  * (forward.reference.ts) over the whole sequence, with no cache, and greedy continuation by repeating it.
  */
-import type { ReferenceModel } from '../forward/forward.reference';
+import { ReferenceModel } from '../forward/forward.reference';
+import type { ForwardModel } from '../pipeline/forward-model';
 
 /** Logits [vocab] after the last of `ids`. */
 export function referenceNextLogits(model: ReferenceModel, ids: number[]): Float64Array {
@@ -22,4 +23,19 @@ export function referenceGreedy(model: ReferenceModel, prompt: number[], count: 
     ids.push(best);
   }
   return ids.slice(prompt.length);
+}
+
+/** The float64 reference of a Llama-family model (the demo): its tensors read from the model's source. */
+export async function referenceOf(model: ForwardModel): Promise<ReferenceModel> {
+  const tensors = new Map<string, Float32Array>();
+  const names = [
+    model.arch.embedding.tensor,
+    model.arch.finalNorm?.weight ?? '',
+    ...Array.from({ length: model.arch.numBlocks }, (_, i) => {
+      const block = model.arch.block(i);
+      return [block.attentionNorm.weight, block.mlpNorm.weight, ...block.linears.map((l) => l.tensor)];
+    }).flat(),
+  ].filter(Boolean);
+  for (const name of names) tensors.set(name, await model.source(name));
+  return new ReferenceModel(model.arch.config, (name) => tensors.get(name) as Float32Array, tensors.keys());
 }

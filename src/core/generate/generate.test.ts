@@ -10,7 +10,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useGpu } from '../../../test/gpu';
 import { lastLogits } from '../../../test/llama-cpp/ours';
 import { openFolder } from '../../node/files';
-import { ReferenceModel } from '../forward/forward.reference';
 import type { GpuContext } from '../gpu/context';
 import { type ByteSource, memoryByteSink, memoryByteSource } from '../io/bytes';
 import { createModelFolder } from '../io/folder';
@@ -20,27 +19,13 @@ import { pruneModel } from '../pipeline/prune-model';
 import { DEFAULT_SETTINGS } from '../pipeline/types';
 import { CachedDecoder } from './decoder';
 import { type GenerationRequest, generate } from './generate';
-import { referenceGreedy, referenceNextLogits } from './generate.reference';
+import { referenceGreedy, referenceNextLogits, referenceOf } from './generate.reference';
 import { placeWeights } from './model-weights';
 import { GREEDY } from './sampling';
 
 const demo = new URL('../../../public/demo/stories260K/', import.meta.url);
 const PROMPT = 'Once upon a time, there was a little girl named Lily. She';
 const GREEDY_64: GenerationRequest = { prompt: PROMPT, maxTokens: 64, sampling: GREEDY, stopAtEos: false };
-
-async function referenceOf(model: ForwardModel): Promise<ReferenceModel> {
-  const tensors = new Map<string, Float32Array>();
-  const names = [
-    model.arch.embedding.tensor,
-    model.arch.finalNorm?.weight ?? '',
-    ...Array.from({ length: model.arch.numBlocks }, (_, i) => {
-      const block = model.arch.block(i);
-      return [block.attentionNorm.weight, block.mlpNorm.weight, ...block.linears.map((l) => l.tensor)];
-    }).flat(),
-  ].filter(Boolean);
-  for (const name of names) tensors.set(name, await model.source(name));
-  return new ReferenceModel(model.arch.config, (name) => tensors.get(name) as Float32Array, tensors.keys());
-}
 
 /** The demo pruned 50% with SparseGPT by the pipeline, its output written in memory and opened as a model folder. */
 async function prunedDemo(ctx: GpuContext, dense: OpenedModel): Promise<ForwardModel> {
