@@ -28,8 +28,8 @@ export class TokenTextStream {
   /** The text that `id` adds: "" while it leaves a character unfinished. */
   push(id: number): string {
     this.pending.push(id);
-    const before = this.tokenizer.decode(this.context);
-    const after = this.tokenizer.decode([...this.context, ...this.pending]);
+    const before = this.decode(this.context);
+    const after = this.decode([...this.context, ...this.pending]);
     if (after.endsWith(REPLACEMENT) && this.pending.length < MAX_PENDING) return '';
     this.context = [...this.context, ...this.pending].slice(-CONTEXT);
     this.pending = [];
@@ -37,11 +37,16 @@ export class TokenTextStream {
     return after.startsWith(before) ? after.slice(before.length) : after;
   }
 
+  /** Some tokenizers refuse to decode no ids at all. */
+  private decode(ids: number[]): string {
+    return ids.length === 0 ? '' : this.tokenizer.decode(ids);
+  }
+
   /** What pending tokens decode to, at the end of the stream. */
   flush(): string {
     if (this.pending.length === 0) return '';
-    const before = this.tokenizer.decode(this.context);
-    const after = this.tokenizer.decode([...this.context, ...this.pending]);
+    const before = this.decode(this.context);
+    const after = this.decode([...this.context, ...this.pending]);
     this.pending = [];
     return after.startsWith(before) ? after.slice(before.length) : after;
   }
