@@ -9,15 +9,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, type Locator, type Page, test } from '@playwright/test';
+import { referenceLosses } from '../src/core/eval/token-losses.reference';
 import { referenceGreedy, referenceOf } from '../src/core/generate/generate.reference';
 import { openForwardFolder } from '../src/core/pipeline/forward-model';
 import { openFolder } from '../src/node/files';
-import { attachScreenshot, DEMO_FOLDER } from './support';
+import { attachCardScreenshots, attachScreenshot, DEMO_FOLDER } from './support';
 
 test.describe.configure({ mode: 'serial' });
 
 const PROMPT = 'Once upon a time, there was a little girl named Lily. She';
 const TOKENS = 24;
+const EVALUATION = 'Tom had a red ball. He threw the ball to his dog, and the dog ran after it in the sun.';
 
 /** The text the float64 reference's greedy continuation adds to the prompt (up to its end-of-sequence token). */
 async function referenceText(modelDir: string, count: number): Promise<string> {
@@ -112,10 +114,34 @@ test('dense and pruned continuations side by side: greedy, seeded sampling, bad 
     expect(denseText).toBe(await referenceText(DEMO_FOLDER, TOKENS));
     expect(prunedText).toBe(await referenceText(scratch, TOKENS));
     expect(prunedText).not.toBe(denseText);
+
+    // The evaluation text coloured by each token's loss increase, as the float64 references of both models say.
+    const colour = card.getByRole('button', { name: 'Colour the evaluation text' });
+    await colour.click();
+    await expect(card.getByRole('alert')).toHaveText(/Add an evaluation text/);
+    await page.getByRole('textbox', { name: /Evaluation text/ }).fill(EVALUATION);
+    await colour.click();
+    const coloured = card.getByRole('figure', { name: 'Evaluation text coloured by loss increase' });
+    await expect(coloured).toBeVisible({ timeout: 60_000 });
+    await expect(card.getByRole('alert')).toHaveCount(0);
+    const denseModel = await openForwardFolder(await openFolder(DEMO_FOLDER));
+    const ids = Array.from(denseModel.tokenizer.encode(EVALUATION));
+    const before = await referenceLosses(denseModel, ids);
+    const after = await referenceLosses(await openForwardFolder(await openFolder(scratch)), ids);
+    const shown = await coloured
+      .locator('[data-delta]')
+      .evaluateAll((spans) => spans.map((span) => Number(span.getAttribute('data-delta'))));
+    expect(shown.length).toBe(ids.length - 1);
+    shown.forEach((delta, i) => {
+      expect(Math.abs(delta - ((after[i + 1] as number) - (before[i + 1] as number)))).toBeLessThan(1e-3);
+    });
+    expect(await coloured.textContent()).toBe(denseModel.tokenizer.decode(ids));
+    await expect(card.getByTestId('hardest-tokens')).toContainText('Hardest for the pruned model:');
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
   await attachScreenshot(page, testInfo, 'generate side by side');
+  await attachCardScreenshots(page, testInfo, 'card', [/Generate: dense and pruned/]);
 
   // Tokens stream: the dense panel grows while the generation runs; Stop ends it early.
   await card.getByLabel('Max tokens').fill('400');

@@ -4,6 +4,7 @@
  * method is added here and in the worker (src/worker/pruner.worker.ts), nowhere else. The UI imports only types
  * and the client from src/worker/. Errors thrown in the worker arrive as Errors with the same name and message.
  */
+import type { TokenLosses } from '../core/eval/token-losses';
 import type { GenerationStats } from '../core/generate/generate';
 import type { SamplingSettings } from '../core/generate/sampling';
 import type { AdapterSummary, GpuFeatures, GpuLimits } from '../core/gpu/context';
@@ -111,6 +112,15 @@ export type GenerateEvent =
 
 export type GenerateReply = Record<GenerateModel, Omit<GenerationStats, 'ids'>>;
 
+/** The loss of each token of a text's first `maxTokens` under the open model and a run's pruned output. */
+export interface TokenLossRequest {
+  outputFolder: string;
+  text: string;
+  maxTokens: number;
+}
+
+export type TokenLossReply = TokenLosses;
+
 /**
  * Events of one job (a run), delivered in order, tagged with the job's id. A comlink proxy of this crosses into
  * the worker.
@@ -136,6 +146,7 @@ export interface PrunerApi {
   prune(request: RunRequest, onEvents: RunEventSink): Promise<RunReply>;
   /** Continues a prompt with the open model and a run's pruned output, a token of each in turn. */
   generate(request: GenerateRequest, onEvents: JobEventSink<GenerateEvent>): Promise<GenerateReply>;
+  tokenLosses(request: TokenLossRequest): Promise<TokenLossReply>;
   /** Asks a job to stop: a run within one layer, a generation between tokens; it then rejects with a CancelledError. */
   cancel(runId: string): Promise<void>;
   /** Re-prunes one layer of the last run from its kept Hessian factor, for the explorer. */
@@ -175,6 +186,7 @@ export const CALL_POLICY = {
   measureEvaluation: 'model',
   prune: 'stream',
   generate: 'stream',
+  tokenLosses: 'queued',
   cancel: 'control',
   probeLayer: 'latest',
   errorCurve: 'latest',

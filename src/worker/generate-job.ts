@@ -5,12 +5,20 @@
  */
 import { folderFromDirectoryHandle } from '../browser/files';
 import { runDirectory } from '../browser/opfs';
+import { tokenLosses } from '../core/eval/token-losses';
 import { generate } from '../core/generate/generate';
 import { samplingOf } from '../core/generate/sampling';
 import type { GpuContext } from '../core/gpu/context';
 import { forwardModelOf, openForwardFolder } from '../core/pipeline/forward-model';
 import type { OpenedModel } from '../core/pipeline/open-model';
-import type { GenerateEvent, GenerateModel, GenerateReply, GenerateRequest } from './api';
+import type {
+  GenerateEvent,
+  GenerateModel,
+  GenerateReply,
+  GenerateRequest,
+  TokenLossReply,
+  TokenLossRequest,
+} from './api';
 import type { EventBatcher } from './event-batcher';
 
 const MODELS: GenerateModel[] = ['dense', 'pruned'];
@@ -66,4 +74,14 @@ export async function generateSideBySide(
   );
   const [denseStats, prunedStats] = stats.map(({ ids: _, ...rest }) => rest);
   return { dense: denseStats, pruned: prunedStats };
+}
+
+/** Which tokens of a text got harder: each token's loss under the dense model and the run's pruned output. */
+export async function lossesSideBySide(
+  ctx: GpuContext,
+  dense: OpenedModel,
+  request: TokenLossRequest,
+): Promise<TokenLossReply> {
+  const pruned = await openPruned(request.outputFolder);
+  return tokenLosses(ctx, forwardModelOf(dense), pruned, request.text, request.maxTokens);
 }

@@ -24,7 +24,7 @@ import type {
 } from './api';
 import { createEventBatcher } from './event-batcher';
 import { loadRunExplorer, saveRunExplorer } from './explorer-storage';
-import { generateSideBySide } from './generate-job';
+import { generateSideBySide, lossesSideBySide } from './generate-job';
 import { gpuContext, openedGpuContext } from './gpu-context';
 import { opfsProgressStore } from './opfs-progress-store';
 import { closeModel, currentExplorer, currentModel, openModelFolder, replaceExplorer } from './session';
@@ -157,6 +157,10 @@ const api: PrunerApi = {
       events.flush();
       runs.delete(request.runId);
     }
+  },
+
+  async tokenLosses(request) {
+    return lossesSideBySide(await gpuContext(), (await currentModel()).model, request);
   },
 
   async cancel(runId: string) {

@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { useGpu } from '../../../test/gpu';
 import { openFolder } from '../../node/files';
-import { referenceOf } from '../generate/generate.reference';
 import { type ForwardModel, forwardModelOf } from '../pipeline/forward-model';
 import { openModel } from '../pipeline/open-model';
 import { tokenLosses } from './token-losses';
+import { referenceLosses } from './token-losses.reference';
 
 const demo = new URL('../../../public/demo/stories260K/', import.meta.url).pathname;
 const TEXT = 'Tom had a red ball. He threw the ball to his dog, and the dog ran after it in the sun.';
@@ -26,24 +26,6 @@ function halfZeroed(model: ForwardModel): ForwardModel {
       return weights.map((w) => (Math.abs(w) < threshold ? 0 : w));
     },
   };
-}
-
-/** −log softmax(logits)[target] of every position by the float64 reference, null for the first token. */
-async function referenceLosses(model: ForwardModel, ids: number[]): Promise<Array<number | null>> {
-  const reference = await referenceOf(model);
-  const shape = { sequences: 1, seqLen: ids.length };
-  let hidden = reference.embed(ids, shape);
-  for (let index = 0; index < reference.config.numLayers; index++)
-    hidden = reference.block(index, hidden, shape);
-  const size = reference.config.hiddenSize;
-  const losses: Array<number | null> = [null];
-  for (let t = 0; t + 1 < ids.length; t++) {
-    const logits = reference.logits(hidden.subarray(t * size, (t + 1) * size));
-    const max = Math.max(...logits);
-    const logSum = Math.log(logits.reduce((sum, l) => sum + Math.exp(l - max), 0)) + max;
-    losses.push(logSum - logits[ids[t + 1]]);
-  }
-  return losses;
 }
 
 describe('per-token losses, dense and pruned', () => {

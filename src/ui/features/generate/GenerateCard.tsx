@@ -4,6 +4,7 @@ import { useRunStore } from '../../../store/run';
 import type { GenerateModel } from '../../../worker/api';
 import { Note } from '../../shared/Note';
 import { MAX_NEW_TOKENS, startGeneration, stopGeneration, targetOfRun } from './actions';
+import { LossText } from './LossText';
 
 const PANELS: Array<{ model: GenerateModel; title: string }> = [
   { model: 'dense', title: 'Dense model output' },
@@ -180,6 +181,7 @@ export function GenerateCard() {
           </div>
         </>
       )}
+      <LossText key={target.runId} target={target} />
     </section>
   );
 }

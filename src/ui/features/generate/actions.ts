@@ -125,3 +125,20 @@ export function generateFromRecord(record: RunRecord): void {
     document.getElementById('generate-title')?.scrollIntoView({ behavior: 'smooth', block: 'start' }),
   );
 }
+
+/** Tokens of the evaluation text coloured by their loss increase: one window's worth, readable at a glance. */
+export const LOSS_TOKENS = 256;
+
+/** Each token's loss under the open model and the target's pruned output, for the evaluation text. */
+export async function measureLosses(target: GenerationTarget, text: string) {
+  const open = readySummary(useModelStore.getState().status);
+  if (open?.name !== target.modelName) {
+    throw new Error(
+      `This run pruned ${target.modelName}; open it again to compare it with its pruned output.`,
+    );
+  }
+  if (text.trim() === '') {
+    throw new Error('Add an evaluation text (step 2) to see which of its words got harder.');
+  }
+  return pruner.tokenLosses({ outputFolder: target.outputFolder, text, maxTokens: LOSS_TOKENS });
+}
