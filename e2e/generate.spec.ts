@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, type Locator, type Page, test } from '@playwright/test';
 import { referenceLosses } from '../src/core/eval/token-losses.reference';
-import { referenceGreedy, referenceOf } from '../src/core/generate/generate.reference';
 import { openForwardFolder } from '../src/core/pipeline/forward-model';
 import { openFolder } from '../src/node/files';
+import { referenceContinuation } from '../test/reference-text';
 import { attachCardScreenshots, attachScreenshot, DEMO_FOLDER } from './support';
 
 test.describe.configure({ mode: 'serial' });
@@ -21,15 +21,9 @@ const PROMPT = 'Once upon a time, there was a little girl named Lily. She';
 const TOKENS = 24;
 const EVALUATION = 'Tom had a red ball. He threw the ball to his dog, and the dog ran after it in the sun.';
 
-/** The text the float64 reference's greedy continuation adds to the prompt (up to its end-of-sequence token). */
-async function referenceText(modelDir: string, count: number): Promise<string> {
-  const model = await openForwardFolder(await openFolder(modelDir));
-  const prompt = model.tokenizer.encode(PROMPT);
-  let ids = referenceGreedy(await referenceOf(model), prompt, count);
-  const eos = ids.indexOf(model.tokenizer.eosId ?? -1);
-  if (eos >= 0) ids = ids.slice(0, eos + 1);
-  const decode = (tokens: number[]) => model.tokenizer.decode(tokens);
-  return decode([...prompt, ...ids]).slice(decode(prompt).length);
+/** The text the float64 reference's greedy continuation of the prompt adds. */
+function referenceText(modelDir: string, count: number): Promise<string> {
+  return referenceContinuation(modelDir, PROMPT, count);
 }
 
 /** The files of the only run folder in the origin private file system, written under `into`. */

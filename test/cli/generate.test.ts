@@ -1,29 +1,21 @@
 /**
  * `sparsegpt generate` as a user runs it (a child process): the greedy continuation of the demo, dense and pruned by
- * the CLI's own prune, prints the text of the float64 reference's 64 tokens; the speed goes to stderr; a seed gives
- * the same sampled text every time and another seed another; every option's bad values get a message naming it.
+ * the CLI's own prune, prints the text of the float64 reference's 64 tokens, and a quantized GGUF export that of its
+ * dequantized weights; the speed goes to stderr; a seed gives the same sampled text every time and another seed
+ * another; every option's bad values get a message naming it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { referenceGreedy, referenceOf } from '../../src/core/generate/generate.reference';
-import { openForwardFolder } from '../../src/core/pipeline/forward-model';
-import { openFolder } from '../../src/node/files';
 import { DEMO, runCli, smallPruneArgs } from '../cli';
+import { referenceContinuation } from '../reference-text';
 
 const PROMPT = 'Once upon a time, there was a little girl named Lily. She';
 
-/** The text the float64 reference's greedy continuation of `count` tokens adds to the prompt. */
-async function referenceText(modelDir: string, count: number): Promise<string> {
-  const model = await openForwardFolder(await openFolder(modelDir));
-  const prompt = model.tokenizer.encode(PROMPT);
-  let ids = referenceGreedy(await referenceOf(model), prompt, count);
-  // The CLI stops at the end-of-sequence token, as the reference's text does here.
-  const eos = ids.indexOf(model.tokenizer.eosId ?? -1);
-  if (eos >= 0) ids = ids.slice(0, eos + 1);
-  const decode = (tokens: number[]) => model.tokenizer.decode(tokens);
-  return decode([...prompt, ...ids]).slice(decode(prompt).length);
+/** The text the float64 reference's greedy continuation of the prompt adds. */
+function referenceText(modelDir: string, count: number): Promise<string> {
+  return referenceContinuation(modelDir, PROMPT, count);
 }
 
 async function generateOk(args: string[]) {
@@ -56,6 +48,14 @@ describe('sparsegpt generate', () => {
     }
     // Pruning changed what the model writes.
     expect(texts[1]).not.toBe(texts[0]);
+  });
+
+  it('a quantized export (GGUF): the float64 reference of its dequantized weights, token for token', async () => {
+    const gguf = join(scratch, 'pruned-q4_0.gguf');
+    const exported = await runCli(['export-gguf', pruned, '--type', 'q4_0', '--out', gguf]);
+    expect(exported.code).toBe(0);
+    const result = await generateOk([gguf, '--prompt', PROMPT, '--max-tokens', '32']);
+    expect(result.out).toBe(`${await referenceText(gguf, 32)}\n`);
   });
 
   it('--max-tokens stops after that many tokens', async () => {
