@@ -2,8 +2,8 @@
  * Generation in the app: after a run of the demo, the dense model and the run's pruned output continue a prompt side
  * by side, streaming into two panels with tokens per second. The greedy texts are those of the float64 reference
  * forward of each model (the pruned one read back from the browser's storage); a seed reproduces a sampled text;
- * bad settings are said beside their field; Stop stops; after a reload and from history the saved output generates
- * again.
+ * bad settings are said beside their field; Stop stops; the controls survive a reload; after a reload and from
+ * history the saved output generates again.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -78,7 +78,7 @@ async function generateAndWait(page: Page, tokens = TOKENS): Promise<[string, st
 test('dense and pruned continuations side by side: greedy, seeded sampling, bad settings, Stop, reload, history', async ({
   page,
 }, testInfo) => {
-  test.setTimeout(600_000);
+  test.setTimeout(900_000);
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   await page.setViewportSize({ width: 1280, height: 900 });
@@ -92,7 +92,7 @@ test('dense and pruned continuations side by side: greedy, seeded sampling, bad 
   // No generation before a run: there is no pruned model to compare with.
   await expect(panels(page).card).toHaveCount(0);
   await page.getByRole('button', { name: 'Prune', exact: true }).click();
-  await expect(page.getByTestId('run-stage')).toHaveText('Done.', { timeout: 150_000 });
+  await expect(page.getByTestId('run-stage')).toHaveText('Done.', { timeout: 300_000 });
 
   const { card, dense } = panels(page);
   await expect(card).toBeVisible();
@@ -188,7 +188,13 @@ test('dense and pruned continuations side by side: greedy, seeded sampling, bad 
   await page.reload();
   await expect(page.getByTestId('model-name')).toHaveText('stories260K');
   await expect(card).toBeVisible();
-  await card.getByRole('textbox', { name: 'Prompt' }).fill(PROMPT);
+  // The controls are kept across the reload.
+  await expect(prompt).toHaveValue('   ');
+  await expect(card.getByRole('radio', { name: 'Sample' })).toBeChecked();
+  await expect(card.getByLabel('Seed')).toHaveValue('4');
+  await expect(card.getByLabel('Top-p')).toHaveValue('0.9');
+  await prompt.fill(PROMPT);
+  await card.getByRole('radio', { name: 'Greedy' }).check();
   await card.getByLabel('Max tokens').fill('8');
   const afterReload = await generateAndWait(page, 8);
   expect(afterReload[0]).toBe(await referenceText(DEMO_FOLDER, 8));
