@@ -136,9 +136,7 @@ export async function generate(
   options: GenerateOptions = {},
 ): Promise<GenerationStats[]> {
   const prompts = models.map((model) => promptIds(model, request));
-  models.forEach((model, i) => {
-    requireGpuGeneration(model.arch, prompts[i].length + request.maxTokens);
-  });
+  for (const model of models) requireGpuGeneration(model.arch);
   const owned: Array<GenerationWeights | CachedDecoder> = [];
   const checkCancelled = () => {
     if (options.signal?.aborted) throw new CancelledError();
