@@ -4,6 +4,7 @@ import { initApp } from './app/init';
 import { openCollected } from './app/open-files';
 import { RestartNotice } from './app/RestartNotice';
 import { ExplorerCard } from './features/explorer/ExplorerCard';
+import { GenerateCard } from './features/generate/GenerateCard';
 import { GpuStatus } from './features/gpu/GpuStatus';
 import { HistoryCard } from './features/history/HistoryCard';
 import { ModelCard } from './features/model/ModelCard';
@@ -43,6 +44,7 @@ export function App() {
           </div>
           <RunCard />
           <ResultCard />
+          <GenerateCard />
           <ExplorerCard />
           <HistoryCard />
         </main>

@@ -4,6 +4,9 @@
  * method is added here and in the worker (src/worker/pruner.worker.ts), nowhere else. The UI imports only types
  * and the client from src/worker/. Errors thrown in the worker arrive as Errors with the same name and message.
  */
+import type { TokenLosses } from '../core/eval/token-losses';
+import type { GenerationStats } from '../core/generate/generate';
+import type { SamplingSettings } from '../core/generate/sampling';
 import type { AdapterSummary, GpuFeatures, GpuLimits } from '../core/gpu/context';
 import type {
   MaskPreview,
@@ -82,6 +85,42 @@ export interface CurvePoint {
   magnitude: number;
 }
 
+/** Dense and pruned continuations of one prompt: the open model and a run's pruned output side by side. */
+export interface GenerateRequest {
+  /** The job's id (cancel takes it). */
+  runId: string;
+  /** The run folder in the origin private file system (under "runs/") that holds the pruned model. */
+  outputFolder: string;
+  prompt: string;
+  maxTokens: number;
+  sampling: SamplingSettings;
+}
+
+export type GenerateModel = 'dense' | 'pruned';
+
+export type GenerateEvent =
+  | {
+      type: 'token';
+      model: GenerateModel;
+      /** The text the token adds ("" while it leaves a character unfinished). */
+      text: string;
+      tokens: number;
+      tokensPerSecond?: number;
+      stop?: GenerationStats['stop'];
+    }
+  | { type: 'note'; message: string };
+
+export type GenerateReply = Record<GenerateModel, Omit<GenerationStats, 'ids'>>;
+
+/** The loss of each token of a text's first `maxTokens` under the open model and a run's pruned output. */
+export interface TokenLossRequest {
+  outputFolder: string;
+  text: string;
+  maxTokens: number;
+}
+
+export type TokenLossReply = TokenLosses;
+
 /**
  * Events of one job (a run), delivered in order, tagged with the job's id. A comlink proxy of this crosses into
  * the worker.
@@ -105,7 +144,10 @@ export interface PrunerApi {
   ): Promise<EvaluationMeasureReply>;
   /** Prunes the open model, streaming the output into the origin private file system as it goes. */
   prune(request: RunRequest, onEvents: RunEventSink): Promise<RunReply>;
-  /** Asks the run to stop; it does within one layer, and `prune` then rejects with a CancelledError. */
+  /** Continues a prompt with the open model and a run's pruned output, a token of each in turn. */
+  generate(request: GenerateRequest, onEvents: JobEventSink<GenerateEvent>): Promise<GenerateReply>;
+  tokenLosses(request: TokenLossRequest): Promise<TokenLossReply>;
+  /** Asks a job to stop: a run within one layer, a generation between tokens; it then rejects with a CancelledError. */
   cancel(runId: string): Promise<void>;
   /** Re-prunes one layer of the last run from its kept Hessian factor, for the explorer. */
   probeLayer(request: LayerProbeRequest): Promise<LayerProbeReply>;
@@ -143,6 +185,8 @@ export const CALL_POLICY = {
   measureCalibration: 'model',
   measureEvaluation: 'model',
   prune: 'stream',
+  generate: 'stream',
+  tokenLosses: 'queued',
   cancel: 'control',
   probeLayer: 'latest',
   errorCurve: 'latest',

@@ -85,6 +85,11 @@ function scriptedApi(worker: ScriptedWorker): PrunerApi {
         }
         return { result: RESULT, explorerLayers: [] };
       }),
+    generate: (request) =>
+      track(`generate ${request.runId}`, async () => {
+        throw new Error('generation is not scripted in this test');
+      }),
+    tokenLosses: () => track('losses', async () => ({ pieces: [], dense: [], pruned: [], droppedTokens: 0 })),
     cancel: async (runId) => {
       worker.cancelled.push(runId);
       worker.holdPrune?.open();

@@ -4,13 +4,16 @@
  */
 import type { PruneEvent } from '../core/pipeline/types';
 
-export interface EventBatcher {
-  push(event: PruneEvent): void;
+export interface EventBatcher<E extends { type: string } = PruneEvent> {
+  push(event: E): void;
   flush(): void;
 }
 
-export function createEventBatcher(send: (events: PruneEvent[]) => void, delayMs = 16): EventBatcher {
-  let pending: PruneEvent[] = [];
+export function createEventBatcher<E extends { type: string } = PruneEvent>(
+  send: (events: E[]) => void,
+  delayMs = 16,
+): EventBatcher<E> {
+  let pending: E[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
     if (timer !== undefined) clearTimeout(timer);

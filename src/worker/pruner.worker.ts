@@ -14,6 +14,7 @@ import { verifyPrunedOutput } from '../core/pipeline/verify-output';
 import type {
   CalibrationMeasureReply,
   EvaluationMeasureReply,
+  GenerateEvent,
   GpuReport,
   ModelFileInput,
   PrunerApi,
@@ -23,6 +24,7 @@ import type {
 } from './api';
 import { createEventBatcher } from './event-batcher';
 import { loadRunExplorer, saveRunExplorer } from './explorer-storage';
+import { generateSideBySide, lossesSideBySide } from './generate-job';
 import { gpuContext, openedGpuContext } from './gpu-context';
 import { opfsProgressStore } from './opfs-progress-store';
 import { closeModel, currentExplorer, currentModel, openModelFolder, replaceExplorer } from './session';
@@ -142,6 +144,23 @@ const api: PrunerApi = {
       events.flush();
       runs.delete(runId);
     }
+  },
+
+  async generate(request, onEvents) {
+    const { model } = await currentModel();
+    const controller = new AbortController();
+    runs.set(request.runId, controller);
+    const events = createEventBatcher<GenerateEvent>((batch) => onEvents(request.runId, batch));
+    try {
+      return await generateSideBySide(await gpuContext(), model, request, events, controller.signal);
+    } finally {
+      events.flush();
+      runs.delete(request.runId);
+    }
+  },
+
+  async tokenLosses(request) {
+    return lossesSideBySide(await gpuContext(), (await currentModel()).model, request);
   },
 
   async cancel(runId: string) {

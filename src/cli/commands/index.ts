@@ -6,12 +6,13 @@ import { helpText, wantsHelp } from '../options';
 import { settingsErrorLines } from '../settings-options';
 import { evaluate } from './eval';
 import { exportGguf } from './export-gguf';
+import { generate } from './generate';
 import { gpuInfo } from './gpu-info';
 import { inspect } from './inspect';
 import { prune } from './prune';
 import { pruneLayerCommand } from './prune-layer';
 
-const COMMANDS: Command[] = [gpuInfo, inspect, prune, evaluate, pruneLayerCommand, exportGguf];
+const COMMANDS: Command[] = [gpuInfo, inspect, prune, evaluate, pruneLayerCommand, exportGguf, generate];
 
 function help(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);

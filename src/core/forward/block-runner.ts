@@ -29,6 +29,10 @@
  * Mixture-of-experts blocks capture mlp and mlp_output once per expert (the group's `expert` set) with the rows of
  * the tokens routed to it, in expert order, only for experts that have rows; with expertCalibration 'all' every
  * expert gets every token's rows. Evaluation windows that do not start at position 0 pass `positionOffset`.
+ *
+ * Generation (src/core/generate) runs one sequence with a block's KV cache (kv-cache.ts) in `cache`: the call's keys
+ * and values are stored at their positions after RoPE; a call at position 0 (the prompt) attends as any forward does,
+ * a later call (each new token) attends over the cache. A new attention feature goes into both attention paths.
  */
 import { createStorageBuffer, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
@@ -53,6 +57,7 @@ import { encodeLinear } from './kernels/linear';
 import { encodeNorm, type NormWeights } from './kernels/norm';
 import { encodeRotary } from './kernels/rotary';
 import { encodeGatedActivation } from './kernels/swiglu';
+import type { BlockKeyValues } from './kv-cache';
 import { type RopeSpec, ropeTable } from './rope';
 import { queryRanges, tokensPerRange } from './token-ranges';
 import { blockSliceSpecs, mlpShape, tokenSlices, tokensPerSlice } from './token-slices';
@@ -76,6 +81,13 @@ export interface RunBlockOptions extends ChunkShape {
   capture?: CaptureInput;
   /** Mixtures of experts, while capturing: each expert's inputs over its routed tokens (default) or every token. */
   expertCalibration?: ExpertCalibration;
+  /** Generation: this block's KV cache for the one sequence of the call (see the header). */
+  cache?: BlockKeyValues;
+  /**
+   * The length of the whole sequence where the call runs a piece of it (generation): RoPE whose frequencies depend
+   * on the length (dynamic, LongRoPE) takes them from it. Default: positionOffset + seqLen.
+   */
+  sequenceLength?: number;
 }
 
 /** One chunk's call: its recorder, weights, hidden states in and out, token slices, and the capture callback. */
@@ -190,6 +202,7 @@ export class BlockRunner {
     );
     if (hidden === out || inputs.sharesBufferWith(outputs))
       throw new Error('runBlock: the input and output hidden states must be different buffers');
+    if (options.cache && sequences !== 1) throw new RangeError('runBlock: a KV cache holds one sequence');
     const recorder = new CommandRecorder(ctx, `block ${weights.spec.index}`);
     const call: BlockCall = {
       recorder,
@@ -267,7 +280,7 @@ export class BlockRunner {
   private encodeAttention(call: BlockCall, heads: HeadGroup): void {
     const { arch, ctx } = this;
     const { recorder, tokens } = call;
-    const { seqLen, positionOffset } = call.options;
+    const { seqLen, positionOffset, sequenceLength } = call.options;
     const { spec, qNorm, kNorm } = call.weights;
     const queryHeads = heads.kvHeads * queriesPerKvHead(arch);
     const keyColumn = queryHeads * arch.headDim;
@@ -296,8 +309,29 @@ export class BlockRunner {
         rotatedHeads: queryHeads + heads.kvHeads,
         headDim: arch.headDim,
         rotaryDim: rope.rotaryDim,
-        table: this.ropeTable(rope, seqLen, positionOffset ?? 0),
+        table: this.ropeTable(rope, seqLen, positionOffset ?? 0, sequenceLength),
       });
+    }
+    const projection = { qkv: this.qkv, heads, rowStride, keyColumn, valueColumn: keyColumn + kvWidth };
+    const { cache } = call.options;
+    cache?.store(recorder, projection, tokens, positionOffset ?? 0);
+    if (cache && (positionOffset ?? 0) > 0) {
+      for (const [part, from, to] of this.attention.overlaps(0, tokens)) {
+        cache.attend(recorder, {
+          ...projection,
+          queryRowStart: from,
+          queries: to - from,
+          position: positionOffset ?? 0,
+          scale: arch.attentionScale,
+          window: spec.slidingWindow,
+          softcap: arch.attentionSoftcap,
+          out: part.buffer,
+          outStride: arch.heads * arch.headDim,
+          outColumn: heads.firstKvHead * queriesPerKvHead(arch) * arch.headDim,
+          outRowOffset: part.firstRow,
+        });
+      }
+      return;
     }
     // Each token range of the attention output gets its own queries; they read keys from their sequence's start.
     for (const [part, from, to] of this.attention.overlaps(0, tokens)) {
@@ -503,13 +537,19 @@ export class BlockRunner {
   /**
    * The (cos, sin) table of `rope` for these positions, kept while calls use it: a model's layers use one RoPE, or
    * two (Gemma 3's sliding layers their own base); a few are kept, so alternating layers do not rebuild theirs.
+   * `sequenceLength` is the whole sequence's where a call runs a piece of it (generation).
    */
-  private ropeTable(rope: RopeSpec, seqLen: number, positionOffset: number): GPUBuffer {
-    const key = `${seqLen}@${positionOffset} ${JSON.stringify(rope)}`;
+  private ropeTable(
+    rope: RopeSpec,
+    seqLen: number,
+    positionOffset: number,
+    sequenceLength = positionOffset + seqLen,
+  ): GPUBuffer {
+    const key = `${seqLen}@${positionOffset}/${sequenceLength} ${JSON.stringify(rope)}`;
     let table = this.ropeTables.get(key);
     if (!table) {
       if (this.ropeTables.size >= 4) this.dropRopeTables();
-      const values = Float32Array.from(ropeTable(rope, seqLen, positionOffset));
+      const values = Float32Array.from(ropeTable(rope, seqLen, positionOffset, sequenceLength));
       table = uploadFloat32(this.ctx, values, 'rope table');
       this.ropeTables.set(key, table);
     }

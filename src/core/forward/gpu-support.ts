@@ -87,3 +87,50 @@ export function requireGpuForward(arch: Architecture): void {
       'yet (opening and inspecting it works).',
   );
 }
+
+/**
+ * Features generation (src/core/generate) has not been checked with yet, with how a user knows them. Generation runs
+ * the forward's own embedding, blocks and head, and attends over its KV cache with a kernel of its own
+ * (attention_decode.wgsl) that takes the sliding window and the soft cap from the same fields as the forward: a
+ * feature listed here stays refused for generation, by name, until a test shows the cached path computes it too.
+ */
+const UNCHECKED_IN_GENERATION: Record<'model' | 'norm' | 'block', Record<string, string>> = {
+  model: {
+    embeddingScale: 'a scaled embedding (Gemma)',
+    finalLogitSoftcap: 'final logit soft-capping (Gemma 2)',
+  },
+  norm: { unitOffset: 'RMSNorm weights offset by one (Gemma)' },
+  block: {
+    qNorm: 'per-head q/k RMSNorm (Qwen3, Gemma 3)',
+    kNorm: 'per-head q/k RMSNorm (Qwen3, Gemma 3)',
+    postAttentionNorm: 'norms after attention and the MLP (Gemma 2/3)',
+    postMlpNorm: 'norms after attention and the MLP (Gemma 2/3)',
+    rope: 'a RoPE per layer (Gemma 3)',
+    moe: 'mixture-of-experts MLPs',
+  },
+};
+
+/** The features of `arch` that generation lacks, described; [] where none. */
+export function generationGaps(arch: Architecture): string[] {
+  const gaps = new Set(gpuForwardGaps(arch));
+  const present = (record: object, field: string) => (record as Record<string, unknown>)[field] !== undefined;
+  const check = (record: object, fields: Record<string, string>) => {
+    for (const [field, description] of Object.entries(fields))
+      if (present(record, field)) gaps.add(description);
+  };
+  check(arch, UNCHECKED_IN_GENERATION.model);
+  check(arch.norm, UNCHECKED_IN_GENERATION.norm);
+  for (let index = 0; index < arch.numBlocks; index++)
+    check(arch.block(index), UNCHECKED_IN_GENERATION.block);
+  return [...gaps];
+}
+
+/** Throws an UnsupportedModelError naming every feature of `arch` that generation lacks. */
+export function requireGpuGeneration(arch: Architecture): void {
+  const gaps = generationGaps(arch);
+  if (gaps.length === 0) return;
+  throw new UnsupportedModelError(
+    `This ${arch.config.modelType} model uses ${gaps.join('; ')}, which generation on the GPU does not compute ` +
+      'yet: its text would be that of a different model, so it cannot generate here yet.',
+  );
+}

@@ -130,10 +130,16 @@ function longRopeFrequencies(
 
 /**
  * (cos, sin) pairs for positions [positionOffset, positionOffset + seqLen), row-major [seqLen, rotaryDim / 2],
- * scaled by the attention factor, computed in float64.
+ * scaled by the attention factor, computed in float64, with the frequencies of a forward over `positions` tokens
+ * (default: up to the last of these; a piece of a longer sequence passes the whole length).
  */
-export function ropeTable(rope: RopeSpec, seqLen: number, positionOffset = 0): Float64Array {
-  const { inverse, attentionFactor } = ropeFrequencies(rope, positionOffset + seqLen);
+export function ropeTable(
+  rope: RopeSpec,
+  seqLen: number,
+  positionOffset = 0,
+  positions = positionOffset + seqLen,
+): Float64Array {
+  const { inverse, attentionFactor } = ropeFrequencies(rope, positions);
   const half = inverse.length;
   const table = new Float64Array(seqLen * half * 2);
   for (let t = 0; t < seqLen; t++) {
@@ -144,4 +150,16 @@ export function ropeTable(rope: RopeSpec, seqLen: number, positionOffset = 0): F
     }
   }
   return table;
+}
+
+/**
+ * Whether a forward over `to` positions rotates with other frequencies than one over `from` (dynamic scaling past
+ * its original context, LongRoPE's long factors): keys cached before then were rotated with the old ones.
+ */
+export function ropeChangesBetween(rope: RopeSpec, from: number, to: number): boolean {
+  const before = ropeFrequencies(rope, from);
+  const after = ropeFrequencies(rope, to);
+  return (
+    before.attentionFactor !== after.attentionFactor || before.inverse.some((f, i) => f !== after.inverse[i])
+  );
 }

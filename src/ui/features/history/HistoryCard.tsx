@@ -2,6 +2,7 @@ import { COMPARE_LIMIT, type RunRecord, useHistoryStore } from '../../../store/h
 import { sparsityOfAllLinears } from '../../../store/run';
 import { describeSettings, formatMs, formatPercent, formatPerplexity } from '../../shared/format';
 import { LayerTable } from '../../shared/LayerTable';
+import { generateFromRecord } from '../generate/actions';
 import { SaveButton } from '../output/SaveButton';
 import { removeHistoryOutput, removeHistoryRun } from './actions';
 import { Comparison, when } from './Comparison';
@@ -45,6 +46,13 @@ function RunItem({ record, comparing }: { record: RunRecord; comparing: boolean 
               downloadName={record.downloadName}
               label="Save files"
             />
+            <button
+              type="button"
+              onClick={() => generateFromRecord(record)}
+              aria-label={`Generate with the pruned model of ${when(record.createdAt)}`}
+            >
+              Generate
+            </button>
             <button type="button" className="quiet" onClick={() => void removeHistoryOutput(record)}>
               Free storage
             </button>
