@@ -3,6 +3,7 @@
  * (the `webgpu` package). It requests the adapter's real limits instead of WebGPU's conservative defaults,
  * turns on the optional features the kernels can use, and describes the adapter in words for the UI.
  */
+import { countUploads, emptyActivity, type GpuActivity } from './activity';
 
 export interface GpuLimits {
   maxStorageBufferBindingSize: number;
@@ -42,6 +43,8 @@ export interface GpuContext {
   lost: Promise<GPUDeviceLostInfo>;
   /** Bytes of GPU buffers alive now and at most so far (all buffers created through this device). */
   memory: GpuMemoryCounter;
+  /** Pipelines compiled, bytes uploaded and read back so far (activity.ts). */
+  activity: GpuActivity;
   destroy(): void;
 }
 
@@ -140,6 +143,8 @@ export async function createGpuContext(
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   const legacy = adapter as GPUAdapter & { isFallbackAdapter?: boolean };
   const isFallback = Boolean(info?.isFallbackAdapter ?? legacy.isFallbackAdapter);
+  const activity = emptyActivity();
+  countUploads(device, activity);
   return {
     device,
     adapter: describeAdapter(info, isFallback),
@@ -147,6 +152,7 @@ export async function createGpuContext(
     features,
     lost: device.lost,
     memory: countBufferMemory(device),
+    activity,
     destroy: () => device.destroy(),
   };
 }

@@ -3,6 +3,7 @@
  * errors surfaced with their text; bind groups from a list of buffers (whole, or ranges such as uniform slots);
  * one dispatch into an open compute pass.
  */
+import { addTo } from './activity';
 import type { GpuContext } from './context';
 import { GpuOutOfMemoryError, GpuValidationError } from './errors';
 
@@ -22,6 +23,7 @@ export function computePipeline(
   const key = `${entryPoint}|${JSON.stringify(constants)}|${code}`;
   let pipeline = cache.get(key);
   if (!pipeline) {
+    const started = performance.now();
     const module = ctx.device.createShaderModule({ code, label: entryPoint });
     pipeline = ctx.device.createComputePipeline({
       layout: 'auto',
@@ -29,6 +31,7 @@ export function computePipeline(
       label: entryPoint,
     });
     cache.set(key, pipeline);
+    addTo(ctx.activity.pipelines, 0, performance.now() - started);
   }
   return pipeline;
 }
