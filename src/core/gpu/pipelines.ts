@@ -7,30 +7,57 @@ import { addTo } from './activity';
 import type { GpuContext } from './context';
 import { GpuOutOfMemoryError, GpuValidationError } from './errors';
 
-const caches = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+/** What a compute pipeline is compiled from: WGSL, its entry point, its override constants. */
+export interface PipelineSpec {
+  code: string;
+  entryPoint?: string;
+  constants?: Record<string, number>;
+}
 
+interface DeviceCache {
+  ready: Map<string, GPUComputePipeline>;
+}
+
+const caches = new WeakMap<GPUDevice, DeviceCache>();
+
+function cacheOf(ctx: GpuContext): DeviceCache {
+  let cache = caches.get(ctx.device);
+  if (!cache) {
+    cache = { ready: new Map() };
+    caches.set(ctx.device, cache);
+  }
+  return cache;
+}
+
+function keyOf(spec: PipelineSpec): string {
+  return `${spec.entryPoint ?? 'main'}|${JSON.stringify(spec.constants ?? {})}|${spec.code}`;
+}
+
+function descriptor(ctx: GpuContext, spec: PipelineSpec): GPUComputePipelineDescriptor {
+  const entryPoint = spec.entryPoint ?? 'main';
+  const module = ctx.device.createShaderModule({ code: spec.code, label: entryPoint });
+  return {
+    layout: 'auto',
+    compute: { module, entryPoint, constants: spec.constants ?? {} },
+    label: entryPoint,
+  };
+}
+
+/** The pipeline for `spec` (or for code, entry point and constants), compiled on first use on this device. */
 export function computePipeline(
   ctx: GpuContext,
-  code: string,
+  code: string | PipelineSpec,
   entryPoint = 'main',
   constants: Record<string, number> = {},
 ): GPUComputePipeline {
-  let cache = caches.get(ctx.device);
-  if (!cache) {
-    cache = new Map();
-    caches.set(ctx.device, cache);
-  }
-  const key = `${entryPoint}|${JSON.stringify(constants)}|${code}`;
-  let pipeline = cache.get(key);
+  const spec = typeof code === 'string' ? { code, entryPoint, constants } : code;
+  const { ready } = cacheOf(ctx);
+  const key = keyOf(spec);
+  let pipeline = ready.get(key);
   if (!pipeline) {
     const started = performance.now();
-    const module = ctx.device.createShaderModule({ code, label: entryPoint });
-    pipeline = ctx.device.createComputePipeline({
-      layout: 'auto',
-      compute: { module, entryPoint, constants },
-      label: entryPoint,
-    });
-    cache.set(key, pipeline);
+    pipeline = ctx.device.createComputePipeline(descriptor(ctx, spec));
+    ready.set(key, pipeline);
     addTo(ctx.activity.pipelines, 0, performance.now() - started);
   }
   return pipeline;
