@@ -10,8 +10,11 @@
  * is not arithmetic (pipelines compiled, uploads, readbacks, dtype conversion, writing), the whole run's FLOP rate
  * as a fraction of that peak, and how long the run took to its first result.
  *
- * Runs: cold (a new GPU device, as a CLI process starts), second (again on the same device, as a second run in
- * the same tab), resumed (a run stopped after half its blocks, then resumed on a new device, as `--resume` does).
+ * Runs: cold (a new GPU device, as a CLI process starts, that compiles each pipeline as the run meets it), second
+ * (again on the same device, as a second run in the same tab), remembered (a new device that compiles the
+ * pipelines the runs before it used, all at once, while the model opens: a second CLI process or a new tab),
+ * resumed (a run stopped after half its blocks, then resumed on a new device, as `--resume` does; with the
+ * remembered pipelines unless `--warm-up off`). The first result is timed from the device's creation as well.
  * `--llama7b` uses Llama-7B's block (hidden 4096, MLP 11008, 32 heads) with 2 blocks; `--json FILE` writes the
  * figures for scripts/device-check.sh.
  */
@@ -21,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { GpuContext } from '../src/core/gpu/context';
+import { rememberPipelines, warmUpPipelines } from '../src/core/gpu/pipeline-memory';
 import type { FloatDtype } from '../src/core/io/dtype';
 import { type OpenedModel, openModel } from '../src/core/pipeline/open-model';
 import { progressIdentity } from '../src/core/pipeline/progress-store';
@@ -36,6 +40,7 @@ import { verifyPrunedOutput } from '../src/core/pipeline/verify-output';
 import { openFolder } from '../src/node/files';
 import { createNodeGpuContext } from '../src/node/gpu';
 import { OutputRun } from '../src/node/output-folder';
+import { nodePipelineStore } from '../src/node/pipeline-store';
 import { stageFlops } from './e2e-cost';
 import { printRun, type RunReport, type RunSummary, summarize } from './e2e-report';
 import { matmulPeak } from './matmul-peak';
@@ -49,14 +54,15 @@ const { values } = parseArgs({
     seqlen: { type: 'string', default: '256' },
     'eval-windows': { type: 'string', default: '4' },
     dtype: { type: 'string', default: 'BF16' },
-    runs: { type: 'string', default: 'cold,second,resumed' },
+    runs: { type: 'string', default: 'cold,second,remembered,resumed' },
+    'warm-up': { type: 'string', default: 'on' },
     llama7b: { type: 'boolean', default: false },
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 });
 
-const RUN_KINDS = ['cold', 'second', 'resumed'] as const;
+const RUN_KINDS = ['cold', 'second', 'remembered', 'resumed'] as const;
 type RunKind = (typeof RUN_KINDS)[number];
 const runs = values.runs.split(',').map((r) => r.trim()) as RunKind[];
 for (const run of runs) {
@@ -97,6 +103,21 @@ const settingsFor = (): PruneSettings => ({
 });
 
 const scratch = mkdtempSync(join(tmpdir(), 'sparsegpt-e2e-'));
+if (!['on', 'off'].includes(values['warm-up'])) throw new Error('--warm-up takes on or off');
+/** The CLI's remembered pipelines, in a folder of this benchmark's own (empty at first: the cold run's case). */
+const pipelineStore = nodePipelineStore(join(scratch, 'cache'));
+
+/** A new device as the CLI opens one: remembered pipelines compile while the model opens (unless --warm-up off). */
+async function openDevice(open: () => Promise<unknown>): Promise<{ ctx: GpuContext; beforeRunMs: number }> {
+  const started = performance.now();
+  const ctx = await createNodeGpuContext();
+  const warmUp = values['warm-up'] === 'on' ? warmUpPipelines(ctx, pipelineStore) : undefined;
+  await open();
+  const warmed = await warmUp;
+  if (warmed?.count)
+    console.log(`(${warmed.count} remembered pipelines compiled in ${warmed.ms.toFixed(0)} ms)`);
+  return { ctx, beforeRunMs: performance.now() - started };
+}
 const reports: Array<RunReport & { summary: RunSummary }> = [];
 
 /** One CLI-shaped run: the output staged and verified, the progress store kept for --resume. */
@@ -171,6 +192,7 @@ async function benchModel(shape: ModelShape): Promise<void> {
     // A cold run meets a device that has compiled nothing: its peak is measured after it.
     const peakBefore = kind === 'cold' ? undefined : await matmulPeak(ctx);
     const run = await cliRun(ctx, model, summary.fingerprint, dir, { resume: options.resume });
+    await rememberPipelines(ctx, pipelineStore);
     const peakAfter = await matmulPeak(ctx);
     const peak = peakBefore && peakBefore.gflops > peakAfter.gflops ? peakBefore : peakAfter;
     if (!run.timings) throw new Error(`the ${kind} run returned no timings`);
@@ -191,19 +213,24 @@ async function benchModel(shape: ModelShape): Promise<void> {
   };
   if (runs.includes('cold') || runs.includes('second')) {
     // As a CLI process starts: a new device, and the model opened.
-    const started = performance.now();
-    const ctx = await createNodeGpuContext();
+    const { ctx, beforeRunMs } = await openDevice(opened);
     try {
-      await opened();
-      const beforeRunMs = performance.now() - started;
       if (runs.includes('cold')) await measure('cold', ctx, { beforeRunMs });
       if (runs.includes('second')) await measure('second', ctx, {});
     } finally {
       ctx.destroy();
     }
   }
+  if (runs.includes('remembered')) {
+    const { ctx, beforeRunMs } = await openDevice(opened);
+    try {
+      await measure('remembered', ctx, { beforeRunMs });
+    } finally {
+      ctx.destroy();
+    }
+  }
   if (runs.includes('resumed')) {
-    const first = await createNodeGpuContext();
+    const { ctx: first } = await openDevice(opened);
     try {
       const stopped = await cliRun(first, model, summary.fingerprint, dir, {
         stopAtBlock: Math.ceil(shape.layers / 2),
@@ -212,9 +239,9 @@ async function benchModel(shape: ModelShape): Promise<void> {
     } finally {
       first.destroy();
     }
-    const ctx = await createNodeGpuContext();
+    const { ctx, beforeRunMs } = await openDevice(opened);
     try {
-      await measure('resumed', ctx, { resume: true });
+      await measure('resumed', ctx, { resume: true, beforeRunMs });
     } finally {
       ctx.destroy();
     }

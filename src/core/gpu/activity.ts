@@ -1,6 +1,6 @@
 /**
- * What a GPU context spends outside arithmetic, counted whatever code does it: pipelines compiled (computePipeline
- * and the warm-up in pipelines.ts), bytes written to the GPU (every queue.writeBuffer, wrapped here) and read back
+ * What a GPU context spends outside arithmetic, counted whatever code does it: pipelines compiled where
+ * they were needed (computePipeline), bytes written to the GPU (every queue.writeBuffer, wrapped here) and read back
  * (buffers.ts's readbacks, from submit to the mapped bytes). A run takes the difference of two snapshots, so the
  * counters only ever grow.
  */
@@ -13,7 +13,8 @@ export interface Tally {
 }
 
 export interface GpuActivity {
-  /** Compute pipelines created, with the wall time of the blocking calls (asynchronous ones count 0 ms). */
+  /** Compute pipelines compiled where they were needed (blocking the run), with the wall time of the calls; the
+   * ones compiled ahead by precompilePipelines are not counted. */
   pipelines: Tally;
   /** queue.writeBuffer calls: bytes and the CPU time of the call (the copy into Dawn's staging memory). */
   uploads: Tally;

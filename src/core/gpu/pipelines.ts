@@ -1,6 +1,7 @@
 /**
  * Compiling, binding and dispatching: each (shader, entry point, constants) compiled once per device with WGSL
- * errors surfaced with their text; bind groups from a list of buffers (whole, or ranges such as uniform slots);
+ * errors surfaced with their text, or ahead of use without blocking (precompilePipelines, fed by the list of
+ * pipelines a device used, pipelinesUsed, that pipeline-memory.ts keeps between runs); bind groups from a list of buffers (whole, or ranges such as uniform slots);
  * one dispatch into an open compute pass.
  */
 import { addTo } from './activity';
@@ -16,6 +17,10 @@ export interface PipelineSpec {
 
 interface DeviceCache {
   ready: Map<string, GPUComputePipeline>;
+  /** Compiles started by precompilePipelines that have not finished yet. */
+  pending: Map<string, Promise<void>>;
+  /** Every spec computePipeline handed out on this device, by key, in the order of first use. */
+  used: Map<string, PipelineSpec>;
 }
 
 const caches = new WeakMap<GPUDevice, DeviceCache>();
@@ -23,7 +28,7 @@ const caches = new WeakMap<GPUDevice, DeviceCache>();
 function cacheOf(ctx: GpuContext): DeviceCache {
   let cache = caches.get(ctx.device);
   if (!cache) {
-    cache = { ready: new Map() };
+    cache = { ready: new Map(), pending: new Map(), used: new Map() };
     caches.set(ctx.device, cache);
   }
   return cache;
@@ -51,8 +56,9 @@ export function computePipeline(
   constants: Record<string, number> = {},
 ): GPUComputePipeline {
   const spec = typeof code === 'string' ? { code, entryPoint, constants } : code;
-  const { ready } = cacheOf(ctx);
+  const { ready, used } = cacheOf(ctx);
   const key = keyOf(spec);
+  if (!used.has(key)) used.set(key, spec);
   let pipeline = ready.get(key);
   if (!pipeline) {
     const started = performance.now();
@@ -61,6 +67,41 @@ export function computePipeline(
     addTo(ctx.activity.pipelines, 0, performance.now() - started);
   }
   return pipeline;
+}
+
+/**
+ * Compiles every spec this device has not compiled yet with createComputePipelineAsync (Dawn compiles them on its
+ * own threads, in parallel, while the caller goes on), so that computePipeline later finds them ready. Resolves
+ * when all are ready; a spec already being compiled is waited for, not compiled twice. A shader that fails to
+ * compile is left to computePipeline, whose synchronous error names it where it is used.
+ */
+export function precompilePipelines(ctx: GpuContext, specs: PipelineSpec[]): Promise<void> {
+  const cache = cacheOf(ctx);
+  const waits: Array<Promise<void>> = [];
+  for (const spec of specs) {
+    const key = keyOf(spec);
+    if (cache.ready.has(key)) continue;
+    let pending = cache.pending.get(key);
+    if (!pending) {
+      pending = ctx.device
+        .createComputePipelineAsync(descriptor(ctx, spec))
+        .then(
+          (pipeline) => {
+            if (!cache.ready.has(key)) cache.ready.set(key, pipeline);
+          },
+          () => undefined,
+        )
+        .finally(() => cache.pending.delete(key));
+      cache.pending.set(key, pending);
+    }
+    waits.push(pending);
+  }
+  return Promise.all(waits).then(() => undefined);
+}
+
+/** The specs this device's computePipeline has handed out, in the order of first use (what a run needed). */
+export function pipelinesUsed(ctx: GpuContext): PipelineSpec[] {
+  return [...cacheOf(ctx).used.values()];
 }
 
 /** A buffer bound whole, or a range of one (a uniform slot, a window of a large buffer). */
