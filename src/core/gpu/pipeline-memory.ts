@@ -40,7 +40,7 @@ export async function warmUpPipelines(ctx: GpuContext, store: PipelineStore): Pr
   } catch {
     return { count: 0, ms: 0 };
   }
-  await precompilePipelines(ctx, specs);
+  await precompilePipelines(ctx, specs, { oneByOne: ctx.adapter.isSoftware });
   return { count: specs.length, ms: performance.now() - started };
 }
 

@@ -70,33 +70,66 @@ export function computePipeline(
 }
 
 /**
- * Compiles every spec this device has not compiled yet with createComputePipelineAsync (Dawn compiles them on its
- * own threads, in parallel, while the caller goes on), so that computePipeline later finds them ready. Resolves
- * when all are ready; a spec already being compiled is waited for, not compiled twice. A shader that fails to
- * compile is left to computePipeline, whose synchronous error names it where it is used.
+ * Compiles every spec this device has not compiled yet, so that computePipeline later finds them ready; resolves
+ * when all are ready, and a spec already being compiled is waited for, not compiled twice. By default with
+ * createComputePipelineAsync: Dawn compiles on its own threads while the caller goes on (GPUs, whose driver
+ * compiles on CPU cores that are otherwise idle). `oneByOne` compiles them blocking, one per event-loop turn: on a
+ * CPU-backed adapter the asynchronous path measured twice as slow (its compiles share the cores with everything
+ * else and are polled for). A shader that fails to compile is skipped, its error captured here: computePipeline
+ * reports it where it is used.
  */
-export function precompilePipelines(ctx: GpuContext, specs: PipelineSpec[]): Promise<void> {
+export function precompilePipelines(
+  ctx: GpuContext,
+  specs: PipelineSpec[],
+  options: { oneByOne?: boolean } = {},
+): Promise<void> {
   const cache = cacheOf(ctx);
   const waits: Array<Promise<void>> = [];
+  let previous: Promise<unknown> = Promise.resolve();
   for (const spec of specs) {
     const key = keyOf(spec);
     if (cache.ready.has(key)) continue;
     let pending = cache.pending.get(key);
     if (!pending) {
-      pending = ctx.device
-        .createComputePipelineAsync(descriptor(ctx, spec))
-        .then(
-          (pipeline) => {
-            if (!cache.ready.has(key)) cache.ready.set(key, pipeline);
-          },
-          () => undefined,
-        )
+      const compiled = options.oneByOne
+        ? previous.then(nextTurn).then(() => compileCaptured(ctx, spec, false))
+        : compileCaptured(ctx, spec, true);
+      previous = compiled;
+      pending = compiled
+        .then((pipeline) => {
+          if (pipeline && !cache.ready.has(key)) cache.ready.set(key, pipeline);
+        })
         .finally(() => cache.pending.delete(key));
       cache.pending.set(key, pending);
     }
     waits.push(pending);
   }
   return Promise.all(waits).then(() => undefined);
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** One pipeline compiled with its validation errors captured: undefined if it does not compile. */
+async function compileCaptured(
+  ctx: GpuContext,
+  spec: PipelineSpec,
+  async: boolean,
+): Promise<GPUComputePipeline | undefined> {
+  ctx.device.pushErrorScope('validation');
+  let pipeline: GPUComputePipeline | Promise<GPUComputePipeline> | undefined;
+  try {
+    const desc = descriptor(ctx, spec);
+    pipeline = async ? ctx.device.createComputePipelineAsync(desc) : ctx.device.createComputePipeline(desc);
+  } catch {
+    pipeline = undefined;
+  }
+  const error = await ctx.device.popErrorScope();
+  try {
+    const ready = await pipeline;
+    return error ? undefined : ready;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The specs this device's computePipeline has handed out, in the order of first use (what a run needed). */
