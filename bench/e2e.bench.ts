@@ -199,7 +199,7 @@ async function benchModel(shape: ModelShape): Promise<void> {
     const report: RunReport = {
       model: `hidden ${shape.hidden}`,
       run: kind,
-      adapter: ctx.adapter.name,
+      adapter: `${ctx.adapter.name}, ${ctx.kernels} kernels`,
       peak,
       flops,
       timings: run.timings,

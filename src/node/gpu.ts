@@ -74,7 +74,7 @@ export class NoGpuAdapterError extends Error {
 }
 
 /** SPARSEGPT_KERNELS=cpu|gpu runs those kernel forms whatever the adapter (for comparing them on one machine). */
-function kernelsFromEnvironment(): GpuContextOptions['kernels'] {
+export function kernelsFromEnvironment(): GpuContextOptions['kernels'] {
   const asked = process.env.SPARSEGPT_KERNELS;
   if (asked === undefined || asked === '') return undefined;
   if (asked === 'cpu' || asked === 'gpu') return asked;
