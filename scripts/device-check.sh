@@ -162,6 +162,6 @@ section() {
   section bench-e2e "Whole runs (npm run bench:e2e -- ${E2E_ARGS[*]})"
   section demo 'The demo in headless Chromium'
 } > "$RESULTS"
-echo "results: $RESULTS"
+echo "results: $RESULTS (each step's whole output: $WORK)"
 if [ $FAILED = 0 ]; then echo "ok: device check done in $(($(date +%s) - STARTED)) s"; else echo "FAILED: see the lines above"; fi
 exit $FAILED
