@@ -1,9 +1,9 @@
 /**
  * Pipelines remembered between runs: the specs a device's runs used, kept per adapter and kernel target in a store
  * the host provides (a file in the CLI's cache folder), so that the next run on a new device (a new CLI process,
- * a resume) compiles them all asynchronously while the model opens instead of one by
- * one, blocking, as its first block meets them. A device keeps what it compiled (pipelines.ts), so a second run or
- * the explorer on the same device compiles nothing. It is a cache: a store that cannot be read or written, or a
+ * a resume) compiles them all before it starts (asynchronously on a GPU, see precompilePipelines) instead of as
+ * its first block meets them. A device keeps what it compiled (pipelines.ts), so a second run or the explorer on
+ * the same device compiles nothing. It is a cache: a store that cannot be read or written, or a
  * remembered shader that no longer compiles, costs only the warm-up.
  */
 import type { GpuContext } from './context';
