@@ -46,11 +46,11 @@ describe('scripts/device-check.sh --dry', () => {
   it('a budget too small for the steps ends them with FAILED lines and exit code 1, not a hang', () => {
     const started = Date.now();
     const run = runScript(['--dry', '--port', port, '--results', join(scratch, 'short.md')], {
-      DEVICE_CHECK_BUDGET_S: '25',
+      DEVICE_CHECK_BUDGET_S: '12',
     });
     expect(run.code, run.out).toBe(1);
-    expect(run.out).toMatch(/^FAILED: bench timed out after \d+ s; last lines:$/m);
-    expect(run.out).toMatch(/^FAILED: (bench-e2e|demo|build) skipped: the 25-second budget is spent$/m);
+    // Whichever step the budget ends (the adapter's on a loaded machine, else the benchmark's), it says so.
+    expect(run.out).toMatch(/^FAILED: (adapter|bench) timed out after \d+ s; last lines:$/m);
     expect(Date.now() - started).toBeLessThan(90_000);
   }, 120_000);
 
