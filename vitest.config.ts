@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { swiftShaderEnv } from './src/node/swiftshader.ts';
 
@@ -8,6 +10,10 @@ if (!process.env.SPARSEGPT_NATIVE_GPU) {
   const env = swiftShaderEnv(process.env);
   if (env) Object.assign(process.env, env);
 }
+
+// The CLI processes that tests start remember their GPU pipelines (src/node/pipeline-store.ts) in a folder of
+// their own, never in the user's ~/.cache.
+process.env.SPARSEGPT_CACHE_DIR ??= join(tmpdir(), 'sparsegpt-test-cache');
 
 export default defineConfig({
   test: {

@@ -7,14 +7,11 @@
  *   node bin/run-ts.mjs bench/scale.bench.ts [--hidden 128] [--multiples 4,16,64] [--keep]
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { encodeHeader } from '../src/core/io/checkpoint-writer';
-import { encodeFloats } from '../src/core/io/dtype';
-import type { SafetensorsHeader, TensorInfo } from '../src/core/io/safetensors-header';
-import { fileByteSink } from '../src/node/files';
+import { DEMO_DIR, llamaIntermediate, writeSyntheticLlama } from './synthetic-llama';
 
 const { values } = parseArgs({
   options: {
@@ -24,94 +21,13 @@ const { values } = parseArgs({
   },
 });
 const hidden = Number(values.hidden);
-const intermediate = Math.round((hidden * 8) / 3 / 4) * 4;
+const intermediate = llamaIntermediate(hidden);
 const heads = Math.max(1, hidden / 32);
-const vocab = 512;
 const root = new URL('..', import.meta.url).pathname;
-const demo = join(root, 'public/demo/stories260K');
+const demo = DEMO_DIR;
 
-function tensorsFor(layers: number): Array<{ name: string; shape: number[] }> {
-  const list = [{ name: 'model.embed_tokens.weight', shape: [vocab, hidden] }];
-  for (let i = 0; i < layers; i++) {
-    const p = `model.layers.${i}.`;
-    list.push(
-      { name: `${p}input_layernorm.weight`, shape: [hidden] },
-      { name: `${p}self_attn.q_proj.weight`, shape: [hidden, hidden] },
-      { name: `${p}self_attn.k_proj.weight`, shape: [hidden, hidden] },
-      { name: `${p}self_attn.v_proj.weight`, shape: [hidden, hidden] },
-      { name: `${p}self_attn.o_proj.weight`, shape: [hidden, hidden] },
-      { name: `${p}post_attention_layernorm.weight`, shape: [hidden] },
-      { name: `${p}mlp.gate_proj.weight`, shape: [intermediate, hidden] },
-      { name: `${p}mlp.up_proj.weight`, shape: [intermediate, hidden] },
-      { name: `${p}mlp.down_proj.weight`, shape: [hidden, intermediate] },
-    );
-  }
-  list.push({ name: 'model.norm.weight', shape: [hidden] });
-  return list;
-}
-
-/** Deterministic values: norms 1, weights uniform in ±1/sqrt(fan-in). */
-function values32(name: string, shape: number[], seed: number): Float32Array {
-  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  if (shape.length === 1) return out.fill(1);
-  let state = seed >>> 0 || 1;
-  const scale = 1 / Math.sqrt(shape[1]);
-  for (let i = 0; i < out.length; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    out[i] = ((state >>> 0) / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return name.includes('embed') ? out.map((v) => v * 8) : out;
-}
-
-async function writeModel(dir: string, layers: number): Promise<number> {
-  const tensors = tensorsFor(layers);
-  let offset = 0;
-  const infos: TensorInfo[] = tensors.map((t) => {
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
-    const info = {
-      name: t.name,
-      dtype: 'F32' as const,
-      shape: t.shape,
-      file: 'model.safetensors',
-      byteStart: offset,
-      byteEnd: offset + bytes,
-    };
-    offset += bytes;
-    return info;
-  });
-  const header: SafetensorsHeader = {
-    file: 'model.safetensors',
-    fileSize: offset,
-    dataStart: 0,
-    tensors: infos,
-    metadata: {},
-  };
-  const sink = await fileByteSink(join(dir, 'model.safetensors'));
-  await sink.write(encodeHeader(header, { format: 'pt' }));
-  for (const [i, t] of tensors.entries())
-    await sink.write(encodeFloats(values32(t.name, t.shape, i + 1), 'F32'));
-  await sink.close();
-  const config = {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
-    hidden_size: hidden,
-    intermediate_size: intermediate,
-    num_hidden_layers: layers,
-    num_attention_heads: heads,
-    num_key_value_heads: heads,
-    vocab_size: vocab,
-    max_position_embeddings: 512,
-    rms_norm_eps: 1e-5,
-    tie_word_embeddings: true,
-    bos_token_id: 1,
-    eos_token_id: 2,
-  };
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  for (const file of ['tokenizer.json', 'tokenizer_config.json'])
-    copyFileSync(join(demo, file), join(dir, file));
-  return offset;
+function writeModel(dir: string, layers: number): Promise<number> {
+  return writeSyntheticLlama(dir, { hidden, intermediate, heads, kvHeads: heads, layers, maxPositions: 512 });
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'sparsegpt-scale-'));

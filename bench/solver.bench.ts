@@ -23,6 +23,7 @@ import { sparsegptReference } from '../src/core/sparsegpt/layer-solver.reference
 import { encodeLazyBatchUpdate } from '../src/core/sparsegpt/lazy-update';
 import { prepareLayer } from '../src/core/sparsegpt/prepare';
 import { pruneLayer } from '../src/core/sparsegpt/prune';
+import { kernelsFromEnvironment } from '../src/node/gpu';
 import { gaussian, mulberry32 } from '../test/random';
 import { type LayerShape, stepCosts } from './solver-cost';
 
@@ -288,10 +289,11 @@ async function main() {
   Object.assign(globalThis, globals);
   // Dawn rounds timestamps to 64 µs by default (a browser fingerprinting guard); per-pass sums need them exact.
   const gpu = create(['disable-dawn-features=timestamp_quantization']) as GPU;
-  const ctx = await createGpuContext(gpu);
+  const ctx = await createGpuContext(gpu, { kernels: kernelsFromEnvironment() });
   const software = ctx.adapter.isSoftware;
   console.log(
-    `adapter: ${ctx.adapter.name}; timestamps: ${ctx.features.timestampQuery ? 'GPU' : 'wall clock'}`,
+    `adapter: ${ctx.adapter.name}; timestamps: ${ctx.features.timestampQuery ? 'GPU' : 'wall clock'}; kernels: ` +
+      `${ctx.kernels} (SPARSEGPT_KERNELS=cpu|gpu picks them)`,
   );
   if (software) {
     const load = loadavg()[0];

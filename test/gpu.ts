@@ -13,3 +13,13 @@ export function useGpu(options: GpuContextOptions = {}): () => Promise<GpuContex
     return pending;
   };
 }
+
+/**
+ * The kernel forms a context can run, each forced on this adapter so that both are tested on the software one:
+ * the CPU forms, the GPU forms with subgroup reductions (SwiftShader has subgroups of 4), and without them.
+ */
+export const KERNEL_FORMS: Array<[string, GpuContextOptions]> = [
+  ['cpu kernels', { kernels: 'cpu' }],
+  ['gpu kernels', { kernels: 'gpu' }],
+  ['gpu kernels without subgroups', { kernels: 'gpu', disableFeatures: ['subgroups'] }],
+];

@@ -273,4 +273,19 @@ describe('sparsegpt options', () => {
       expect(native.code).toBe(1);
     }
   }, 60_000);
+
+  it('gpu-info names the kernel forms for the adapter, and SPARSEGPT_KERNELS=cpu|gpu forces them', async () => {
+    const [chosen, gpuForms, cpuForms, wrong] = await Promise.all([
+      runCli(['gpu-info']),
+      runCli(['gpu-info'], { env: userEnv({ SPARSEGPT_KERNELS: 'gpu' }) }),
+      runCli(['gpu-info'], { env: userEnv({ SPARSEGPT_KERNELS: 'cpu' }) }),
+      runCli(['gpu-info'], { env: userEnv({ SPARSEGPT_KERNELS: 'fast' }) }),
+    ]);
+    const software = /swiftshader/i.test(chosen.out);
+    expect(chosen.out).toMatch(software ? /^kernels: +cpu \(register-tiled/m : /^kernels: +gpu \(tiled/m);
+    expect(gpuForms.out).toMatch(/^kernels: +gpu \(tiled in workgroup memory/m);
+    expect(cpuForms.out).toMatch(/^kernels: +cpu \(register-tiled/m);
+    expect(wrong.err).toMatch(/^error: SPARSEGPT_KERNELS must be cpu or gpu \(got "fast"\)$/m);
+    expect(wrong.code).toBe(1);
+  }, 60_000);
 });

@@ -73,9 +73,18 @@ export class NoGpuAdapterError extends Error {
   }
 }
 
+/** SPARSEGPT_KERNELS=cpu|gpu runs those kernel forms whatever the adapter (for comparing them on one machine). */
+export function kernelsFromEnvironment(): GpuContextOptions['kernels'] {
+  const asked = process.env.SPARSEGPT_KERNELS;
+  if (asked === undefined || asked === '') return undefined;
+  if (asked === 'cpu' || asked === 'gpu') return asked;
+  throw new Error(`SPARSEGPT_KERNELS must be cpu or gpu (got "${asked}")`);
+}
+
 export async function createNodeGpuContext(options: GpuContextOptions = {}): Promise<GpuContext> {
+  const kernels = options.kernels ?? kernelsFromEnvironment();
   try {
-    return await createGpuContext(await nodeGpu(), options);
+    return await createGpuContext(await nodeGpu(), { ...options, ...(kernels ? { kernels } : {}) });
   } catch (error) {
     throw error instanceof WebGpuUnavailableError ? new NoGpuAdapterError() : error;
   }

@@ -67,6 +67,25 @@ describe('sparsegpt prune / eval', () => {
     expect(written.metadata['sparsegpt.pattern']).toBe('2:4');
     const result = JSON.parse(readFileSync(json, 'utf8'));
     expect(result.layers).toHaveLength(35);
+    // The run's own time breakdown: the stages account for its time, each stage of a SparseGPT run took some.
+    const { timings } = result;
+    const stages = Object.values(timings.stages) as number[];
+    const staged = stages.reduce((sum, ms) => sum + ms, 0);
+    expect(stages.every((ms) => ms >= 0)).toBe(true);
+    expect(staged).toBeLessThanOrEqual(timings.sessionMs + 1);
+    expect(staged).toBeGreaterThan(0.9 * timings.sessionMs);
+    for (const stage of ['reading', 'calibrationForward', 'hessians', 'prepare', 'walk', 'lazyUpdate']) {
+      expect(timings.stages[stage], stage).toBeGreaterThan(0);
+    }
+    for (const stage of ['errorMetric', 'readback', 'writing', 'rerun', 'evaluation']) {
+      expect(timings.stages[stage], stage).toBeGreaterThan(0);
+    }
+    expect(timings.firstResultMs).toBeGreaterThan(0);
+    expect(timings.firstResultMs).toBeLessThan(timings.sessionMs);
+    // Every pruned linear comes back once; the demo's weights (1 MiB of F32) go up at least once.
+    expect(timings.readbacks.count).toBeGreaterThanOrEqual(35);
+    expect(timings.uploads.bytes).toBeGreaterThan(900_000);
+    expect(timings.dtypeConversion.bytes).toBeGreaterThan(900_000);
     const evaluated = await run([
       'eval',
       out,

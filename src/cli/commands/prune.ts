@@ -1,5 +1,6 @@
 /** `sparsegpt prune MODEL_DIR …`: the whole pipeline from the command line, the same core and WGSL as the app. */
 import { formatBytes } from '../../core/format-bytes';
+import { rememberPipelines, warmUpPipelines } from '../../core/gpu/pipeline-memory';
 import { openModel } from '../../core/pipeline/open-model';
 import { progressIdentity } from '../../core/pipeline/progress-store';
 import { pruneModel } from '../../core/pipeline/prune-model';
@@ -16,6 +17,7 @@ import {
 import { openFolder } from '../../node/files';
 import { createNodeGpuContext } from '../../node/gpu';
 import { OutputRun } from '../../node/output-folder';
+import { nodePipelineStore } from '../../node/pipeline-store';
 import type { Command } from '../command';
 import { createEventPrinter } from '../event-printer';
 import { interruptible, type StopReason } from '../interrupt';
@@ -84,7 +86,9 @@ const OPTIONS: OptionSpec[] = [
 
 const DESCRIPTION =
   'Ctrl-C, SIGTERM or SIGHUP stop the run within one layer: the partial output is removed, OUT_DIR.progress/\n' +
-  'is kept for --resume, and the exit code is 128 + the signal number (130, 143, 129).';
+  'is kept for --resume, and the exit code is 128 + the signal number (130, 143, 129).\n' +
+  'The GPU pipelines a run compiles are listed in ~/.cache/sparsegpt/pipelines.json ($XDG_CACHE_HOME or\n' +
+  '$SPARSEGPT_CACHE_DIR move it), so that the next run compiles them all at once before its first block.';
 
 /** The settings the options ask for; the sequence length stays undefined when not given (it depends on the model). */
 function readPruneSettings(args: ParsedCommandLine): { settings: PruneSettings; seqlen?: number } {
@@ -141,6 +145,7 @@ export const prune: Command = {
     );
     const printer = createEventPrinter(process.stdout, process.stderr, flag(args, 'quiet'));
     const stop = interruptible();
+    const pipelineStore = nodePipelineStore();
     let ctx: Awaited<ReturnType<typeof createNodeGpuContext>> | undefined;
     try {
       const progress = await output.openProgress(
@@ -153,11 +158,14 @@ export const prune: Command = {
         );
       }
       ctx = await createNodeGpuContext();
+      // The pipelines earlier runs on this adapter used compile on Dawn's threads while the output is staged.
+      const warmUp = warmUpPipelines(ctx, pipelineStore);
       const staged = await output.stage();
       console.error(
         `${summary.name}: ${summary.modelType}, ${summary.layers} blocks, ${summary.prunable.length} linears to prune, ` +
           `on ${ctx.adapter.name}`,
       );
+      await warmUp;
       const { result } = await pruneModel(
         ctx,
         model,
@@ -201,6 +209,7 @@ export const prune: Command = {
       throw error;
     } finally {
       stop.dispose();
+      if (ctx) await rememberPipelines(ctx, pipelineStore);
       ctx?.destroy();
     }
   },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { relativeMaxError } from '../../../test/compare';
-import { useGpu } from '../../../test/gpu';
+import { KERNEL_FORMS, useGpu } from '../../../test/gpu';
 import { gaussian } from '../../../test/random';
 import { createStorageBuffer, readFloat32, uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
@@ -19,7 +19,7 @@ import {
 import type { ActivationName } from './kernels/activation-codes';
 import { encodeAttention } from './kernels/attention';
 import { encodeGather } from './kernels/embedding';
-import { encodeLinear } from './kernels/linear';
+import { encodeLinear, linearForm } from './kernels/linear';
 import { encodeLogSumExp, initialLogSumExpState } from './kernels/logsumexp';
 import { encodeNorm } from './kernels/norm';
 import { encodeRotary } from './kernels/rotary';
@@ -37,13 +37,25 @@ function run(ctx: GpuContext, encode: (batch: CommandRecorder) => void) {
 
 const TOLERANCE = 2e-6;
 
-describe('linear kernels (X·Wᵀ + bias, activation, residual)', () => {
-  const gpu = useGpu();
+describe.each(KERNEL_FORMS)('linear kernels (X·Wᵀ + bias, activation, residual), %s', (_, kernels) => {
+  const gpu = useGpu(kernels);
+
+  it('runs the forms of its kernel target (so the tests below exercise them)', async () => {
+    const ctx = await gpu();
+    const many = linearForm(ctx, 24, 130);
+    const few = linearForm(ctx, 24, 3);
+    if (kernels.kernels === 'cpu') expect([many, few]).toEqual(['register', 'register']);
+    else expect([many, few]).toEqual(['tiled', ctx.features.subgroups ? 'subgroup' : 'tiled']);
+    expect(linearForm(ctx, 13, 130)).toBe('unaligned');
+  });
+
   // 600-byte bindings: a 29×24 weight splits into shards of 6 rows, 29×13 into shards of 11.
-  const smallBindings = useGpu({ testLimits: { maxStorageBufferBindingSize: 600 } });
+  const smallBindings = useGpu({ ...kernels, testLimits: { maxStorageBufferBindingSize: 600 } });
 
   it.each([
     ['vec4 path', 37, 24, 29],
+    ['vec4 path, a few tokens (the subgroup form on a GPU)', 3, 24, 29],
+    ['vec4 path, several tiles each way', 130, 36, 70],
     ['unaligned path', 37, 13, 29],
     ['a single token and output', 1, 7, 1],
   ])('%s matches float64: tokens=%i in=%i out=%i, with bias', async (_, tokens, features, rows) => {
@@ -97,13 +109,14 @@ describe('linear kernels (X·Wᵀ + bias, activation, residual)', () => {
   );
 
   it.each([
-    ['vec4 path', 8],
-    ['unaligned path', 7],
+    ['vec4 path', 8, 5],
+    ['vec4 path, a few tokens', 8, 3],
+    ['unaligned path', 7, 5],
   ])(
     '%s: applies a row range of W into chosen output columns, X, Y and residual each from their own row',
-    async (_, features) => {
+    async (_, features, tokens) => {
       const ctx = await gpu();
-      const [tokens, rows, xRowStart, rowStart, count, outStride, outColumnStart] = [5, 20, 3, 7, 9, 12, 2];
+      const [rows, xRowStart, rowStart, count, outStride, outColumnStart] = [20, 3, 7, 9, 12, 2];
       // Y and the residual at different row offsets: a token slice written back into a whole-chunk buffer.
       const [yRowStart, residualRowStart] = [4, 1];
       const X = gaussian((tokens + xRowStart) * features, 11);
@@ -180,6 +193,44 @@ describe('linear kernels (X·Wᵀ + bias, activation, residual)', () => {
       }
     },
   );
+});
+
+describe('linear kernels: the GPU forms agree with the CPU form', () => {
+  const contexts = KERNEL_FORMS.map(([, kernels]) => useGpu(kernels));
+  it.each([
+    [130, 36, 70, 'tiled'],
+    [3, 64, 45, 'subgroup'],
+    [1, 256, 9, 'subgroup'],
+  ])('tokens=%i in=%i out=%i (%s on a GPU), gelu and residual, to ≤ 1e-6', async (tokens, features, rows) => {
+    const X = gaussian(tokens * features, 21);
+    const W = gaussian(rows * features, 22);
+    const bias = gaussian(rows, 23);
+    const residual = gaussian(tokens * rows, 24);
+    const results = await Promise.all(
+      contexts.map(async (gpu) => {
+        const ctx = await gpu();
+        const matrix = SplitMatrix.upload(ctx, W, rows, features, 'W');
+        const inputs = [X, bias, residual].map((values) => uploadFloat32(ctx, values, 'input'));
+        const Y = createStorageBuffer(ctx, tokens * rows * 4, 'Y');
+        await run(ctx, (batch) =>
+          encodeLinear(ctx, batch, {
+            X: inputs[0],
+            tokens,
+            W: matrix,
+            bias: inputs[1],
+            residual: inputs[2],
+            activation: 'gelu',
+            Y,
+          }),
+        );
+        const out = await readFloat32(ctx, Y, tokens * rows);
+        for (const buffer of [...inputs, Y]) buffer.destroy();
+        matrix.destroy();
+        return out;
+      }),
+    );
+    for (const other of results.slice(1)) expect(relativeMaxError(other, results[0])).toBeLessThan(1e-6);
+  });
 });
 
 describe('norm kernels', () => {

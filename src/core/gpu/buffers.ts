@@ -1,4 +1,5 @@
 /** Creating, filling and reading back GPU buffers, so kernel hosts read as the algorithm, not as WebGPU boilerplate. */
+import { addTo } from './activity';
 import type { GpuContext } from './context';
 import { BufferUsage, MapMode } from './flags';
 import { requireBufferSize } from './limits';
@@ -47,6 +48,7 @@ async function readBytes(
   byteOffset: number,
   byteLength: number,
 ): Promise<ArrayBuffer> {
+  const started = performance.now();
   const staging = ctx.device.createBuffer({
     size: Math.max(4, align4(byteLength)),
     usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
@@ -59,6 +61,7 @@ async function readBytes(
   const bytes = staging.getMappedRange(0, byteLength).slice(0);
   staging.unmap();
   staging.destroy();
+  addTo(ctx.activity.readbacks, byteLength, performance.now() - started);
   return bytes;
 }
 

@@ -1,11 +1,36 @@
 import { describe, expect, it } from 'vitest';
 import { createNodeGpuContext } from '../../node/gpu';
-import { createGpuContext, describeAdapter, WebGpuUnavailableError } from './context';
+import {
+  chooseKernelTarget,
+  createGpuContext,
+  describeAdapter,
+  type GpuLimits,
+  WebGpuUnavailableError,
+} from './context';
 
 describe('GPU context', () => {
   it('reports a clear error when there is no WebGPU at all', async () => {
     await expect(createGpuContext(undefined)).rejects.toThrow(WebGpuUnavailableError);
     await expect(createGpuContext(undefined)).rejects.toThrow(/Chrome .*113/);
+  });
+
+  it('gives a GPU the tiled kernel forms, a software adapter or a GPU with small workgroups the register-tiled ones', () => {
+    const adapter = {
+      vendor: 'nvidia',
+      architecture: '',
+      device: '',
+      description: '',
+      isSoftware: false,
+      name: 'nvidia',
+    };
+    const limits = {
+      maxComputeInvocationsPerWorkgroup: 1024,
+      maxComputeWorkgroupStorageSize: 49152,
+    } as GpuLimits;
+    expect(chooseKernelTarget(adapter, limits)).toBe('gpu');
+    expect(chooseKernelTarget({ ...adapter, isSoftware: true }, limits)).toBe('cpu');
+    expect(chooseKernelTarget(adapter, { ...limits, maxComputeInvocationsPerWorkgroup: 128 })).toBe('cpu');
+    expect(chooseKernelTarget(adapter, { ...limits, maxComputeWorkgroupStorageSize: 8192 })).toBe('cpu');
   });
 
   it('reports a clear error when no adapter is found', async () => {

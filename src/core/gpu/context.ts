@@ -3,6 +3,7 @@
  * (the `webgpu` package). It requests the adapter's real limits instead of WebGPU's conservative defaults,
  * turns on the optional features the kernels can use, and describes the adapter in words for the UI.
  */
+import { countUploads, emptyActivity, type GpuActivity } from './activity';
 
 export interface GpuLimits {
   maxStorageBufferBindingSize: number;
@@ -32,9 +33,29 @@ export interface AdapterSummary {
   name: string;
 }
 
+/**
+ * Which form of the kernels that dominate a run (the forward's linears, the solver's lazy batch update) this
+ * context runs: 'cpu', register-tiled with no workgroup memory or barriers, what a CPU-backed adapter rewards
+ * (barriers cost it most; its caches share the loads); 'gpu', tiled GEMMs that share their tiles through
+ * workgroup memory, with subgroup reductions where the device has subgroups, what GPUs reward.
+ */
+export type KernelTarget = 'cpu' | 'gpu';
+
+/** The 'gpu' kernels' tiles: 256 invocations of a workgroup and 16 KiB of its memory. */
+const GPU_KERNEL_NEEDS = { invocations: 256, workgroupBytes: 16 * 1024 };
+
+export function chooseKernelTarget(adapter: AdapterSummary, limits: GpuLimits): KernelTarget {
+  const fits =
+    limits.maxComputeInvocationsPerWorkgroup >= GPU_KERNEL_NEEDS.invocations &&
+    limits.maxComputeWorkgroupStorageSize >= GPU_KERNEL_NEEDS.workgroupBytes;
+  return adapter.isSoftware || !fits ? 'cpu' : 'gpu';
+}
+
 export interface GpuContext {
   device: GPUDevice;
   adapter: AdapterSummary;
+  /** The kernel forms for this adapter (chooseKernelTarget), or the ones a test or benchmark asked for. */
+  kernels: KernelTarget;
   /** Effective limits: the device's, or lower ones imposed for tests so that splitting code is exercised. */
   limits: GpuLimits;
   features: GpuFeatures;
@@ -42,6 +63,8 @@ export interface GpuContext {
   lost: Promise<GPUDeviceLostInfo>;
   /** Bytes of GPU buffers alive now and at most so far (all buffers created through this device). */
   memory: GpuMemoryCounter;
+  /** Pipelines compiled, bytes uploaded and read back so far (activity.ts). */
+  activity: GpuActivity;
   destroy(): void;
 }
 
@@ -57,6 +80,8 @@ export interface GpuContextOptions {
   testLimits?: Partial<GpuLimits>;
   /** Skip optional features (to test the f32 fallback paths on adapters that have f16). */
   disableFeatures?: Array<keyof GpuFeatures>;
+  /** Run these kernel forms whatever the adapter (tests of both forms on one adapter; benchmarks). */
+  kernels?: KernelTarget;
 }
 
 export class WebGpuUnavailableError extends Error {
@@ -140,13 +165,18 @@ export async function createGpuContext(
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   const legacy = adapter as GPUAdapter & { isFallbackAdapter?: boolean };
   const isFallback = Boolean(info?.isFallbackAdapter ?? legacy.isFallbackAdapter);
+  const activity = emptyActivity();
+  countUploads(device, activity);
+  const summary = describeAdapter(info, isFallback);
   return {
     device,
-    adapter: describeAdapter(info, isFallback),
+    adapter: summary,
+    kernels: options.kernels ?? chooseKernelTarget(summary, limits),
     limits,
     features,
     lost: device.lost,
     memory: countBufferMemory(device),
+    activity,
     destroy: () => device.destroy(),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { selectVariant } from './wgsl-variants';
+import { joinShaders, selectVariant } from './wgsl-variants';
 
 const code = ['a', '//#if WIDE', 'wide', '//#else', 'narrow', '//#endif', 'b'].join('\n');
 
@@ -14,5 +14,13 @@ describe('selectVariant', () => {
     expect(() => selectVariant('//#if A\n//#if B', { A: true, B: true })).toThrow(/nested/);
     expect(() => selectVariant('//#if A', { A: true })).toThrow(/without \/\/#endif/);
     expect(() => selectVariant('//#endif', {})).toThrow(/without \/\/#if/);
+  });
+});
+
+describe('joinShaders', () => {
+  it('joins sources in order with their enable directives first', () => {
+    const joined = joinShaders('fn helper() {}', 'enable subgroups;\nfn main() {}');
+    expect(joined).toBe('enable subgroups;\nfn helper() {}\nfn main() {}');
+    expect(joinShaders('a', 'b')).toBe('a\nb');
   });
 });

@@ -63,3 +63,22 @@ export function specialize(code: string, constants: Record<string, number>): str
   }
   return result;
 }
+
+/**
+ * WGSL sources joined into one module (a kernel after the helpers it calls, e.g. activations.wgsl), with every
+ * `enable` directive moved to the top, where WGSL requires directives to be.
+ */
+export function joinShaders(...sources: string[]): string {
+  const directives = new Set<string>();
+  const bodies = sources.map((source) =>
+    source
+      .split('\n')
+      .filter((line) => {
+        const directive = /^\s*enable\s+[\w\s,]+;\s*$/.test(line);
+        if (directive) directives.add(line.trim());
+        return !directive;
+      })
+      .join('\n'),
+  );
+  return [...directives, ...bodies].join('\n');
+}

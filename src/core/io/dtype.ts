@@ -115,8 +115,27 @@ function alignedOffset(bytes: Uint8Array, elementBytes: number): number {
   return bytes.byteOffset % elementBytes === 0 && bytes.buffer instanceof ArrayBuffer ? bytes.byteOffset : 0;
 }
 
+/**
+ * Every decode and encode so far in this process: calls, bytes on the checkpoint's side, milliseconds. A run's
+ * timing breakdown reports the difference over the run (run-timings.ts).
+ */
+export const dtypeConversions = { count: 0, bytes: 0, ms: 0 };
+
+function counted<T>(bytes: number, convert: () => T): T {
+  const started = performance.now();
+  const result = convert();
+  dtypeConversions.count++;
+  dtypeConversions.bytes += bytes;
+  dtypeConversions.ms += performance.now() - started;
+  return result;
+}
+
 /** Decodes little-endian `dtype` elements from `bytes` into `out` starting at `outOffset`. */
 export function decodeFloats(bytes: Uint8Array, dtype: FloatDtype, out: Float32Array, outOffset = 0): void {
+  counted(bytes.byteLength, () => decodeInto(bytes, dtype, out, outOffset));
+}
+
+function decodeInto(bytes: Uint8Array, dtype: FloatDtype, out: Float32Array, outOffset: number): void {
   const size = dtypeBytes(dtype);
   const count = bytes.byteLength / size;
   const buffer = aligned(bytes, size);
@@ -145,6 +164,10 @@ export function decodeFloats(bytes: Uint8Array, dtype: FloatDtype, out: Float32A
 
 /** Encodes float32 values as little-endian `dtype` bytes. */
 export function encodeFloats(values: Float32Array, dtype: FloatDtype): Uint8Array {
+  return counted(values.length * dtypeBytes(dtype), () => encode(values, dtype));
+}
+
+function encode(values: Float32Array, dtype: FloatDtype): Uint8Array {
   switch (dtype) {
     case 'F32':
       return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));

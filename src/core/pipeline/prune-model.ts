@@ -32,6 +32,7 @@ import { measureCalibration, measureEvaluation, type OpenedModel } from './open-
 import { type LinearPlan, patternMismatchWarning, planLinears } from './plan';
 import { DamagedProgressError, type ProgressStore, type SavedBlock } from './progress-store';
 import { RunProgress } from './run-progress';
+import { RunClock } from './run-timings';
 import { checkPruneSettings } from './settings-check';
 import {
   CancelledError,
@@ -129,6 +130,7 @@ class PruneRun {
   private lost?: GPUDeviceLostInfo;
   private explorerBytes = 0;
   private progress!: RunProgress;
+  private readonly clock: RunClock;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -137,6 +139,7 @@ class PruneRun {
     private readonly options: PruneModelOptions,
   ) {
     this.emit = options.onEvent ?? (() => undefined);
+    this.clock = new RunClock(ctx);
     ctx.lost.then((info) => {
       this.lost = info;
     });
@@ -148,7 +151,9 @@ class PruneRun {
     const { ctx, model, settings } = this;
     const { arch } = model;
     this.stage('tokenizing', 'Tokenizing the calibration text');
-    const calibration = measureCalibration(model, texts.calibration, settings);
+    const calibration = await this.clock.time('tokenizing', () =>
+      measureCalibration(model, texts.calibration, settings),
+    );
     this.notes.push(...calibration.notes);
     this.emit({ type: 'calibration', ...calibration, notes: calibration.notes });
     if (texts.evaluation !== undefined && texts.evaluation !== '' && !texts.evaluation.trim()) {
@@ -157,10 +162,12 @@ class PruneRun {
       );
     }
     const evaluation = texts.evaluation
-      ? measureEvaluation(model, texts.evaluation, {
-          seqlen: settings.seqlen,
-          maxWindows: settings.evalMaxWindows,
-        })
+      ? await this.clock.time('tokenizing', () =>
+          measureEvaluation(model, texts.evaluation as string, {
+            seqlen: settings.seqlen,
+            maxWindows: settings.evalMaxWindows,
+          }),
+        )
       : undefined;
     for (const note of evaluation?.notes ?? []) this.warn(note);
     const mismatch = patternMismatchWarning(this.model.arch.prunableLinears(), this.settings);
@@ -176,14 +183,15 @@ class PruneRun {
     let runner: BlockRunner | undefined;
     try {
       this.stage('calibrating', 'Embedding the calibration samples');
-      const source: TensorSource = (name) => model.checkpoint.readFloat32(name);
-      const embedding = await uploadEmbedding(ctx, arch, source);
+      const embedding = await this.clock.time('uploads', () => uploadEmbedding(ctx, arch, this.read));
       let calib: SequenceStates;
       let dense: SequenceStates | undefined;
       let pruned: SequenceStates | undefined;
       try {
         const embedInto = async (ids: Int32Array, length: number, label: string) => {
-          const s = await SequenceStates.embed(ctx, arch, embedding, ids, length, perChunk, label);
+          const s = await this.clock.time('embedding', () =>
+            SequenceStates.embed(ctx, arch, embedding, ids, length, perChunk, label),
+          );
           states.push(s);
           return s;
         };
@@ -258,36 +266,42 @@ class PruneRun {
     writer: CheckpointWriter | undefined,
   ): Promise<void> {
     const { ctx, model } = this;
-    const { arch, checkpoint } = model;
+    const { arch } = model;
     // Each tensor of the block is read once: the upload and the solver share it.
     const cache = new Map<string, Promise<Float32Array>>();
     const source: TensorSource = (name) => {
       let tensor = cache.get(name);
       if (!tensor) {
-        tensor = checkpoint.readFloat32(name);
+        tensor = this.read(name);
         cache.set(name, tensor);
       }
       return tensor;
     };
-    const weights = await uploadBlock(ctx, arch, block, source);
+    const weights = await this.clock.time('uploads', () => uploadBlock(ctx, arch, block, source));
     const hessians = new Map<string, HessianAccumulator>();
     const saved: SavedBlock = { layers: [], tensors: new Map(), sequencesPerChunk: calib.sequencesPerChunk };
     const firstLayer = this.layers.length;
     try {
-      await this.runThrough(dense, runner, weights);
-      await calib.capture(
-        runner,
-        weights,
-        (group, X, tokens) => {
-          const key = hessianKey(group);
-          let H = hessians.get(key);
-          if (!H) {
-            H = new HessianAccumulator(ctx, group.features);
-            hessians.set(key, H);
-          }
-          H.add(X, tokens);
-        },
-        this.settings.expertCalibration,
+      await this.runThrough(dense, runner, weights, 'evaluation');
+      await this.clock.time('calibrationForward', () =>
+        calib.capture(
+          runner,
+          weights,
+          async (group, X, tokens) => {
+            // The forward so far is the calibration forward's; the accumulation is the Hessians'.
+            await ctx.device.queue.onSubmittedWorkDone();
+            await this.clock.time('hessians', () => {
+              const key = hessianKey(group);
+              let H = hessians.get(key);
+              if (!H) {
+                H = new HessianAccumulator(ctx, group.features);
+                hessians.set(key, H);
+              }
+              H.add(X, tokens);
+            });
+          },
+          this.settings.expertCalibration,
+        ),
       );
       this.progress.step();
       for (const group of weights.spec.groups) {
@@ -305,7 +319,7 @@ class PruneRun {
       await this.advance(runner, weights, calib, pruned);
       saved.layers = this.layers.slice(firstLayer);
       saved.elapsedMs = this.elapsedMs();
-      await this.options.progress?.save(block, saved);
+      await this.clock.time('saving', () => this.options.progress?.save(block, saved));
     } finally {
       for (const H of hessians.values()) H.destroy();
       weights.destroy();
@@ -358,8 +372,8 @@ class PruneRun {
     calib: SequenceStates,
     pruned: SequenceStates | undefined,
   ): Promise<void> {
-    await this.runThrough(calib, runner, weights);
-    await this.runThrough(pruned, runner, weights);
+    await this.runThrough(calib, runner, weights, 'rerun');
+    await this.runThrough(pruned, runner, weights, 'evaluation');
   }
 
   /** Moves `states` (where there are any) through the block: one step of the run's progress. */
@@ -367,11 +381,16 @@ class PruneRun {
     states: SequenceStates | undefined,
     runner: BlockRunner,
     weights: BlockWeights,
+    stage: 'rerun' | 'evaluation',
   ): Promise<void> {
     if (!states) return;
-    await states.run(runner, weights);
+    await this.clock.time(stage, () => states.run(runner, weights));
     this.progress.step();
   }
+
+  /** A checkpoint tensor as f32 (dtype conversion included), timed as the run's reading. */
+  private readonly read: TensorSource = (name) =>
+    this.clock.time('reading', () => this.model.checkpoint.readFloat32(name));
 
   /** A block finished by an earlier, interrupted run: its saved pruned weights stand in for pruning it again. */
   private async replayBlock(
@@ -385,9 +404,9 @@ class PruneRun {
   ): Promise<void> {
     const { ctx, model } = this;
     this.carriedMs = saved.elapsedMs ?? this.carriedMs;
-    const weights = await uploadBlock(ctx, model.arch, block, (name) => model.checkpoint.readFloat32(name));
+    const weights = await this.clock.time('uploads', () => uploadBlock(ctx, model.arch, block, this.read));
     try {
-      await this.runThrough(dense, runner, weights);
+      await this.runThrough(dense, runner, weights, 'evaluation');
       this.progress.step();
       const specs = new Map(weights.spec.linears.map((l) => [l.tensor, l]));
       for (const layer of saved.layers) {
@@ -396,13 +415,13 @@ class PruneRun {
         if (!linear)
           throw new Error(`saved progress names ${layer.tensor}, which block ${block} does not have`);
         if (stored && !layer.skipped) {
-          const W = toOutIn(linear, stored);
-          weights.replaceLinear(linear.name, W);
-          await writer?.writeTensor(linear.tensor, stored);
-          layer.mask = maskPreview(W, linear.rows, linear.cols);
+          const W = await this.clock.time('conversion', () => toOutIn(linear, stored));
+          await this.clock.time('uploads', () => weights.replaceLinear(linear.name, W));
+          await this.clock.time('writing', () => writer?.writeTensor(linear.tensor, stored));
+          layer.mask = await this.clock.time('conversion', () => maskPreview(W, linear.rows, linear.cols));
         } else if (this.plans.get(layer.tensor)?.prune) {
           // Planned but left dense (an expert no calibration token reached): copied unchanged.
-          await writer?.writeTensor(layer.tensor);
+          await this.clock.time('writing', () => writer?.writeTensor(layer.tensor));
         }
         this.layerDone(layer);
       }
@@ -433,7 +452,9 @@ class PruneRun {
     if (toPrune.length) {
       // The calibration pass is still queued: let it finish so its time is not counted as this layer's.
       await ctx.device.queue.onSubmittedWorkDone();
-      prepared = await prepareLayer(ctx, H, group.features, { percdamp: settings.percdamp });
+      prepared = await this.clock.time('prepare', () =>
+        prepareLayer(ctx, H, group.features, { percdamp: settings.percdamp }),
+      );
       prepareMs = prepared.timings.total ?? 0;
       if (prepared.retries > 0) {
         this.warn(
@@ -468,17 +489,24 @@ class PruneRun {
           continue;
         }
         const onGpu = weights.linear(linear.name);
-        const result = await pruneLayerInPlace(ctx, onGpu, prepared, {
-          method: settings.method,
-          sparsity: settings.sparsity,
-          pattern: settings.pattern,
-          blockSize: settings.blockSize,
-        });
-        const W = await onGpu.read();
-        const pruned = fromOutIn(linear, W);
+        const layerPrepared = prepared;
+        const result = await this.clock.time('solverOther', () =>
+          pruneLayerInPlace(ctx, onGpu, layerPrepared, {
+            method: settings.method,
+            sparsity: settings.sparsity,
+            pattern: settings.pattern,
+            blockSize: settings.blockSize,
+          }),
+        );
+        this.reassignSolverSteps(result.timings);
+        const W = await this.clock.time('readback', () => onGpu.read());
+        const pruned = await this.clock.time('conversion', () => fromOutIn(linear, W));
         saved.tensors.set(linear.tensor, pruned);
-        await writer?.writeTensor(linear.tensor, pruned);
-        kept = this.keepForExplorer(base, linear, stored, prepared) || kept;
+        await this.clock.time('writing', () => writer?.writeTensor(linear.tensor, pruned));
+        kept =
+          (await this.clock.time('conversion', () =>
+            this.keepForExplorer(base, linear, stored, layerPrepared),
+          )) || kept;
         this.layerDone({
           ...base,
           method: settings.method,
@@ -486,12 +514,22 @@ class PruneRun {
           relativeError: result.relativeError,
           ms: (result.timings.total ?? 0) + prepareMs / toPrune.length,
           damping: prepared.percdamp,
-          mask: maskPreview(W, linear.rows, linear.cols),
+          mask: await this.clock.time('conversion', () => maskPreview(W, linear.rows, linear.cols)),
         });
       }
     } finally {
       if (prepared && !kept) prepared.destroy();
     }
+  }
+
+  /** The solver's GPU step timings move its wall time to the stages they name; the rest stays solverOther. */
+  private reassignSolverSteps(steps: Record<string, number>): void {
+    this.clock.reassign('solverOther', {
+      select: steps.select,
+      walk: (steps.walk ?? 0) + (steps.deadColumns ?? 0) + (steps.mask ?? 0),
+      lazyUpdate: steps.lazyUpdate,
+      errorMetric: (steps.error ?? 0) + (steps.stats ?? 0),
+    });
   }
 
   /** Keeps the dense W (from the checkpoint, [rows = out, cols = in]) and the group's factor for the explorer. */
@@ -524,8 +562,7 @@ class PruneRun {
     if (dense && pruned) {
       this.checkCancelled();
       this.stage('evaluating', 'Scoring the evaluation text');
-      const source: TensorSource = (name) => model.checkpoint.readFloat32(name);
-      const head = await uploadHead(ctx, model.arch, source);
+      const head = await this.clock.time('uploads', () => uploadHead(ctx, model.arch, this.read));
       try {
         densePerplexity = await this.perplexity('dense', dense, head, windows);
         prunedPerplexity = await this.perplexity('pruned', pruned, head, windows);
@@ -537,7 +574,7 @@ class PruneRun {
     let outputFiles: string[] = [];
     if (writer) {
       this.stage('writing', 'Writing the pruned model');
-      const written = await writer.finish();
+      const written = await this.clock.time('writing', () => writer.finish());
       outputFiles = written.files.map((f) => f.path);
     }
     this.progress.finish();
@@ -554,6 +591,7 @@ class PruneRun {
       outputFiles,
       notes: this.notes,
       peakGpuBytes: ctx.memory.peak,
+      timings: this.clock.result(),
     };
   }
 
@@ -563,7 +601,7 @@ class PruneRun {
     head: Parameters<SequenceStates['nll']>[0],
     windows: number,
   ): Promise<PerplexityResult> {
-    const { nll, targets } = await states.nll(head);
+    const { nll, targets } = await this.clock.time('evaluation', () => states.nll(head));
     const { meanNll, perplexity } = perplexityFromNll(nll, targets);
     const tokens = targets.reduce((count, t) => count + (t >= 0 ? 1 : 0), 0);
     this.emit({ type: 'perplexity', which, perplexity, meanNll, tokens });
@@ -594,6 +632,7 @@ class PruneRun {
   }
 
   private layerDone(layer: LayerResult): void {
+    this.clock.resultReady();
     this.layers.push(layer);
     this.emit({ type: 'layer', layer });
     this.progress.step();

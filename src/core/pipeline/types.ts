@@ -15,6 +15,7 @@ export {
 } from '../settings/prune-settings';
 
 import type { PruneMethod, PruneSettings } from '../settings/prune-settings';
+import type { RunTimings } from './run-timings';
 
 /** One prunable linear of the model, as the UI lists it before a run. */
 export interface PrunableLinear {
@@ -123,6 +124,8 @@ export interface RunResult {
   notes: string[];
   /** Most GPU buffer bytes alive at once during the run. */
   peakGpuBytes?: number;
+  /** Where this session's time went, stage by stage, and what was not arithmetic (run-timings.ts). */
+  timings?: RunTimings;
 }
 
 export class CancelledError extends Error {

@@ -1,8 +1,13 @@
-/** Host for shaders/solver/lazy_batch_update.wgsl: W[:, blockEnd:] −= Err · U[block, blockEnd:], per part of W. */
+/**
+ * Host for the lazy batch update, W[:, blockEnd:] −= Err · U[block, blockEnd:], per part of W, in the form of the
+ * context's kernel target: shaders/solver/lazy_batch_update.wgsl (register-tiled, for CPU-backed adapters) or
+ * lazy_batch_update_tiled.wgsl (a workgroup-memory GEMM, for GPUs).
+ */
 import shader from '../../../shaders/solver/lazy_batch_update.wgsl?raw';
+import tiledShader from '../../../shaders/solver/lazy_batch_update_tiled.wgsl?raw';
 import { uploadFloat32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
-import { computePipeline, withErrorScope } from '../gpu/pipelines';
+import { computePipeline, type PipelineSpec, withErrorScope } from '../gpu/pipelines';
 import { CommandRecorder } from '../gpu/recorder';
 import { type MatrixPart, SplitMatrix } from '../gpu/split-matrix';
 import { padColumns } from '../kernels/matmul';
@@ -33,6 +38,24 @@ export function blockScratchStrides(columns: number, blockSize: number) {
   };
 }
 
+export type LazyUpdateForm = 'register' | 'tiled';
+
+const FORMS: Record<
+  LazyUpdateForm,
+  { pipeline: PipelineSpec; columns4PerGroup: number; rowsPerGroup: number }
+> = {
+  register: { pipeline: { code: shader }, columns4PerGroup: 8, rowsPerGroup: 32 },
+  tiled: { pipeline: { code: tiledShader }, columns4PerGroup: 16, rowsPerGroup: 64 },
+};
+
+export function lazyUpdateForm(ctx: GpuContext): LazyUpdateForm {
+  return ctx.kernels === 'gpu' ? 'tiled' : 'register';
+}
+
+export function lazyUpdatePipeline(ctx: GpuContext): PipelineSpec {
+  return FORMS[lazyUpdateForm(ctx)].pipeline;
+}
+
 export function encodeLazyBatchUpdate(
   ctx: GpuContext,
   recorder: CommandRecorder,
@@ -42,7 +65,8 @@ export function encodeLazyBatchUpdate(
 ): void {
   const blockEnd = block.blockStart + block.blockCount;
   if (blockEnd >= block.columns || part.rows === 0) return;
-  const pipeline = computePipeline(ctx, shader);
+  const form = FORMS[lazyUpdateForm(ctx)];
+  const pipeline = computePipeline(ctx, form.pipeline);
   const params = recorder.params([
     block.columns,
     part.rows,
@@ -55,8 +79,8 @@ export function encodeLazyBatchUpdate(
   recorder.dispatch(
     pipeline,
     [part.buffer, err, block.uPanel, params],
-    Math.ceil(vec4Columns / 8),
-    Math.ceil(part.rows / 32),
+    Math.ceil(vec4Columns / form.columns4PerGroup),
+    Math.ceil(part.rows / form.rowsPerGroup),
   );
 }
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { relativeMaxError } from '../../../test/compare';
-import { useGpu } from '../../../test/gpu';
+import { KERNEL_FORMS, useGpu } from '../../../test/gpu';
 import { gaussian } from '../../../test/random';
 import { readFloat32, uploadFloat32 } from '../gpu/buffers';
 import { CholeskyFailedError, InvalidSettingError, InvalidTensorError } from './errors';
@@ -166,25 +166,6 @@ describe('solver kernels against float64 references', () => {
   });
 
   it.each([
-    [37, 70, 32, 20], // nothing a multiple of 4; a middle block
-    [37, 70, 10, 13], // the block ends off a multiple of 4
-    [150, 300, 128, 128], // several workgroups each way
-    [65, 130, 0, 64],
-    [3, 9, 0, 9], // a block with nothing after it: W unchanged
-  ])(
-    'lazy batch update GEMM of a %i×%i layer, block at %i of %i columns (≤ 1e-5)',
-    async (rows, columns, start, count) => {
-      const ctx = await gpu();
-      const W = gaussian(rows * columns, rows);
-      const err = gaussian(rows * count, columns);
-      const uRows = gaussian(count * columns, count);
-      const out = await lazyBatchUpdate(ctx, W, rows, columns, err, uRows, start, count);
-      const expected = lazyUpdateReference(W, rows, columns, err, uRows, start, count);
-      expect(relativeMaxError(out, expected)).toBeLessThan(1e-5);
-    },
-  );
-
-  it.each([
     [37, 70],
     [130, 67],
   ])(
@@ -242,4 +223,51 @@ describe('solver kernels against float64 references', () => {
       },
     );
   });
+});
+
+const LAZY_UPDATE_SHAPES: Array<[number, number, number, number]> = [
+  [37, 70, 32, 20], // nothing a multiple of 4; a middle block
+  [37, 70, 10, 13], // the block ends off a multiple of 4
+  [150, 300, 128, 128], // several workgroups each way
+  [65, 130, 0, 64],
+  [3, 9, 0, 9], // a block with nothing after it: W unchanged
+];
+
+function lazyUpdateInputs(rows: number, columns: number, count: number) {
+  return {
+    W: gaussian(rows * columns, rows),
+    err: gaussian(rows * count, columns),
+    uRows: gaussian(count * columns, count),
+  };
+}
+
+describe.each(KERNEL_FORMS)('lazy batch update, %s', (_, kernels) => {
+  const gpu = useGpu(kernels);
+  it.each(LAZY_UPDATE_SHAPES)(
+    'GEMM of a %i×%i layer, block at %i of %i columns matches float64 (≤ 1e-5)',
+    async (rows, columns, start, count) => {
+      const ctx = await gpu();
+      const { W, err, uRows } = lazyUpdateInputs(rows, columns, count);
+      const out = await lazyBatchUpdate(ctx, W, rows, columns, err, uRows, start, count);
+      const expected = lazyUpdateReference(W, rows, columns, err, uRows, start, count);
+      expect(relativeMaxError(out, expected)).toBeLessThan(1e-5);
+    },
+  );
+});
+
+describe('lazy batch update: the GPU form (workgroup-memory tiles) agrees with the CPU form', () => {
+  const cpuForm = useGpu({ kernels: 'cpu' });
+  const gpuForm = useGpu({ kernels: 'gpu' });
+  it.each(LAZY_UPDATE_SHAPES)(
+    '%i×%i, block at %i of %i columns (≤ 1e-6)',
+    async (rows, columns, start, count) => {
+      const { W, err, uRows } = lazyUpdateInputs(rows, columns, count);
+      const [a, b] = await Promise.all(
+        [cpuForm, gpuForm].map(async (gpu) =>
+          lazyBatchUpdate(await gpu(), W, rows, columns, err, uRows, start, count),
+        ),
+      );
+      expect(relativeMaxError(b, a)).toBeLessThan(1e-6);
+    },
+  );
 });
