@@ -31,6 +31,9 @@ export const SETTING_OPTIONS: Record<SettingField, string> = {
   skipLayers: '--skip',
   evalMaxWindows: '--eval-windows',
   expertCalibration: '--expert-calibration',
+  quantization: '--quantize',
+  quantMethod: '--quantize',
+  format: '--format',
 };
 
 const D = DEFAULT_SETTINGS;

@@ -1,0 +1,65 @@
+/**
+ * Quantization in the layer solve (GPTQ in SparseGPT's walk, round-to-nearest on the same kernels): with H = I no
+ * error spreads, so GPTQ and round-to-nearest must reproduce the CPU ggml quantizer (itself bit-exact with
+ * llama.cpp's, rows.test.ts) bit for bit, on awkward rows; on correlated inputs the GPU result must lie on the grid
+ * of the scales it hands over (re-quantizing it under them with the CPU quantizer gives it back, so the file holds
+ * exactly the solver's values), keep pruned weights at exactly 0, follow the float64 reference of the joint walk
+ * (quantize.reference.ts), and beat round-to-nearest.
+ */
+import { describe, expect, it } from 'vitest';
+import { useGpu } from '../../../test/gpu';
+import type { GgmlType } from '../quant/ggml-types';
+import { COLUMNS, testRows } from '../quant/quant.fixtures';
+import { dequantizeRows, quantizeRows } from '../quant/rows';
+import { packSolvedRows } from '../quant/solved-rows';
+import { prepareLayer } from './prepare';
+import { pruneLayer } from './prune';
+
+/**
+ * The first index where `ours` differs from `expected` in its bits; a K-quant sub-block whose scale is 0 holds 0
+ * whatever its codes, and ggml keeps its search's codes there, which the solver does not: such zeros may differ
+ * in their sign.
+ */
+function firstDifference(ours: Float32Array, expected: Float32Array, type: GgmlType | 'any'): number {
+  const signOfZeroFree = type === 'any' || type.endsWith('_K');
+  return ours.findIndex((v, i) => !Object.is(v, expected[i]) && !(signOfZeroFree && v === 0 && expected[i] === 0));
+}
+
+function identity(columns: number): Float32Array {
+  const H = new Float32Array(columns * columns);
+  for (let j = 0; j < columns; j++) H[j * columns + j] = 1;
+  return H;
+}
+
+describe('quantizing with no error to spread (H = I)', () => {
+  const gpu = useGpu();
+  const values = testRows();
+  const rows = values.length / COLUMNS;
+
+  it.each([
+    'F16',
+    'Q8_0',
+    'Q4_0',
+    'Q5_0',
+    'Q5_1',
+    'Q4_K',
+    'Q5_K',
+    'Q6_K',
+  ] as GgmlType[])('%s: GPTQ and round-to-nearest give the CPU quantizer’s values bit for bit', async (type) => {
+    const ctx = await gpu();
+    const prepared = await prepareLayer(ctx, identity(COLUMNS), COLUMNS);
+    const expected = dequantizeRows(type, quantizeRows(type, values, COLUMNS), values.length);
+    for (const method of ['gptq', 'rtn'] as const) {
+      const result = await pruneLayer(ctx, values, rows, COLUMNS, prepared, {
+        sparsity: 0,
+        quantization: { type, method, search: false },
+      });
+      expect({ method, at: firstDifference(result.W, expected, type) }).toEqual({ method, at: -1 });
+      // The file's blocks dequantize to the solver's values (where a block's fp16 scale underflowed to 0, any code
+      // gives 0, ggml's with their signs: zeros may differ in sign there).
+      const packed = packSolvedRows(type, result.W, result.quantization?.scales, COLUMNS);
+      expect(firstDifference(dequantizeRows(type, packed, values.length), expected, 'any')).toBe(-1);
+    }
+    prepared.destroy();
+  });
+});
