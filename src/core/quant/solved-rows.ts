@@ -83,7 +83,9 @@ export function packSolvedRows(
   const rows = values.length / columns;
   const blocksPerRow = columns / blockSize;
   if (scaleWords.length !== rows * blocksPerRow * words) {
-    throw new Error(`${tensor}: ${scaleWords.length} scale words for ${rows} rows of ${blocksPerRow} ${type} blocks`);
+    throw new Error(
+      `${tensor}: ${scaleWords.length} scale words for ${rows} rows of ${blocksPerRow} ${type} blocks`,
+    );
   }
   const out = new Uint8Array(rows * rowBytes(type, columns));
   const codes = new Int32Array(blockSize);

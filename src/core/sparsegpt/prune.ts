@@ -136,7 +136,9 @@ export async function pruneLayerInPlace(
       const { quantization } = settings;
       const stride = quantization ? scaleStride(quantization, cols) : 0;
       const scales =
-        stride > 0 ? W.parts.map((part) => recorder.buffer(Math.max(16, part.rows * stride * 4), 'scales')) : undefined;
+        stride > 0
+          ? W.parts.map((part) => recorder.buffer(Math.max(16, part.rows * stride * 4), 'scales'))
+          : undefined;
       const solve = { W, prepared, settings, scales };
       if (settings.method === 'sparsegpt') await encodeSparseGpt(ctx, recorder, solve);
       else {
@@ -177,10 +179,16 @@ export async function pruneLayerInPlace(
 }
 
 /** Per-part buffers of `stride` words per row of W, as one row-major array. */
-async function readParts(ctx: GpuContext, buffers: GPUBuffer[], W: SplitMatrix, stride: number): Promise<Float32Array> {
+async function readParts(
+  ctx: GpuContext,
+  buffers: GPUBuffer[],
+  W: SplitMatrix,
+  stride: number,
+): Promise<Float32Array> {
   const out = new Float32Array(W.rows * stride);
   for (const [i, part] of W.parts.entries()) {
-    if (part.rows > 0) out.set(await readFloat32(ctx, buffers[i], part.rows * stride), part.firstRow * stride);
+    if (part.rows > 0)
+      out.set(await readFloat32(ctx, buffers[i], part.rows * stride), part.firstRow * stride);
   }
   return out;
 }

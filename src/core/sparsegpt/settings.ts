@@ -7,9 +7,9 @@ import { SOLVER_SCALE_WORDS } from '../quant/solved-rows';
 import {
   DEFAULT_SETTINGS,
   type PruneMethod,
-  type QuantMethod,
   type PruneSettings,
   patternSparsity,
+  type QuantMethod,
   type SparsityPattern,
 } from '../settings/prune-settings';
 import { assertValidSettings } from '../settings/validate';
@@ -126,7 +126,8 @@ function resolveQuantization(
     );
   }
   const method = quantization.method ?? 'gptq';
-  if (method !== 'gptq' && method !== 'rtn') throw new InvalidSettingError('quantization.method', method, 'gptq or rtn');
+  if (method !== 'gptq' && method !== 'rtn')
+    throw new InvalidSettingError('quantization.method', method, 'gptq or rtn');
   const blockColumns = GGML_TYPES[type].blockSize;
   if (columns % blockColumns !== 0) {
     throw new InvalidSettingError(
@@ -136,7 +137,11 @@ function resolveQuantization(
     );
   }
   if (pattern !== 'unstructured' && blockColumns > 1 && blockColumns % pattern.m !== 0) {
-    throw new InvalidSettingError('pattern', `${pattern.n}:${pattern.m}`, `groups that fill ${type} blocks of ${blockColumns}`);
+    throw new InvalidSettingError(
+      'pattern',
+      `${pattern.n}:${pattern.m}`,
+      `groups that fill ${type} blocks of ${blockColumns}`,
+    );
   }
   return {
     type,

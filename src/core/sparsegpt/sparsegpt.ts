@@ -16,12 +16,21 @@ import type { LayerSolve } from './prune';
 import { encodeRoundToNearest } from './round-to-nearest';
 import type { WalkMask } from './walk';
 
-export async function encodeSparseGpt(ctx: GpuContext, recorder: CommandRecorder, solve: LayerSolve): Promise<void> {
+export async function encodeSparseGpt(
+  ctx: GpuContext,
+  recorder: CommandRecorder,
+  solve: LayerSolve,
+): Promise<void> {
   const { W, prepared, settings } = solve;
   // W[:, dead] = 0 (prepared found the dead inputs, H_jj = 0, and set their diagonal to 1 in H).
   await zeroDeadColumns(ctx, recorder, W, prepared);
   const prunes = settings.pattern !== 'unstructured' || settings.sparsity > 0;
-  await encodeColumnWalk(ctx, recorder, solve, settings.pattern !== 'unstructured' ? 'n:m' : prunes ? 'unstructured' : 'none');
+  await encodeColumnWalk(
+    ctx,
+    recorder,
+    solve,
+    settings.pattern !== 'unstructured' ? 'n:m' : prunes ? 'unstructured' : 'none',
+  );
   // Round-to-nearest rounds what the pruning left, with no error spread (prune, then round).
   if (settings.quantization?.method === 'rtn') await encodeRoundToNearest(ctx, recorder, solve);
 }
@@ -40,7 +49,9 @@ export async function encodeQuantizeAfterMask(
     await encodeRoundToNearest(ctx, recorder, solve);
     return;
   }
-  const maskBits = W.parts.map((part) => recorder.buffer(Math.max(16, part.rows * maskStride(W.cols) * 4), 'maskBits'));
+  const maskBits = W.parts.map((part) =>
+    recorder.buffer(Math.max(16, part.rows * maskStride(W.cols) * 4), 'maskBits'),
+  );
   await recorder.step('mask', () => {
     W.parts.forEach((part, i) => {
       encodeZeroMaskBits(ctx, recorder, part, W.cols, maskBits[i]);
@@ -59,7 +70,12 @@ async function encodeColumnWalk(
 ): Promise<void> {
   const quantization = settings.quantization?.method === 'gptq' ? settings.quantization : undefined;
   if (mask === 'none' && !quantization) return;
-  const walk = new BlockWalk(ctx, recorder, W, prepared.U, settings, { mask, quantization, scales, maskBits });
+  const walk = new BlockWalk(ctx, recorder, W, prepared.U, settings, {
+    mask,
+    quantization,
+    scales,
+    maskBits,
+  });
   for (let i1 = 0; i1 < W.cols; i1 += settings.blockSize) {
     const i2 = Math.min(i1 + settings.blockSize, W.cols);
     const block = { start: i1, count: i2 - i1 };
