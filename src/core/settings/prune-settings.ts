@@ -42,6 +42,11 @@ export const OUTPUT_FORMATS = ['safetensors', 'gguf'] as const;
 
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
+/** "gptq:q4_0", "rtn:q8_0"; "none" without quantization (the provenance and the CLI's --quantize). */
+export function quantizationLabel(settings: Pick<PruneSettings, 'quantization' | 'quantMethod'>): string {
+  return settings.quantization === 'none' ? 'none' : `${settings.quantMethod}:${settings.quantization}`;
+}
+
 /** Unstructured, or N zeros in every group of M consecutive weights of a row (2:4, 4:8, …). */
 export type SparsityPattern = 'unstructured' | { n: number; m: number };
 
