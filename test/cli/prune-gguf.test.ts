@@ -36,16 +36,17 @@ const RUNS = {
 type RunName = keyof typeof RUNS;
 const file = (name: string) => join(scratch, `${name}.gguf`);
 
-function pruneArgs(out: string, extra: readonly string[]): string[] {
+function pruneArgs(out: string, extra: readonly string[], calibration = ['16', '128']): string[] {
+  const [nsamples, seqlen] = calibration;
   return [
     'prune',
     DEMO,
     '--calib',
     DEMO_CALIBRATION,
     '--nsamples',
-    '16',
+    nsamples,
     '--seqlen',
-    '128',
+    seqlen,
     '--out',
     out,
     '--quiet',
@@ -207,9 +208,11 @@ describe('prune --quantize / --format refuse bad input with a message and exit 2
     expect(exported.err).toContain('quantized is already quantized (gptq)');
   });
 
-  it('--quantize with --format safetensors writes dequantized values (never a GGUF)', async () => {
+  it('--quantize with --format safetensors writes dequantized values (never a GGUF)', {
+    timeout: 600_000,
+  }, async () => {
     const out = join(scratch, 'dequantized');
-    const run = await runCli(pruneArgs(out, ['--quantize', 'q8_0', '--format', 'safetensors']));
+    const run = await runCli(pruneArgs(out, ['--quantize', 'q8_0', '--format', 'safetensors'], ['4', '32']));
     expect(run.code).toBe(0);
     const { model } = await openModel(await openFolder(out));
     const W = await model.checkpoint.readFloat32('model.layers.0.self_attn.q_proj.weight');
