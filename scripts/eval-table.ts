@@ -12,7 +12,7 @@ import { pruneModel } from '../src/core/pipeline/prune-model';
 import { DEFAULT_SETTINGS, type PruneSettings, type SparsityPattern } from '../src/core/pipeline/types';
 import { openFolder } from '../src/node/files';
 import { createNodeGpuContext } from '../src/node/gpu';
-import { ggufTable } from './gguf-table';
+import { ggufTable, tableCalibration } from './gguf-table';
 
 const { values } = parseArgs({
   options: {
@@ -24,9 +24,7 @@ const { values } = parseArgs({
 });
 const root = new URL('..', import.meta.url);
 const modelDir = new URL('public/demo/stories260K/', root);
-const samples = readFileSync(new URL('../shared/data/stories260K-samples/samples.txt', root));
-const CALIBRATION_BYTES = 140_264;
-const calibration = new TextDecoder().decode(samples.subarray(0, CALIBRATION_BYTES));
+const calibration = tableCalibration();
 const evaluation = readFileSync(new URL('evaluation.txt', modelDir), 'utf8');
 
 const SETTINGS: Array<{ label: string; sparsity: number; pattern: SparsityPattern }> = [
@@ -73,7 +71,10 @@ const table = [
   '† linears whose input width is not a multiple of M stay dense (a warning says which).',
 ].join('\n');
 ctx.destroy();
-const gguf = await ggufTable(base.seqlen, base.evalMaxWindows ?? 16);
+const gguf = await ggufTable(base.seqlen, base.evalMaxWindows ?? 16, {
+  text: calibration,
+  nsamples: base.nsamples,
+});
 console.log(`${table}\n\n${gguf}`);
 if (values.out) writeFileSync(values.out, `${table}\n\n${gguf}\n`);
 process.exit(0);

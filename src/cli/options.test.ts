@@ -40,6 +40,8 @@ describe('sparsegpt options', () => {
           '--pattern',
           '--block-size',
           '--damp',
+          '--quantize',
+          '--format',
           '--nsamples',
         ],
         ...[
@@ -48,6 +50,7 @@ describe('sparsegpt options', () => {
           '--eval-windows',
           '--seed',
           '--skip',
+          '--expert-calibration',
           '--force',
           '--resume',
           '--json',

@@ -4,9 +4,11 @@
  */
 import {
   DEFAULT_SETTINGS,
+  OUTPUT_FORMATS,
   PRUNE_METHODS,
   type PruneSettings,
   parsePatternText,
+  QUANTIZATIONS,
   type SparsityPattern,
 } from '../core/settings/prune-settings';
 import {
@@ -31,6 +33,9 @@ export const SETTING_OPTIONS: Record<SettingField, string> = {
   skipLayers: '--skip',
   evalMaxWindows: '--eval-windows',
   expertCalibration: '--expert-calibration',
+  quantization: '--quantize',
+  quantMethod: '--quantize',
+  format: '--format',
 };
 
 const D = DEFAULT_SETTINGS;
@@ -60,6 +65,49 @@ export const SOLVER_OPTIONS: OptionSpec[] = [
     help: `dampening, a fraction of mean diag(H) above 0 and at most 1; default ${D.percdamp}`,
   },
 ];
+
+/** `--quantize` and `--format`, the output's options (prune only: prune-layer prints no model). */
+export const OUTPUT_OPTIONS: OptionSpec[] = [
+  {
+    name: 'quantize',
+    value: '[METHOD:]TYPE',
+    help:
+      `quantize the weights: ${QUANTIZATIONS.filter((q) => q !== 'none').join(', ')} (q4_k_m: llama.cpp's Q4_K/Q6_K mix);\n` +
+      'METHOD gptq (default: in the walk, jointly with any pruning; alone it prunes nothing) or rtn\n' +
+      "(round-to-nearest after pruning, llama.cpp's own quantizer); default none",
+  },
+  {
+    name: 'format',
+    value: 'FORMAT',
+    choices: OUTPUT_FORMATS,
+    help:
+      'safetensors (a model folder; quantized weights as their dequantized values in the input dtype) or gguf\n' +
+      '(one FILE.gguf for llama.cpp); default gguf when --out ends in .gguf, else safetensors',
+  },
+];
+
+/** Quantization and output format from `--quantize [gptq:|rtn:]TYPE` and `--format` (or --out's extension). */
+export function readOutputSettings(
+  args: ParsedCommandLine,
+  out: string | undefined,
+): Pick<PruneSettings, 'quantization' | 'quantMethod' | 'format'> {
+  const text = stringValue(args, 'quantize');
+  const format = (stringValue(args, 'format') ??
+    (out?.toLowerCase().endsWith('.gguf') ? 'gguf' : D.format)) as PruneSettings['format'];
+  if (text === undefined) return { quantization: 'none', quantMethod: D.quantMethod, format };
+  const match = /^(?:(gptq|rtn):)?([a-z0-9_]+)$/.exec(text.trim().toLowerCase());
+  if (!match || !(QUANTIZATIONS as readonly string[]).includes(match[2])) {
+    throw new UsageError(
+      `--quantize must be one of ${QUANTIZATIONS.join(', ')}, optionally led by gptq: or rtn: (e.g. rtn:q4_0); ` +
+        `got "${text}"`,
+    );
+  }
+  return {
+    quantization: match[2] as PruneSettings['quantization'],
+    quantMethod: (match[1] ?? D.quantMethod) as PruneSettings['quantMethod'],
+    format,
+  };
+}
 
 /** The solver's settings read from the options over `base`; problems are thrown as SettingsError. */
 export function readSolverSettings(args: ParsedCommandLine, base: PruneSettings): PruneSettings {

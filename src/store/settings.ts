@@ -8,6 +8,8 @@ import {
   EXPERT_CALIBRATIONS,
   PRUNE_METHODS,
   type PruneSettings,
+  QUANT_METHODS,
+  QUANTIZATIONS,
   type SparsityPattern,
 } from '../core/settings/prune-settings';
 import { settingsProblems as validateSettings } from '../core/settings/validate';
@@ -114,6 +116,8 @@ export function restoreSettings(value: unknown): {
   if (PRUNE_METHODS.includes(stored.method)) settings.method = stored.method;
   if (EXPERT_CALIBRATIONS.includes(stored.expertCalibration))
     settings.expertCalibration = stored.expertCalibration;
+  if (QUANTIZATIONS.includes(stored.quantization)) settings.quantization = stored.quantization;
+  if (QUANT_METHODS.includes(stored.quantMethod)) settings.quantMethod = stored.quantMethod;
   const p = stored.pattern as unknown;
   if (p === 'unstructured') settings.pattern = p;
   else if (

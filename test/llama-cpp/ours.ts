@@ -4,8 +4,11 @@ import { BlockRunner } from '../../src/core/forward/block-runner';
 import { type TensorSource, uploadBlock } from '../../src/core/forward/block-weights';
 import { embed, uploadEmbedding } from '../../src/core/forward/embedding';
 import { logitsAt, uploadHead } from '../../src/core/forward/head';
+import { modelNll } from '../../src/core/forward/model-forward';
+import { openGgufModel } from '../../src/core/gguf/open-gguf';
 import { createStorageBuffer } from '../../src/core/gpu/buffers';
 import type { GpuContext } from '../../src/core/gpu/context';
+import { fileByteSource } from '../../src/node/files';
 
 export async function lastLogits(
   ctx: GpuContext,
@@ -53,4 +56,22 @@ export async function ourGreedy(
     ids.push(best);
   }
   return ids.slice(prompt.length);
+}
+
+/** Our forward's NLL of each next token of `windows` on a GGUF's dequantized weights. */
+export async function ggufNll(ctx: GpuContext, path: string, windows: Int32Array, seqLen: number) {
+  const gguf = await openGgufModel(await fileByteSource(path));
+  return modelNll(ctx, gguf.arch, gguf.read, windows, { seqLen });
+}
+
+/** The mean of the values that are not NaN (the NLL arrays mark positions without a target so). */
+export function meanNll(values: ArrayLike<number>): number {
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isNaN(values[i])) continue;
+    sum += values[i];
+    count++;
+  }
+  return sum / count;
 }

@@ -12,10 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, runCli } from '../../../test/cli';
 import { useGpu } from '../../../test/gpu';
 import { llamaGreedy, llamaNll, llamaQuantize, withLlamaModel } from '../../../test/llama-cpp/llama';
-import { ourGreedy } from '../../../test/llama-cpp/ours';
+import { ggufNll, meanNll, ourGreedy } from '../../../test/llama-cpp/ours';
 import { evaluationWindows } from '../../core/eval/perplexity-windows';
 import { modelNll } from '../../core/forward/model-forward';
-import { openGgufModel } from '../../core/gguf/open-gguf';
 import { readGgufHeader } from '../../core/gguf/reader';
 import { FILE_TYPE_INFO } from '../../core/gguf/recipe';
 import type { GpuContext } from '../../core/gpu/context';
@@ -31,21 +30,8 @@ const TYPES = ['f32', 'f16', 'q8_0', 'q4_0', 'q4_k_m'] as const;
 const file = (type: string) => join(scratch, `stories260K-${type}.gguf`);
 const SEQLEN = 128;
 
-async function ourNll(ctx: GpuContext, path: string, windows: Int32Array) {
-  const gguf = await openGgufModel(await fileByteSource(path));
-  return modelNll(ctx, gguf.arch, gguf.read, windows, { seqLen: SEQLEN });
-}
-
-function mean(values: ArrayLike<number>) {
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < values.length; i++) {
-    if (Number.isNaN(values[i])) continue;
-    sum += values[i];
-    count++;
-  }
-  return sum / count;
-}
+const ourNll = (ctx: GpuContext, path: string, windows: Int32Array) => ggufNll(ctx, path, windows, SEQLEN);
+const mean = meanNll;
 
 describe('export-gguf on the demo model, read by llama.cpp', async () => {
   const gpu = useGpu();

@@ -31,17 +31,27 @@ import {
   requiredValue,
   stringValue,
 } from '../options';
-import { checkSettingOptions, readSolverSettings, SOLVER_OPTIONS } from '../settings-options';
+import {
+  checkSettingOptions,
+  OUTPUT_OPTIONS,
+  readOutputSettings,
+  readSolverSettings,
+  SOLVER_OPTIONS,
+} from '../settings-options';
 import { readTextArgument } from '../text-input';
+import { pruneToGguf } from './prune-gguf';
 
 const OPTIONS: OptionSpec[] = [
   { name: 'calib', value: 'FILE', help: 'calibration text (.txt, or .jsonl with a "text" field); required' },
   {
     name: 'out',
     value: 'OUT_DIR',
-    help: 'where the pruned model folder goes (written whole or not at all); required',
+    help:
+      'where the pruned model folder goes, or FILE.gguf with --format gguf (written whole or not at all);\n' +
+      'required',
   },
   ...SOLVER_OPTIONS,
+  ...OUTPUT_OPTIONS,
   {
     name: 'nsamples',
     value: 'N',
@@ -92,8 +102,15 @@ const DESCRIPTION =
 
 /** The settings the options ask for; the sequence length stays undefined when not given (it depends on the model). */
 function readPruneSettings(args: ParsedCommandLine): { settings: PruneSettings; seqlen?: number } {
+  const output = readOutputSettings(args, stringValue(args, 'out'));
+  // --quantize alone is GPTQ without pruning.
+  const quantizeOnly =
+    output.quantization !== 'none' && args.values.sparsity === undefined && args.values.pattern === undefined;
+  const solver = readSolverSettings(args, DEFAULT_SETTINGS);
   const settings: PruneSettings = {
-    ...readSolverSettings(args, DEFAULT_SETTINGS),
+    ...solver,
+    ...output,
+    sparsity: quantizeOnly ? 0 : solver.sparsity,
     nsamples: numberValue(args, 'nsamples') ?? DEFAULT_SETTINGS.nsamples,
     seed: numberValue(args, 'seed') ?? DEFAULT_SETTINGS.seed,
     skipLayers: (stringValue(args, 'skip') ?? '').split(',').filter((s) => s.trim()),
@@ -111,7 +128,8 @@ function readPruneSettings(args: ParsedCommandLine): { settings: PruneSettings; 
 export const prune: Command = {
   name: 'prune',
   summary: 'prune a model folder with SparseGPT, Wanda or magnitude and write the sparse model',
-  synopsis: 'prune MODEL_DIR (--sparsity 0.5 | --pattern 2:4) --calib FILE --out OUT_DIR [options]',
+  synopsis:
+    'prune MODEL_DIR (--sparsity 0.5 | --pattern 2:4 | --quantize q4_0) --calib FILE --out (OUT_DIR | FILE.gguf) [options]',
   description: DESCRIPTION,
   options: OPTIONS,
   positionals: { name: 'MODEL_DIR', min: 1, max: 1 },
@@ -132,6 +150,18 @@ export const prune: Command = {
     const calibration = await readTextArgument(calibPath, 'calibration');
     const evalPath = stringValue(args, 'eval');
     const evaluation = evalPath ? await readTextArgument(evalPath, 'evaluation') : undefined;
+    if (settings.format === 'gguf') {
+      return pruneToGguf({
+        model,
+        settings,
+        texts: { calibration, evaluation },
+        out,
+        force: flag(args, 'force'),
+        resume: flag(args, 'resume'),
+        quiet: flag(args, 'quiet'),
+        jsonPath,
+      });
+    }
 
     // Checked before anything is written: not an input, not locked by another run, nothing of the user's replaced.
     const output = await OutputRun.open(

@@ -5,14 +5,16 @@
  * re-reads what was written.
  */
 
-import { describeArchitecture } from '../forward/architecture';
+import { type Architecture, describeArchitecture } from '../forward/architecture';
 import type { ByteSink, ByteSource } from '../io/bytes';
 import { openCheckpoint } from '../io/checkpoint';
 import { ModelFileError } from '../io/errors';
 import { folderFile, type ModelFolder, readTextFile } from '../io/folder';
 import { loadModelConfig } from '../model/config';
+import type { ModelConfig } from '../model/types';
 import { GGML_TYPES, type GgmlType, isQuantized } from '../quant/ggml-types';
 import { quantizeRows } from '../quant/rows';
+import { packSolvedRows } from '../quant/solved-rows';
 import { loadTokenizer } from '../tokenizer/load-tokenizer';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import { GGML_QUANTIZATION_VERSION, type GgufValue, str, u32 } from './format';
@@ -49,6 +51,38 @@ export interface GgufExportPlan {
   /** Bytes of the input's weight files, for the size comparison. */
   inputBytes: number;
   read(name: string, rows?: { start: number; end: number }): Promise<Float32Array>;
+  /**
+   * Tensors the solver quantized (by HF name): their values are on the type's grid and are stored under the
+   * solver's own scale words (row-major in the HF rows), never quantized again.
+   */
+  solved?: Map<string, SolvedTensor>;
+}
+
+export interface SolvedTensor {
+  type: GgmlType;
+  /** Scale words per row (quant_block_scales.wgsl's layout); none for F16. */
+  scales?: Float32Array;
+}
+
+/**
+ * The plan with the pruner's weights in place of the folder's: `read` gives the pruned linears (and the folder's
+ * other tensors), and the linears the solver quantized are stored with the scales it chose.
+ */
+export function withSolvedWeights(
+  plan: GgufExportPlan,
+  read: GgufExportPlan['read'],
+  solved: Map<string, SolvedTensor>,
+): GgufExportPlan {
+  for (const tensor of plan.tensors) {
+    const hf = tensor.mapping?.hf;
+    const found = hf === undefined ? undefined : solved.get(hf);
+    if (found && found.type !== tensor.type) {
+      throw new Error(
+        `${hf} was quantized to ${found.type} but the recipe stores ${tensor.name} as ${tensor.type}`,
+      );
+    }
+  }
+  return { ...plan, read, solved };
 }
 
 const dims = (shape: number[]) => [...shape].reverse();
@@ -73,6 +107,48 @@ function refuseQuantizedInput(folder: ModelFolder, configText: string | undefine
       { file: 'config.json' },
     );
   }
+}
+
+/**
+ * Every tensor of the GGUF file (its name, PyTorch shape, HF source) with its ggml type by llama.cpp's recipe for
+ * `fileType`, and the lines saying which fell back. The pruner quantizes its linears to these types in the walk.
+ */
+export function planTensorTypes(
+  config: ModelConfig,
+  arch: Architecture,
+  fileType: GgufFileType,
+): { tensors: PlannedTensor[]; fallbacks: string[] } {
+  const architecture = ggufArchitecture(config);
+  const ropeFactors = llama3RopeFactors(config);
+  const planned: PlannedTensor[] = [
+    ...(ropeFactors
+      ? [
+          {
+            name: 'rope_freqs.weight',
+            shape: [ropeFactors.length],
+            type: 'F32' as const,
+            values: ropeFactors,
+          },
+        ]
+      : []),
+    ...mapTensors(arch).map((mapping) => ({
+      name: mapping.gguf,
+      shape: mapping.shape,
+      type: 'F32' as GgmlType,
+      mapping,
+    })),
+  ];
+  const is70B =
+    config.numLayers === 80 && (architecture === 'qwen2' || config.numKvHeads !== config.numHeads);
+  const recipe = chooseTensorTypes(
+    fileType,
+    planned.map((t) => ({ name: t.name, dims: dims(t.shape) })),
+    { layers: config.numLayers, tiedEmbeddings: arch.lmHead.tied, is70B },
+  );
+  planned.forEach((tensor, i) => {
+    tensor.type = recipe.types[i];
+  });
+  return { tensors: planned, fallbacks: recipe.fallbacks };
 }
 
 export async function planGgufExport(
@@ -111,43 +187,15 @@ export async function planGgufExport(
       );
     }
   }
-  const ropeFactors = llama3RopeFactors(config);
-  const planned: PlannedTensor[] = [
-    ...(ropeFactors
-      ? [
-          {
-            name: 'rope_freqs.weight',
-            shape: [ropeFactors.length],
-            type: 'F32' as const,
-            values: ropeFactors,
-          },
-        ]
-      : []),
-    ...mappings.map((mapping) => ({
-      name: mapping.gguf,
-      shape: mapping.shape,
-      type: 'F32' as GgmlType,
-      mapping,
-    })),
-  ];
-  const is70B =
-    config.numLayers === 80 && (architecture === 'qwen2' || config.numKvHeads !== config.numHeads);
-  const recipe = chooseTensorTypes(
-    fileType,
-    planned.map((t) => ({ name: t.name, dims: dims(t.shape) })),
-    { layers: config.numLayers, tiedEmbeddings: arch.lmHead.tied, is70B },
-  );
-  planned.forEach((tensor, i) => {
-    tensor.type = recipe.types[i];
-  });
-  const warnings = [...checkpoint.warnings, ...recipe.fallbacks.map((line) => `fallback: ${line}`)];
+  const { tensors: planned, fallbacks } = planTensorTypes(config, arch, fileType);
+  const warnings = [...checkpoint.warnings, ...fallbacks.map((line) => `fallback: ${line}`)];
   const quantizedLinears = planned.filter((t) => t.mapping && t.shape.length === 2 && isQuantized(t.type));
   if (isQuantized(FILE_TYPE_INFO[fileType].base) && quantizedLinears.length === 0) {
     throw new ModelFileError(
       'bad-shape',
-      `--type ${fileType}: no weight of this model has rows that fill ${FILE_TYPE_INFO[fileType].label} blocks of ` +
+      `${fileType}: no weight of this model has rows that fill ${FILE_TYPE_INFO[fileType].label} blocks of ` +
         `${GGML_TYPES[FILE_TYPE_INFO[fileType].base].blockSize} (hidden size ${config.hiddenSize}), so nothing would be ` +
-        'quantized. Use --type f16 or f32',
+        'quantized. Use f16 or f32',
     );
   }
   const provenance: Record<string, string> = {};
@@ -180,7 +228,7 @@ export async function planGgufExport(
     fileType,
     metadata,
     tensors: planned,
-    fallbacks: recipe.fallbacks,
+    fallbacks,
     warnings,
     layout,
     inputBytes: checkpoint.tensors.reduce((sum, t) => sum + t.byteEnd - t.byteStart, 0),
@@ -194,6 +242,11 @@ async function* tensorBytes(plan: GgufExportPlan, tensor: PlannedTensor): AsyncG
   const columns = shape.length > 1 ? shape[1] : shape[0];
   if (!mapping) {
     yield quantizeRows(type, tensor.values as Float32Array, columns);
+    return;
+  }
+  const solved = plan.solved?.get(mapping.hf);
+  if (solved) {
+    yield solvedBytes(await plan.read(mapping.hf), solved, tensor);
     return;
   }
   if (shape.length === 1 || mapping.transform.kind === 'transpose') {
@@ -212,6 +265,19 @@ async function* tensorBytes(plan: GgufExportPlan, tensor: PlannedTensor): AsyncG
     const source = await plan.read(mapping.hf, { start, end });
     yield quantizeRows(type, toGgufRows(source, shape, mapping.transform, start), columns);
   }
+}
+
+/** A solved linear's bytes: its values and scale words in GGUF row order, packed under those scales (checked). */
+function solvedBytes(source: Float32Array, solved: SolvedTensor, tensor: PlannedTensor): Uint8Array {
+  const { mapping, shape, type } = tensor;
+  const transform = (mapping as TensorMapping).transform;
+  const values = toGgufRows(source, shape, transform);
+  // The scale words are per row of the solver's W (output rows): only the q/k head permutation moves them.
+  const scales =
+    solved.scales && transform.kind === 'permute'
+      ? toGgufRows(solved.scales, [shape[0], solved.scales.length / shape[0]], transform)
+      : solved.scales;
+  return packSolvedRows(type, values, scales, shape[1], tensor.name);
 }
 
 export async function writeGgufExport(

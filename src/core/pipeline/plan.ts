@@ -3,6 +3,10 @@
  * Pure: the pipeline plans from the architecture, the page from the model summary before a run starts, so both
  * say the same thing, once.
  */
+import type { Architecture } from '../forward/architecture';
+import { planTensorTypes } from '../gguf/export';
+import type { GgmlType } from '../quant/ggml-types';
+import type { Quantization } from '../settings/prune-settings';
 import { skipMatches } from './settings-check';
 import type { PruneSettings } from './types';
 
@@ -50,6 +54,22 @@ export function planLinears(
     }
   }
   return plans;
+}
+
+/**
+ * The ggml type each linear is quantized to (by tensor name), by llama.cpp's recipe for `quantization` (the same
+ * types the GGUF file stores, fallbacks included); empty for 'none'. Embeddings and the LM head are not linears the
+ * walk solves: the writer rounds them.
+ */
+export function linearQuantTypes(arch: Architecture, quantization: Quantization): Map<string, GgmlType> {
+  const types = new Map<string, GgmlType>();
+  if (quantization === 'none') return types;
+  const linears = new Set(arch.prunableLinears().map((l) => l.tensor));
+  for (const tensor of planTensorTypes(arch.config, arch, quantization).tensors) {
+    const hf = tensor.mapping?.hf;
+    if (hf !== undefined && linears.has(hf) && tensor.type !== 'F32') types.set(hf, tensor.type);
+  }
+  return types;
 }
 
 /** "block 3", "blocks 0–4", "blocks 0, 2, 5". */

@@ -18,10 +18,13 @@ import { maxSequencesPerChunk } from '../forward/chunk-fit';
 import { uploadEmbedding } from '../forward/embedding';
 import { uploadHead } from '../forward/head';
 import { SequenceStates } from '../forward/sequence-states';
+import type { SolvedTensor } from '../gguf/export';
 import type { GpuContext } from '../gpu/context';
 import { GpuOutOfMemoryError } from '../gpu/errors';
 import type { SinkFactory } from '../io/bytes';
 import { type CheckpointWriter, createCheckpointWriter, pruningMetadata } from '../io/checkpoint-writer';
+import type { GgmlType } from '../quant/ggml-types';
+import { quantizationLabel } from '../settings/prune-settings';
 import { HessianAccumulator } from '../sparsegpt/hessian';
 import { type PreparedLayer, prepareLayer } from '../sparsegpt/prepare';
 import { pruneLayerInPlace } from '../sparsegpt/prune';
@@ -29,7 +32,7 @@ import { TOOL_VERSION } from '../version';
 import { LayerExplorer } from './explorer';
 import { maskPreview, zeroFraction } from './mask-preview';
 import { measureCalibration, measureEvaluation, type OpenedModel } from './open-model';
-import { type LinearPlan, patternMismatchWarning, planLinears } from './plan';
+import { type LinearPlan, linearQuantTypes, patternMismatchWarning, planLinears } from './plan';
 import { DamagedProgressError, type ProgressStore, type SavedBlock } from './progress-store';
 import { RunProgress } from './run-progress';
 import { RunClock } from './run-timings';
@@ -63,6 +66,11 @@ export interface PruneModelOptions {
   sequencesPerChunk?: number;
   /** Saves each finished block and replays saved ones, so an interrupted run resumes where it stopped. */
   progress?: ProgressStore;
+  /**
+   * Each linear the solver pruned, by tensor name, as the checkpoint stores it, and when quantized the scale words
+   * it chose (the GGUF writer stores the values under them). A block replayed from saved progress reports none.
+   */
+  onSolved?: (tensor: string, values: Float32Array, quantization?: SolvedTensor) => Promise<void> | void;
 }
 
 /** The GPU ran out of memory; the message says which setting to lower. */
@@ -131,6 +139,8 @@ class PruneRun {
   private explorerBytes = 0;
   private progress!: RunProgress;
   private readonly clock: RunClock;
+  /** The ggml type of each linear to quantize, by llama.cpp's recipe for the settings' quantization. */
+  private readonly quantTypes: Map<string, GgmlType>;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -145,6 +155,7 @@ class PruneRun {
     });
     checkPruneSettings(settings, model.arch);
     this.plans = planLinears(model.arch.prunableLinears(), settings);
+    this.quantTypes = linearQuantTypes(model.arch, settings.quantization);
   }
 
   async execute(texts: PruneTexts): Promise<PruneModelResult> {
@@ -490,12 +501,14 @@ class PruneRun {
         }
         const onGpu = weights.linear(linear.name);
         const layerPrepared = prepared;
+        const quantType = this.quantTypes.get(linear.tensor);
         const result = await this.clock.time('solverOther', () =>
           pruneLayerInPlace(ctx, onGpu, layerPrepared, {
             method: settings.method,
             sparsity: settings.sparsity,
             pattern: settings.pattern,
             blockSize: settings.blockSize,
+            quantization: quantType ? { type: quantType, method: settings.quantMethod } : undefined,
           }),
         );
         this.reassignSolverSteps(result.timings);
@@ -503,6 +516,7 @@ class PruneRun {
         const pruned = await this.clock.time('conversion', () => fromOutIn(linear, W));
         saved.tensors.set(linear.tensor, pruned);
         await this.clock.time('writing', () => writer?.writeTensor(linear.tensor, pruned));
+        await this.options.onSolved?.(linear.tensor, pruned, result.quantization);
         kept =
           (await this.clock.time('conversion', () =>
             this.keepForExplorer(base, linear, stored, layerPrepared),
@@ -515,6 +529,7 @@ class PruneRun {
           ms: (result.timings.total ?? 0) + prepareMs / toPrune.length,
           damping: prepared.percdamp,
           mask: await this.clock.time('conversion', () => maskPreview(W, linear.rows, linear.cols)),
+          ...(quantType ? { quantization: quantType } : {}),
         });
       }
     } finally {
@@ -620,7 +635,11 @@ class PruneRun {
         settings.pattern === 'unstructured' ? 'unstructured' : `${settings.pattern.n}:${settings.pattern.m}`,
       calibration: `${nsamples}x${seqlen} tokens, seed ${settings.seed}`,
       toolVersion: TOOL_VERSION,
-      extra: { block_size: settings.blockSize, percdamp: settings.percdamp },
+      extra: {
+        block_size: settings.blockSize,
+        percdamp: settings.percdamp,
+        ...(settings.quantization === 'none' ? {} : { quantization: quantizationLabel(settings) }),
+      },
     });
     const replacing = [...this.plans.values()].filter((p) => p.prune).map((p) => p.tensor);
     return createCheckpointWriter(this.model.checkpoint, output.sinkFor, { metadata, replacing });

@@ -2,6 +2,7 @@
  * What a whole-model pruning run takes, reports while it runs, and returns. Shared by the worker (and through it
  * the UI) and the CLI: both render the same events.
  */
+import type { GgmlType } from '../quant/ggml-types';
 
 // The settings live in the core's settings module (one home: types, defaults, limits, validator); the run's
 // types below refer to them, and importers of this file find them here too.
@@ -81,6 +82,8 @@ export interface LayerResult {
   /** Set when the layer was left dense, with the reason shown to the user. */
   skipped?: string;
   mask?: MaskPreview;
+  /** The ggml type the walk quantized the kept weights to (absent: float32). */
+  quantization?: GgmlType;
 }
 
 export type RunStage =

@@ -36,6 +36,19 @@ function emptyScales(groups: number): KScales {
   };
 }
 
+/**
+ * K scales from their stored parts (super-scales as float32, sub-block scales and minimums as whole numbers), as
+ * the GPU solver hands them over; no kept codes (any code gives the value of a sub-block whose step is 0).
+ */
+export function kScalesOf(d: number, dmin: number, sc: ArrayLike<number>, m: ArrayLike<number>): KScales {
+  const s = emptyScales(sc.length);
+  s.d = d;
+  s.dmin = dmin;
+  s.sc.set(sc);
+  s.m.set(m);
+  return withSteps(s);
+}
+
 function withSteps(s: KScales): KScales {
   for (let j = 0; j < s.sc.length; j++) {
     s.step[j] = f32(s.d * s.sc[j]);

@@ -18,6 +18,35 @@ export const EXPERT_CALIBRATIONS = ['routed', 'all'] as const;
 
 export type ExpertCalibration = (typeof EXPERT_CALIBRATIONS)[number];
 
+/**
+ * Weight quantization of the output, by llama.cpp's recipes (src/core/gguf/recipe.ts): every linear, the token
+ * embeddings and the LM head at the recipe's type for each tensor ('q4_k_m' mixes Q4_K and Q6_K; a linear whose
+ * width does not fill the type's blocks falls back as llama.cpp does). 'none' keeps float32 values.
+ */
+export const QUANTIZATIONS = ['none', 'f16', 'q8_0', 'q4_0', 'q4_k_m'] as const;
+
+export type Quantization = (typeof QUANTIZATIONS)[number];
+
+/**
+ * How the linears are quantized: 'gptq' in SparseGPT's column walk, jointly with the mask (each rounding error is
+ * spread onto the columns not yet walked, block scales searched for the least error); 'rtn' round-to-nearest with
+ * ggml's own rules after any pruning (llama.cpp's quantizer, the baseline). Embeddings and the LM head are always
+ * round-to-nearest (they have no Hessian).
+ */
+export const QUANT_METHODS = ['gptq', 'rtn'] as const;
+
+export type QuantMethod = (typeof QUANT_METHODS)[number];
+
+/** The output: a safetensors model folder (the input's layout), or one GGUF file for llama.cpp. */
+export const OUTPUT_FORMATS = ['safetensors', 'gguf'] as const;
+
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** "gptq:q4_0", "rtn:q8_0"; "none" without quantization (the provenance and the CLI's --quantize). */
+export function quantizationLabel(settings: Pick<PruneSettings, 'quantization' | 'quantMethod'>): string {
+  return settings.quantization === 'none' ? 'none' : `${settings.quantMethod}:${settings.quantization}`;
+}
+
 /** Unstructured, or N zeros in every group of M consecutive weights of a row (2:4, 4:8, …). */
 export type SparsityPattern = 'unstructured' | { n: number; m: number };
 
@@ -43,6 +72,9 @@ export interface PruneSettings {
   evalMaxWindows?: number;
   /** Mixtures of experts: each expert calibrated on its routed tokens or on all of them; no effect on other models. */
   expertCalibration: ExpertCalibration;
+  quantization: Quantization;
+  quantMethod: QuantMethod;
+  format: OutputFormat;
 }
 
 /** The paper's settings (128 calibration samples, block 128, 1% dampening) at half sparsity. */
@@ -57,6 +89,9 @@ export const DEFAULT_SETTINGS: PruneSettings = {
   seed: 0,
   skipLayers: [],
   expertCalibration: 'routed',
+  quantization: 'none',
+  quantMethod: 'gptq',
+  format: 'safetensors',
 };
 
 /**

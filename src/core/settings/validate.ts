@@ -6,8 +6,11 @@
 import {
   EXPERT_CALIBRATIONS,
   SETTING_LIMITS as LIMITS,
+  OUTPUT_FORMATS,
   PRUNE_METHODS,
   type PruneSettings,
+  QUANT_METHODS,
+  QUANTIZATIONS,
   type SparsityPattern,
 } from './prune-settings';
 
@@ -33,6 +36,8 @@ export class SettingsError extends Error {
 type Check = (settings: PruneSettings, model: ModelLimits) => string | undefined;
 
 const isWhole = (value: unknown): value is number => Number.isInteger(value);
+const oneOf = (choices: readonly string[]) =>
+  `${choices.slice(0, -1).map(shown).join(', ')} or ${shown(choices.at(-1))}`;
 const shown = (value: unknown): string => (typeof value === 'number' ? String(value) : JSON.stringify(value));
 
 const CHECKS: { [K in SettingField]: Check } = {
@@ -98,6 +103,30 @@ const CHECKS: { [K in SettingField]: Check } = {
       ? undefined
       : `Expert calibration must be "routed" (each expert on the tokens routed to it) or "all" (every expert on ` +
         `every token); got ${shown(expertCalibration)}.`,
+  quantization: ({ quantization, pattern }) => {
+    if (!QUANTIZATIONS.includes(quantization)) {
+      return `Unknown quantization ${shown(quantization)}: choose ${oneOf(QUANTIZATIONS)}.`;
+    }
+    // The walk quantizes a group of 32 columns (one ggml block) after walking its N:M groups whole.
+    if (quantization !== 'none' && quantization !== 'f16' && pattern !== 'unstructured') {
+      const { m } = pattern;
+      if (isWhole(m) && m >= 1 && 32 % m !== 0) {
+        return (
+          `Quantizing to ${quantization.toUpperCase()} with the ${pattern.n}:${m} pattern needs M to divide 32 (a ` +
+          'ggml block of 32 columns holds whole N:M groups): use 2:4, 4:8, 8:16 or 16:32, or no quantization.'
+        );
+      }
+    }
+    return undefined;
+  },
+  quantMethod: ({ quantMethod }) =>
+    QUANT_METHODS.includes(quantMethod)
+      ? undefined
+      : `Unknown quantization method ${shown(quantMethod)}: choose ${oneOf(QUANT_METHODS)}.`,
+  format: ({ format }) =>
+    OUTPUT_FORMATS.includes(format)
+      ? undefined
+      : `Unknown output format ${shown(format)}: choose ${oneOf(OUTPUT_FORMATS)}.`,
 };
 
 function patternProblem(pattern: SparsityPattern): string | undefined {

@@ -1,8 +1,9 @@
 /**
  * The steps of SparseGPT's walk over one block of columns of a split W, each a timed step that runs its kernel host
- * (select.ts, walk.ts, lazy-update.ts) on every part of W: the block's rows of U (the panel), the unstructured
- * mask's threshold, the column walk, the lazy batch update. The scratch these share (the panel, each part's error
- * block Err1, the select state) is sized once per layer, and checked against the binding limit there.
+ * (select.ts, walk.ts, quant-scales.ts, lazy-update.ts) on every part of W: the block's rows of U (the panel), the
+ * unstructured mask's threshold, the column walk (which, quantizing, takes each ggml block's scales when it reaches
+ * the block's first column), the lazy batch update. The scratch these share (the panel, each part's error block
+ * Err1, the select state) is sized once per layer, and checked against the binding limit there.
  */
 import type { GpuContext } from '../gpu/context';
 import { bindingLimit } from '../gpu/limits';
@@ -10,14 +11,25 @@ import type { CommandRecorder } from '../gpu/recorder';
 import type { SplitMatrix } from '../gpu/split-matrix';
 import { InvalidSettingError } from './errors';
 import { blockScratchStrides, encodeLazyBatchUpdate } from './lazy-update';
+import { maskStride } from './mask-bits';
+import { encodeBlockScales, scaleStride } from './quant-scales';
 import { createSelectScratch, encodeRadixSelect, SelectMetric, type SelectScratch } from './select';
-import type { ResolvedLayerPrune } from './settings';
-import { encodePruneBlockWalk, type WalkBlock } from './walk';
+import type { ResolvedLayerPrune, ResolvedQuantization } from './settings';
+import { encodePruneBlockWalk, type WalkBlock, type WalkMask } from './walk';
 
 /** Columns [start, start + count) of W. */
 export interface ColumnBlock {
   start: number;
   count: number;
+}
+
+/** What the walk does besides the pruning mask: per part of W, the scale words it fills and the mask bits it reads. */
+export interface WalkOutputs {
+  mask: WalkMask;
+  /** GPTQ: the type each kept weight is rounded to. */
+  quantization?: ResolvedQuantization;
+  scales?: GPUBuffer[];
+  maskBits?: GPUBuffer[];
 }
 
 export class BlockWalk {
@@ -35,6 +47,7 @@ export class BlockWalk {
     private readonly W: SplitMatrix,
     private readonly U: SplitMatrix,
     private readonly settings: ResolvedLayerPrune,
+    private readonly outputs: WalkOutputs,
   ) {
     const { errStride, panelStride, panelRows } = blockScratchStrides(W.cols, settings.blockSize);
     const panelBytes = panelRows * panelStride * 4;
@@ -73,13 +86,45 @@ export class BlockWalk {
     );
   }
 
-  /** The column walk: each column masked, its error spread over the block's later columns and kept in Err1. */
+  /**
+   * The column walk: each column masked (and rounded), its error spread over the block's later columns and kept in
+   * Err1. Quantizing, the walk goes one ggml block of columns at a time, each block's scales taken first from the
+   * weights as the walk has left them.
+   */
   async walkColumns(block: ColumnBlock): Promise<void> {
     const walkBlock = this.walkBlock(block);
+    const { quantization, scales, maskBits, mask } = this.outputs;
+    const withScales = quantization && quantization.scaleWords > 0 ? quantization : undefined;
+    const step = withScales ? withScales.blockColumns : block.count;
+    const stride = quantization ? scaleStride(quantization, this.W.cols) : 0;
     await this.recorder.step('walk', () => {
-      this.W.parts.forEach((part, i) => {
-        encodePruneBlockWalk(this.ctx, this.recorder, part, this.errs[i], walkBlock, this.settings);
-      });
+      for (let start = 0; start < block.count; start += step) {
+        const range = { start, end: Math.min(start + step, block.count) };
+        this.W.parts.forEach((part, i) => {
+          if (withScales && scales) {
+            encodeBlockScales(this.ctx, this.recorder, part, scales[i], withScales, {
+              columns: this.W.cols,
+              groupStart: block.start + start,
+              groupCount: 1,
+              scaleStride: stride,
+              uPanel: this.uPanel,
+              panelStride: this.panelStride,
+              blockStart: block.start,
+            });
+          }
+          encodePruneBlockWalk(this.ctx, this.recorder, part, walkBlock, this.settings, {
+            mask,
+            quantization,
+            spread: true,
+            range,
+            err: this.errs[i],
+            scales: scales?.[i],
+            scaleStride: stride,
+            maskBits: maskBits?.[i],
+            maskStride: maskStride(this.W.cols),
+          });
+        });
+      }
     });
   }
 

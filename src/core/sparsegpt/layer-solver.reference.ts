@@ -187,14 +187,14 @@ export function sparsegptReference(
 }
 
 /** The n indices of the smallest metric among 0 … size − 1, ties to the lower index (a stable sort). */
-function smallestInGroup(metric: (g: number) => number, size: number, n: number): number[] {
+export function smallestInGroup(metric: (g: number) => number, size: number, n: number): number[] {
   const order = Array.from({ length: size }, (_, g) => g);
   const values = order.map(metric);
   order.sort((a, b) => values[a] - values[b] || a - b);
   return order.slice(0, n);
 }
 
-function lazyUpdateInPlace(
+export function lazyUpdateInPlace(
   W: FloatArray,
   rows: number,
   cols: number,

@@ -4,22 +4,24 @@
  * pruneLayerInPlace prunes a W that is already on the GPU where it is (the pipeline's block weights); pruneLayer
  * and pruneLayerOnGpu leave the caller's W as it is and return the result as an array or a new GPU buffer.
  */
-import { createStorageBuffer, readUint32 } from '../gpu/buffers';
+import { createStorageBuffer, readFloat32, readUint32 } from '../gpu/buffers';
 import type { GpuContext } from '../gpu/context';
 import { withErrorScope } from '../gpu/pipelines';
 import { CommandRecorder, type TimingSource } from '../gpu/recorder';
 import { SplitMatrix, TILED } from '../gpu/split-matrix';
+import type { GgmlType } from '../quant/ggml-types';
 import { encodeBaseline } from './baselines';
 import { InvalidSettingError, InvalidTensorError } from './errors';
 import { encodeMatrixStats } from './matrix-stats';
 import type { PreparedLayer } from './prepare';
+import { scaleStride } from './quant-scales';
 import {
   type ErrorPartials,
   encodeReconstructionError,
   readReconstructionError,
 } from './reconstruction-error';
 import { type LayerPruneOptions, type ResolvedLayerPrune, resolveLayerPrune } from './settings';
-import { encodeSparseGpt } from './sparsegpt';
+import { encodeQuantizeAfterMask, encodeSparseGpt } from './sparsegpt';
 
 export interface LayerPruneReport {
   /** Fraction of exact zeros in the pruned W (zeros already in W included). */
@@ -30,13 +32,23 @@ export interface LayerPruneReport {
   /** Milliseconds per step (select, walk, lazyUpdate, mask, deadColumns, error, stats) and the whole call (total). */
   timings: Record<string, number>;
   timingSource: TimingSource;
+  /**
+   * Quantized: the ggml type of every weight, and (for block types) the scale words of every block, row-major
+   * [rows, cols / block columns · words per block] as quant_block_scales.wgsl lays them out. The weights are the
+   * values those scales give: re-quantizing them under the scales gives them back (src/core/quant/solved-rows.ts).
+   */
+  quantization?: { type: GgmlType; scales?: Float32Array };
 }
 
-/** What a method's encoder works on: W on the GPU (pruned in place), the prepared Hessian, the checked settings. */
+/**
+ * What a method's encoder works on: W on the GPU (pruned in place), the prepared Hessian, the checked settings, and
+ * for a quantization with block scales one buffer of scale words per part of W.
+ */
 export interface LayerSolve {
   W: SplitMatrix;
   prepared: PreparedLayer;
   settings: ResolvedLayerPrune;
+  scales?: GPUBuffer[];
 }
 
 export interface PrunedLayer extends LayerPruneReport {
@@ -121,8 +133,18 @@ export async function pruneLayerInPlace(
       } else {
         await recorder.step('stats', () => encodeMatrixStats(ctx, recorder, W, inputCounters));
       }
-      const encode = settings.method === 'sparsegpt' ? encodeSparseGpt : encodeBaseline;
-      await encode(ctx, recorder, { W, prepared, settings });
+      const { quantization } = settings;
+      const stride = quantization ? scaleStride(quantization, cols) : 0;
+      const scales =
+        stride > 0
+          ? W.parts.map((part) => recorder.buffer(Math.max(16, part.rows * stride * 4), 'scales'))
+          : undefined;
+      const solve = { W, prepared, settings, scales };
+      if (settings.method === 'sparsegpt') await encodeSparseGpt(ctx, recorder, solve);
+      else {
+        await encodeBaseline(ctx, recorder, solve);
+        if (quantization) await encodeQuantizeAfterMask(ctx, recorder, solve);
+      }
       let partials: ErrorPartials | undefined;
       if (original) {
         const kept = original;
@@ -139,6 +161,7 @@ export async function pruneLayerInPlace(
       const [zeros, nonFinite] = [words[0], words[offset / 4 + 1]];
       if (nonFinite > 0) throw new InvalidTensorError(`W holds ${nonFinite} NaN or infinite values`);
       const error = partials ? await readReconstructionError(ctx, partials) : undefined;
+      const scaleWords = scales ? await readParts(ctx, scales, W, stride) : undefined;
       timings.total = performance.now() - started;
       return {
         sparsity: zeros / (rows * cols),
@@ -146,12 +169,28 @@ export async function pruneLayerInPlace(
         relativeError: error ? error.relativeError : Number.NaN,
         timings,
         timingSource: recorder.timing,
+        ...(quantization ? { quantization: { type: quantization.type, scales: scaleWords } } : {}),
       };
     });
   } finally {
     recorder.destroy();
     original?.destroy();
   }
+}
+
+/** Per-part buffers of `stride` words per row of W, as one row-major array. */
+async function readParts(
+  ctx: GpuContext,
+  buffers: GPUBuffer[],
+  W: SplitMatrix,
+  stride: number,
+): Promise<Float32Array> {
+  const out = new Float32Array(W.rows * stride);
+  for (const [i, part] of W.parts.entries()) {
+    if (part.rows > 0)
+      out.set(await readFloat32(ctx, buffers[i], part.rows * stride), part.firstRow * stride);
+  }
+  return out;
 }
 
 function checkShape(rows: number, cols: number, prepared: PreparedLayer): void {

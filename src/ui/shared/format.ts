@@ -126,14 +126,19 @@ export function describeSettings(settings: Pick<PruneSettings, 'method' | 'patte
  */
 export function outputFolderName(
   modelName: string,
-  settings: Pick<PruneSettings, 'method' | 'pattern' | 'sparsity'>,
+  settings: Pick<PruneSettings, 'method' | 'pattern' | 'sparsity'> &
+    Partial<Pick<PruneSettings, 'quantization' | 'quantMethod'>>,
 ): string {
   const base = safeFileName(modelName) || 'model';
   const amount =
     settings.pattern === 'unstructured'
       ? `${Number((settings.sparsity * 100).toFixed(1))}pct`.replace('.', 'p')
       : `${settings.pattern.n}of${settings.pattern.m}`;
-  return `${base}-${settings.method}-${amount}`;
+  const quantized =
+    settings.quantization && settings.quantization !== 'none'
+      ? `-${settings.quantMethod ?? 'gptq'}-${settings.quantization}`
+      : '';
+  return `${base}-${settings.method}-${amount}${quantized}`;
 }
 
 export function safeFileName(name: string): string {

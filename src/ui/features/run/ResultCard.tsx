@@ -56,6 +56,15 @@ function useRunFiles(folder: string | undefined) {
   return { files, error };
 }
 
+/** "Q4_0 × 30, F16 × 5": the types the walk rounded the linears to (llama.cpp's recipe, with its fallbacks). */
+function quantizedTypes(layers: Array<{ quantization?: string }>): string {
+  const counts = new Map<string, number>();
+  for (const layer of layers) {
+    if (layer.quantization) counts.set(layer.quantization, (counts.get(layer.quantization) ?? 0) + 1);
+  }
+  return [...counts].map(([type, n]) => `${type} × ${n}`).join(', ');
+}
+
 export function ResultCard() {
   const view = useRunStore((s) => s.view);
   const done = view.phase === 'done' && view.result;
@@ -96,6 +105,14 @@ export function ResultCard() {
           value={String(pruned)}
           note={skipped ? `${skipped} left dense` : undefined}
         />
+        {result.settings.quantization && result.settings.quantization !== 'none' && (
+          <Stat
+            label="Quantization"
+            value={`${result.settings.quantMethod === 'gptq' ? 'GPTQ' : 'RTN'} ${result.settings.quantization.toUpperCase()}`}
+            note={quantizedTypes(result.layers)}
+            testId="quantization-result"
+          />
+        )}
         <Stat label="Time" value={formatMs(result.totalMs)} />
       </div>
       {result.notes
