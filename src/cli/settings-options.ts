@@ -31,6 +31,10 @@ export const SETTING_OPTIONS: Record<SettingField, string> = {
   skipLayers: '--skip',
   evalMaxWindows: '--eval-windows',
   expertCalibration: '--expert-calibration',
+  layerTargets: '--layer-sparsity',
+  allocation: '--allocation',
+  owlThreshold: '--owl-m',
+  owlLambda: '--owl-lambda',
 };
 
 const D = DEFAULT_SETTINGS;

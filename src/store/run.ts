@@ -4,6 +4,7 @@
  */
 import { create } from 'zustand';
 import type {
+  BlockAllocation,
   LayerResult,
   MaskPreview,
   PerplexityResult,
@@ -48,6 +49,8 @@ export interface RunView {
   layers: LayerResult[];
   latestMask?: { tensor: string; name: string; block: number; mask: MaskPreview };
   warnings: string[];
+  /** The OWL allocation the run measured before pruning. */
+  allocation?: BlockAllocation;
   dense?: PerplexityShown;
   pruned?: PerplexityShown;
   result?: RunResult;
@@ -122,6 +125,8 @@ export function applyEvent(view: RunView, event: PruneEvent): RunView {
       const shown = { perplexity: event.perplexity, meanNll: event.meanNll, tokens: event.tokens };
       return event.which === 'dense' ? { ...view, dense: shown } : { ...view, pruned: shown };
     }
+    case 'allocation':
+      return { ...view, allocation: event.allocation };
   }
 }
 

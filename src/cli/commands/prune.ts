@@ -20,6 +20,7 @@ import type { Command } from '../command';
 import { createEventPrinter } from '../event-printer';
 import { interruptible, type StopReason } from '../interrupt';
 import { checkWritableFile, writeJsonFile } from '../json-output';
+import { LAYER_OPTIONS, readLayerSettings } from '../layer-options';
 import {
   flag,
   numberValue,
@@ -67,6 +68,7 @@ const OPTIONS: OptionSpec[] = [
       'the default) or on every calibration token ("all", for experts the router rarely picks); an expert no\n' +
       'token reaches stays dense with a warning',
   },
+  ...LAYER_OPTIONS,
   { name: 'force', help: 'replace OUT_DIR if it is an earlier output of sparsegpt (never any other folder)' },
   {
     name: 'resume',
@@ -87,9 +89,12 @@ const DESCRIPTION =
   'is kept for --resume, and the exit code is 128 + the signal number (130, 143, 129).';
 
 /** The settings the options ask for; the sequence length stays undefined when not given (it depends on the model). */
-function readPruneSettings(args: ParsedCommandLine): { settings: PruneSettings; seqlen?: number } {
+export async function readPruneSettings(
+  args: ParsedCommandLine,
+): Promise<{ settings: PruneSettings; seqlen?: number }> {
   const settings: PruneSettings = {
     ...readSolverSettings(args, DEFAULT_SETTINGS),
+    ...(await readLayerSettings(args)),
     nsamples: numberValue(args, 'nsamples') ?? DEFAULT_SETTINGS.nsamples,
     seed: numberValue(args, 'seed') ?? DEFAULT_SETTINGS.seed,
     skipLayers: (stringValue(args, 'skip') ?? '').split(',').filter((s) => s.trim()),
@@ -115,7 +120,7 @@ export const prune: Command = {
     const args = parseCommandLine(this, argv);
     const calibPath = requiredValue(args, 'calib', 'FILE');
     const out = requiredValue(args, 'out', 'OUT_DIR');
-    const requested = readPruneSettings(args);
+    const requested = await readPruneSettings(args);
     const jsonPath = stringValue(args, 'json');
     if (jsonPath !== undefined) await checkWritableFile(jsonPath, '--json');
 

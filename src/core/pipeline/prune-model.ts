@@ -29,11 +29,13 @@ import { TOOL_VERSION } from '../version';
 import { LayerExplorer } from './explorer';
 import { maskPreview, zeroFraction } from './mask-preview';
 import { measureCalibration, measureEvaluation, type OpenedModel } from './open-model';
-import { type LinearPlan, patternMismatchWarning, planLinears } from './plan';
+import { measureOwlAllocation } from './owl';
+import { type LinearPlan, layerTargetsMetadata, patternMismatchWarning, planLinears } from './plan';
 import { DamagedProgressError, type ProgressStore, type SavedBlock } from './progress-store';
 import { RunProgress } from './run-progress';
 import { checkPruneSettings } from './settings-check';
 import {
+  type BlockAllocation,
   CancelledError,
   type LayerResult,
   type PerplexityResult,
@@ -62,6 +64,11 @@ export interface PruneModelOptions {
   sequencesPerChunk?: number;
   /** Saves each finished block and replays saved ones, so an interrupted run resumes where it stopped. */
   progress?: ProgressStore;
+  /**
+   * Score the dense model on the evaluation text too (default true). A sweep scores it once, not at every point:
+   * the dense evaluation pass is then left out of the run.
+   */
+  scoreDense?: boolean;
 }
 
 /** The GPU ran out of memory; the message says which setting to lower. */
@@ -122,7 +129,8 @@ class PruneRun {
   private readonly emit: (event: PruneEvent) => void;
   private readonly layers: LayerResult[] = [];
   private readonly notes: string[] = [];
-  private readonly plans: Map<string, LinearPlan>;
+  private plans: Map<string, LinearPlan>;
+  private allocation?: BlockAllocation;
   private explorer?: LayerExplorer;
   private completedBlocks = 0;
   private firstSaved?: Promise<SavedBlock | undefined>;
@@ -165,13 +173,16 @@ class PruneRun {
     for (const note of evaluation?.notes ?? []) this.warn(note);
     const mismatch = patternMismatchWarning(this.model.arch.prunableLinears(), this.settings);
     if (mismatch) this.emit({ type: 'warning', message: mismatch });
-    const passes = 2 + (evaluation ? 2 : 0);
+    const scoreDense = evaluation !== undefined && this.options.scoreDense !== false;
+    const owl = settings.allocation === 'owl';
+    const passes = 2 + (evaluation ? 1 : 0) + (scoreDense ? 1 : 0) + (owl ? 1 : 0);
     this.progress = new RunProgress(arch.numBlocks, arch.block(0).linears.length + passes, this.emit);
+    const seqLen = Math.max(calibration.seqlen, evaluation?.seqlen ?? 0);
+    const perChunk = await this.chunking(seqLen);
+    if (owl) await this.allocate(calibration, perChunk);
 
     const writer = await this.openWriter(calibration.nsamples, calibration.seqlen);
     if (this.options.keepForExplorer) this.explorer = new LayerExplorer(ctx, settings.blockSize);
-    const seqLen = Math.max(calibration.seqlen, evaluation?.seqlen ?? 0);
-    const perChunk = await this.chunking(seqLen);
     const states: SequenceStates[] = [];
     let runner: BlockRunner | undefined;
     try {
@@ -189,7 +200,7 @@ class PruneRun {
         };
         calib = await embedInto(calibration.ids, calibration.seqlen, 'calibration');
         if (evaluation) {
-          dense = await embedInto(evaluation.ids, evaluation.seqlen, 'dense evaluation');
+          if (scoreDense) dense = await embedInto(evaluation.ids, evaluation.seqlen, 'dense evaluation');
           pruned = await embedInto(evaluation.ids, evaluation.seqlen, 'pruned evaluation');
         }
       } finally {
@@ -215,6 +226,18 @@ class PruneRun {
       runner?.destroy();
       for (const s of states) s.destroy();
     }
+  }
+
+  /** OWL: a dense pass over the calibration samples gives each block's sparsity, and the linears are planned anew. */
+  private async allocate(calibration: { ids: Int32Array; seqlen: number }, perChunk: number): Promise<void> {
+    this.stage('calibrating', "Measuring each block's outliers for the OWL allocation");
+    this.allocation = await measureOwlAllocation(this.ctx, this.model, calibration, this.settings, {
+      sequencesPerChunk: perChunk,
+      signal: this.options.signal,
+      onBlock: () => this.progress.step(),
+    });
+    this.plans = planLinears(this.model.arch.prunableLinears(), this.settings, this.allocation.blockSparsity);
+    this.emit({ type: 'allocation', allocation: this.allocation });
   }
 
   /** A block an earlier run finished; block 0 is asked for twice (chunking, then replay) and read once. */
@@ -470,7 +493,7 @@ class PruneRun {
         const onGpu = weights.linear(linear.name);
         const result = await pruneLayerInPlace(ctx, onGpu, prepared, {
           method: settings.method,
-          sparsity: settings.sparsity,
+          sparsity: plan.target ?? settings.sparsity,
           pattern: settings.pattern,
           blockSize: settings.blockSize,
         });
@@ -482,6 +505,7 @@ class PruneRun {
         this.layerDone({
           ...base,
           method: settings.method,
+          target: plan.target,
           sparsity: result.sparsity,
           relativeError: result.relativeError,
           ms: (result.timings.total ?? 0) + prepareMs / toPrune.length,
@@ -521,13 +545,13 @@ class PruneRun {
     const { ctx, model, settings } = this;
     let densePerplexity: PerplexityResult | undefined;
     let prunedPerplexity: PerplexityResult | undefined;
-    if (dense && pruned) {
+    if (pruned) {
       this.checkCancelled();
       this.stage('evaluating', 'Scoring the evaluation text');
       const source: TensorSource = (name) => model.checkpoint.readFloat32(name);
       const head = await uploadHead(ctx, model.arch, source);
       try {
-        densePerplexity = await this.perplexity('dense', dense, head, windows);
+        if (dense) densePerplexity = await this.perplexity('dense', dense, head, windows);
         prunedPerplexity = await this.perplexity('pruned', pruned, head, windows);
       } finally {
         head.destroy();
@@ -550,6 +574,7 @@ class PruneRun {
       dense: densePerplexity,
       pruned: prunedPerplexity,
       overallSparsity: weights ? zeros / weights : 0,
+      allocation: this.allocation,
       totalMs: this.elapsedMs(),
       outputFiles,
       notes: this.notes,
@@ -582,7 +607,11 @@ class PruneRun {
         settings.pattern === 'unstructured' ? 'unstructured' : `${settings.pattern.n}:${settings.pattern.m}`,
       calibration: `${nsamples}x${seqlen} tokens, seed ${settings.seed}`,
       toolVersion: TOOL_VERSION,
-      extra: { block_size: settings.blockSize, percdamp: settings.percdamp },
+      extra: {
+        block_size: settings.blockSize,
+        percdamp: settings.percdamp,
+        ...layerTargetsMetadata(this.plans, settings, this.allocation),
+      },
     });
     const replacing = [...this.plans.values()].filter((p) => p.prune).map((p) => p.tensor);
     return createCheckpointWriter(this.model.checkpoint, output.sinkFor, { metadata, replacing });
