@@ -18,7 +18,7 @@ describe('OWL allocation', () => {
   it('matches a hand-computed allocation where the linear map stays within ±λ', () => {
     // D = [1, 2, 3]: offsets 0, 0.08, 0.16 (span 2λ), mean 0.08 → sparsities 0.58, 0.50, 0.42.
     const sparsity = owlBlockSparsity([1, 2, 3], 0.5, 0.08);
-    [0.58, 0.5, 0.42].forEach((s, i) => expect(sparsity[i]).toBeCloseTo(s, 12));
+    for (const [i, s] of [0.58, 0.5, 0.42].entries()) expect(sparsity[i]).toBeCloseTo(s, 12);
   });
 
   it('scales the offsets down where a block would leave ±λ, keeping the average', () => {
@@ -26,7 +26,7 @@ describe('OWL allocation', () => {
     // is beyond λ = 0.08, so all are scaled by 0.08 / 0.096: 0.0533…, 0.0266…, 0, −0.08.
     const sparsity = owlBlockSparsity([1, 2, 3, 6], 0.5, 0.08);
     const expected = [0.5 + 0.064 / 1.2, 0.5 + 0.032 / 1.2, 0.5, 0.42];
-    expected.forEach((s, i) => expect(sparsity[i]).toBeCloseTo(s, 12));
+    for (const [i, s] of expected.entries()) expect(sparsity[i]).toBeCloseTo(s, 12);
     expect(mean(sparsity)).toBeCloseTo(0.5, 12);
     for (const s of sparsity) expect(Math.abs(s - 0.5)).toBeLessThanOrEqual(0.08 + 1e-12);
   });
