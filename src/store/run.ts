@@ -183,19 +183,8 @@ export function restoredRun(record: RunRecord): RunView {
   };
 }
 
-/**
- * Zeros over all prunable weights of the model, dense layers included (the result's overallSparsity counts only
- * the layers that were pruned): what the model as a whole gained.
- */
-export function sparsityOfAllLinears(layers: LayerResult[]): number {
-  let weights = 0;
-  let zeros = 0;
-  for (const layer of layers) {
-    weights += layer.rows * layer.cols;
-    zeros += layer.sparsity * layer.rows * layer.cols;
-  }
-  return weights ? zeros / weights : 0;
-}
+// Zeros over all prunable weights of the model: one home in the core, which the sweep's exports use too.
+export { sparsityOfAllLinears } from '../core/pipeline/sparsity-stats';
 
 /** Fraction done in 0..1 for the progress bar. */
 export function progressFraction(view: RunView): number {
