@@ -7,6 +7,7 @@ import { ExplorerCard } from './features/explorer/ExplorerCard';
 import { GenerateCard } from './features/generate/GenerateCard';
 import { GpuStatus } from './features/gpu/GpuStatus';
 import { HistoryCard } from './features/history/HistoryCard';
+import { LayerTargetsCard } from './features/layer-targets/LayerTargetsCard';
 import { ModelCard } from './features/model/ModelCard';
 import { ResumeCard } from './features/resume/ResumeCard';
 import { ResultCard } from './features/run/ResultCard';
@@ -42,6 +43,7 @@ export function App() {
             <TextsCard />
             <SettingsCard />
           </div>
+          <LayerTargetsCard />
           <RunCard />
           <ResultCard />
           <GenerateCard />

@@ -14,6 +14,7 @@ import {
 } from '../../../store/settings';
 import { useTextsStore } from '../../../store/texts';
 import { describeNM, errorMessage, METHOD_LABELS } from '../../shared/format';
+import { NumberField } from '../../shared/NumberField';
 import { startRun } from '../run/actions';
 import { pruneBlocker } from '../run/blocker';
 
@@ -61,43 +62,6 @@ function ExpertCalibrationField(props: {
       <span className="hint" id={`${id}-hint`}>
         Every token helps experts the router rarely picks; an expert no token reaches stays dense.
       </span>
-    </div>
-  );
-}
-
-function NumberField(props: {
-  label: string;
-  value: number | undefined;
-  onChange(value: number | undefined): void;
-  min?: number;
-  max?: number;
-  step?: number;
-  hint?: string;
-  placeholder?: string;
-  disabled?: boolean;
-}) {
-  const id = useId();
-  const { label, value, onChange, hint, ...rest } = props;
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        type="number"
-        inputMode="decimal"
-        value={value === undefined || Number.isNaN(value) ? '' : value}
-        aria-describedby={hint ? `${id}-hint` : undefined}
-        onChange={(e) => {
-          const raw = e.currentTarget.value;
-          onChange(raw === '' ? undefined : Number(raw));
-        }}
-        {...rest}
-      />
-      {hint && (
-        <span className="hint" id={`${id}-hint`}>
-          {hint}
-        </span>
-      )}
     </div>
   );
 }
