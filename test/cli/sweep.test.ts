@@ -163,6 +163,55 @@ describe('sparsegpt sweep', () => {
     expect(written.metadata['sparsegpt.pattern']).toBe('2:4');
   }, 300_000);
 
+  it('gives every point prune’s shared options, and --force replaces an earlier output of its own', async () => {
+    const save = join(scratch, 'forced');
+    const json = join(scratch, 'forced.json');
+    const argv = [
+      'sweep',
+      DEMO,
+      '--methods',
+      'magnitude',
+      '--sparsities',
+      '0.4',
+      ...SMALL,
+      '--skip',
+      'layers.0.',
+      '--allocation',
+      'owl',
+      '--owl-lambda',
+      '0.05',
+      '--save',
+      save,
+      '--json',
+      json,
+    ];
+    const first = await runCli(argv);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(readFileSync(json, 'utf8')).settings).toMatchObject({
+      skipLayers: ['layers.0.'],
+      allocation: 'owl',
+      owlLambda: 0.05,
+    });
+    const folder = join(save, 'stories260K-magnitude-40pct');
+    const written = await openCheckpoint(await openFolder(folder));
+    expect(written.metadata['sparsegpt.allocation']).toBe('owl');
+    const zeros = async (tensor: string) => {
+      const values = await written.readFloat32(tensor);
+      return values.filter((v) => v === 0).length / values.length;
+    };
+    expect(await zeros('model.layers.0.mlp.up_proj.weight')).toBe(0);
+    expect(Math.abs((await zeros('model.layers.1.mlp.up_proj.weight')) - 0.4)).toBeLessThanOrEqual(
+      0.05 + 0.01,
+    );
+
+    const again = await runCli(argv);
+    expect(again.code).not.toBe(0);
+    expect(again.err).toMatch(/stories260K-magnitude-40pct already exists and is not empty/);
+    const forced = await runCli([...argv, '--force']);
+    expect(forced.code).toBe(0);
+    expect(readdirSync(save)).toEqual(['stories260K-magnitude-40pct']);
+  }, 300_000);
+
   it('refuses bad usage with exit code 2 before any work', async () => {
     const csv = join(scratch, 'never.csv');
     const base = ['sweep', DEMO, '--calib', DEMO_CALIBRATION, '--csv', csv];
