@@ -13,6 +13,7 @@ import { ResumeCard } from './features/resume/ResumeCard';
 import { ResultCard } from './features/run/ResultCard';
 import { RunCard } from './features/run/RunCard';
 import { SettingsCard } from './features/settings/SettingsCard';
+import { SweepCard } from './features/sweep/SweepCard';
 import { TextsCard } from './features/texts/TextsCard';
 import { ErrorBoundary } from './shared/ErrorBoundary';
 
@@ -48,6 +49,7 @@ export function App() {
           <ResultCard />
           <GenerateCard />
           <ExplorerCard />
+          <SweepCard />
           <HistoryCard />
         </main>
       </ErrorBoundary>

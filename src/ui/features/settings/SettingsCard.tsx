@@ -12,6 +12,7 @@ import {
   settingsProblems,
   useSettingsStore,
 } from '../../../store/settings';
+import { sweepBusy, useSweepStore } from '../../../store/sweep';
 import { useTextsStore } from '../../../store/texts';
 import { describeNM, errorMessage, METHOD_LABELS } from '../../shared/format';
 import { NumberField } from '../../shared/NumberField';
@@ -106,7 +107,15 @@ function PruneButton() {
   const [error, setError] = useState<string>();
   const problems = settingsProblems(settings, readySummary(model)?.maxPositions);
   const running = phase === 'running' || phase === 'cancelling';
-  const blocker = pruneBlocker({ model, calibration, fileError, settingsProblems: problems, phase });
+  // A sweep's queue holds Prune between its points too.
+  const sweeping = sweepBusy(useSweepStore((s) => s.phase));
+  const blocker = pruneBlocker({
+    model,
+    calibration,
+    fileError,
+    settingsProblems: problems,
+    phase: sweeping ? 'running' : phase,
+  });
   return (
     <div className="prune-row">
       <button
