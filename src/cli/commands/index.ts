@@ -13,7 +13,16 @@ import { prune } from './prune';
 import { pruneLayerCommand } from './prune-layer';
 import { sweep } from './sweep';
 
-const COMMANDS: Command[] = [gpuInfo, inspect, prune, sweep, evaluate, pruneLayerCommand, exportGguf, generate];
+const COMMANDS: Command[] = [
+  gpuInfo,
+  inspect,
+  prune,
+  sweep,
+  evaluate,
+  pruneLayerCommand,
+  exportGguf,
+  generate,
+];
 
 function help(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);
