@@ -199,3 +199,21 @@ export async function checkPrunedDemo(
   }
   return check;
 }
+
+/**
+ * The demo opened from its button with a small calibration (8 samples × 128 tokens) and `windows` evaluation
+ * windows, so that each run is short. Returns the page errors seen from here on (a spec expects none).
+ */
+export async function openSmallDemo(page: Page, windows: number): Promise<string[]> {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Try the demo model' }).click();
+  await expect(page.getByTestId('model-name')).toHaveText('stories260K');
+  await page.getByText('Advanced').click();
+  await page.getByLabel('Calibration samples').fill('8');
+  await page.getByLabel('Sequence length (tokens)').fill('128');
+  await page.getByLabel('Evaluation windows').fill(String(windows));
+  return errors;
+}

@@ -5,14 +5,15 @@
  *
  *   node bin/run-ts.mjs scripts/eval-table.ts [--nsamples 32] [--seqlen 256] [--eval-windows 16] [--out FILE]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { openModel } from '../src/core/pipeline/open-model';
 import { pruneModel } from '../src/core/pipeline/prune-model';
 import { DEFAULT_SETTINGS, type PruneSettings, type SparsityPattern } from '../src/core/pipeline/types';
 import { openFolder } from '../src/node/files';
 import { createNodeGpuContext } from '../src/node/gpu';
-import { ggufTable, tableCalibration } from './gguf-table';
+import { DEMO_CALIBRATION_TEXT, DEMO_EVALUATION_TEXT, DEMO_MODEL_DIR } from './demo-texts';
+import { ggufTable } from './gguf-table';
 
 const { values } = parseArgs({
   options: {
@@ -22,10 +23,9 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-const root = new URL('..', import.meta.url);
-const modelDir = new URL('public/demo/stories260K/', root);
-const calibration = tableCalibration();
-const evaluation = readFileSync(new URL('evaluation.txt', modelDir), 'utf8');
+const modelDir = DEMO_MODEL_DIR;
+const calibration = DEMO_CALIBRATION_TEXT;
+const evaluation = DEMO_EVALUATION_TEXT;
 
 const SETTINGS: Array<{ label: string; sparsity: number; pattern: SparsityPattern }> = [
   { label: '50%', sparsity: 0.5, pattern: 'unstructured' },

@@ -20,6 +20,7 @@ import { loadModelConfig } from '../src/core/model/config';
 import { loadTokenizer } from '../src/core/tokenizer/load-tokenizer';
 import { fileByteSink, openFolder } from '../src/node/files';
 import { llamaNll, withLlamaModel } from '../test/llama-cpp/llama';
+import { DEMO_CALIBRATION_TEXT } from './demo-texts';
 
 const CLI = new URL('../bin/sparsegpt.mjs', import.meta.url).pathname;
 
@@ -34,12 +35,6 @@ const PRUNED_ROWS: Array<[string, string[]]> = [
   ['SparseGPT 2:4, then RTN Q4_0', ['--pattern', '2:4', '--quantize', 'rtn:q4_0']],
   ['SparseGPT 2:4 + GPTQ Q4_0 jointly', ['--pattern', '2:4', '--quantize', 'q4_0']],
 ];
-
-/** The calibration eval-table.ts uses: the first 140 KB of the shared stories260K samples (not the evaluation text). */
-export function tableCalibration(): string {
-  const samples = readFileSync(new URL('../../shared/data/stories260K-samples/samples.txt', import.meta.url));
-  return new TextDecoder().decode(samples.subarray(0, 140_264));
-}
 
 /** The table as Markdown. */
 export async function ggufTable(
@@ -124,7 +119,7 @@ if (process.argv[1]?.endsWith('scripts/gguf-table.ts')) {
     },
   });
   const table = await ggufTable(Number(values.seqlen), Number(values['eval-windows']), {
-    text: tableCalibration(),
+    text: DEMO_CALIBRATION_TEXT,
     nsamples: Number(values.nsamples),
   });
   console.log(table);

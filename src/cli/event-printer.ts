@@ -22,6 +22,7 @@ const COLUMNS: Array<[string, number]> = [
   ['block', 5],
   ['layer', 22],
   ['shape', 11],
+  ['target', 7],
   ['sparsity', 8],
   ['rel. error', 10],
   ['time', 8],
@@ -36,6 +37,7 @@ export function layerTableRow(layer: LayerResult): string {
     String(layer.block),
     layer.name,
     `${layer.rows}x${layer.cols}`,
+    layer.skipped || layer.target === undefined ? '-' : `${(layer.target * 100).toFixed(1)}%`,
     layer.skipped ? 'dense' : `${(layer.sparsity * 100).toFixed(1)}%`,
     layer.skipped ? '-' : layer.relativeError.toExponential(3),
     `${layer.ms.toFixed(0)}ms`,
@@ -101,6 +103,17 @@ export function createEventPrinter(
             `${event.which} perplexity: ${event.perplexity.toFixed(4)} (mean NLL ${event.meanNll.toFixed(5)} over ${event.tokens} tokens)\n`,
           );
           return;
+        case 'allocation': {
+          clearBar();
+          const { blockSparsity, outlierRatios } = event.allocation;
+          err.write(`OWL allocation (block: outlier ratio → sparsity):\n`);
+          for (const [block, sparsity] of blockSparsity.entries()) {
+            err.write(
+              `  ${String(block).padStart(4)}: ${(outlierRatios[block] * 100).toFixed(3)}% → ${(sparsity * 100).toFixed(2)}%\n`,
+            );
+          }
+          return;
+        }
         case 'block':
           return;
       }

@@ -36,6 +36,10 @@ export const SETTING_OPTIONS: Record<SettingField, string> = {
   quantization: '--quantize',
   quantMethod: '--quantize',
   format: '--format',
+  layerTargets: '--layer-sparsity',
+  allocation: '--allocation',
+  owlThreshold: '--owl-m',
+  owlLambda: '--owl-lambda',
 };
 
 const D = DEFAULT_SETTINGS;

@@ -4,6 +4,7 @@
  */
 import { create } from 'zustand';
 import type {
+  BlockAllocation,
   LayerResult,
   MaskPreview,
   PerplexityResult,
@@ -48,6 +49,8 @@ export interface RunView {
   layers: LayerResult[];
   latestMask?: { tensor: string; name: string; block: number; mask: MaskPreview };
   warnings: string[];
+  /** The OWL allocation the run measured before pruning. */
+  allocation?: BlockAllocation;
   dense?: PerplexityShown;
   pruned?: PerplexityShown;
   result?: RunResult;
@@ -122,6 +125,8 @@ export function applyEvent(view: RunView, event: PruneEvent): RunView {
       const shown = { perplexity: event.perplexity, meanNll: event.meanNll, tokens: event.tokens };
       return event.which === 'dense' ? { ...view, dense: shown } : { ...view, pruned: shown };
     }
+    case 'allocation':
+      return { ...view, allocation: event.allocation };
   }
 }
 
@@ -178,19 +183,8 @@ export function restoredRun(record: RunRecord): RunView {
   };
 }
 
-/**
- * Zeros over all prunable weights of the model, dense layers included (the result's overallSparsity counts only
- * the layers that were pruned): what the model as a whole gained.
- */
-export function sparsityOfAllLinears(layers: LayerResult[]): number {
-  let weights = 0;
-  let zeros = 0;
-  for (const layer of layers) {
-    weights += layer.rows * layer.cols;
-    zeros += layer.sparsity * layer.rows * layer.cols;
-  }
-  return weights ? zeros / weights : 0;
-}
+// Zeros over all prunable weights of the model: one home in the core, which the sweep's exports use too.
+export { sparsityOfAllLinears } from '../core/pipeline/sparsity-stats';
 
 /** Fraction done in 0..1 for the progress bar. */
 export function progressFraction(view: RunView): number {

@@ -75,6 +75,23 @@ describe('settings', () => {
     expect(refusing.getState().settings).toEqual(APP_DEFAULT_SETTINGS);
   });
 
+  it('keep the per-layer targets and the OWL allocation, dropping damaged entries', () => {
+    const restored = restoreSettings({
+      version: 1,
+      settings: {
+        layerTargets: [{ layers: 'mlp.down_proj', sparsity: 0.3 }, { layers: 3 }, null],
+        allocation: 'owl',
+        owlThreshold: 4,
+        owlLambda: 0.1,
+      },
+    }).settings;
+    expect(restored.layerTargets).toEqual([{ layers: 'mlp.down_proj', sparsity: 0.3 }]);
+    expect(restored).toMatchObject({ allocation: 'owl', owlThreshold: 4, owlLambda: 0.1 });
+    expect(restoreSettings({ version: 1, settings: { allocation: 'random' } }).settings.allocation).toBe(
+      undefined,
+    );
+  });
+
   it('say what is wrong before a run starts', () => {
     expect(settingsProblems(APP_DEFAULT_SETTINGS)).toEqual([]);
     expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, sparsity: 1 })[0]).toMatch(

@@ -4,6 +4,8 @@
  */
 import { create } from 'zustand';
 import {
+  ALLOCATIONS,
+  type Allocation,
   DEFAULT_SETTINGS,
   EXPERT_CALIBRATIONS,
   PRUNE_METHODS,
@@ -108,6 +110,8 @@ export function restoreSettings(value: unknown): {
     'percdamp',
     'seed',
     'evalMaxWindows',
+    'owlThreshold',
+    'owlLambda',
   ] as const;
   for (const key of numberKeys) {
     const v = stored[key];
@@ -130,6 +134,12 @@ export function restoreSettings(value: unknown): {
   }
   if (Array.isArray(stored.skipLayers))
     settings.skipLayers = stored.skipLayers.filter((s) => typeof s === 'string');
+  if (Array.isArray(stored.layerTargets)) {
+    settings.layerTargets = stored.layerTargets
+      .filter((t) => t && typeof t.layers === 'string' && typeof t.sparsity === 'number')
+      .map((t) => ({ layers: t.layers, sparsity: t.sparsity }));
+  }
+  if (ALLOCATIONS.includes(stored.allocation as Allocation)) settings.allocation = stored.allocation;
   const c = (value as Persisted).custom;
   const custom = c && Number.isInteger(c.n) && Number.isInteger(c.m) ? { n: c.n, m: c.m } : fallback.custom;
   const storedChoice = (value as Persisted).choice;

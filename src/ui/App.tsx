@@ -7,11 +7,13 @@ import { ExplorerCard } from './features/explorer/ExplorerCard';
 import { GenerateCard } from './features/generate/GenerateCard';
 import { GpuStatus } from './features/gpu/GpuStatus';
 import { HistoryCard } from './features/history/HistoryCard';
+import { LayerTargetsCard } from './features/layer-targets/LayerTargetsCard';
 import { ModelCard } from './features/model/ModelCard';
 import { ResumeCard } from './features/resume/ResumeCard';
 import { ResultCard } from './features/run/ResultCard';
 import { RunCard } from './features/run/RunCard';
 import { SettingsCard } from './features/settings/SettingsCard';
+import { SweepCard } from './features/sweep/SweepCard';
 import { TextsCard } from './features/texts/TextsCard';
 import { ErrorBoundary } from './shared/ErrorBoundary';
 
@@ -42,10 +44,12 @@ export function App() {
             <TextsCard />
             <SettingsCard />
           </div>
+          <LayerTargetsCard />
           <RunCard />
           <ResultCard />
           <GenerateCard />
           <ExplorerCard />
+          <SweepCard />
           <HistoryCard />
         </main>
       </ErrorBoundary>

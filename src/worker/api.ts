@@ -49,8 +49,11 @@ export interface RunRequest {
   settings: PruneSettings;
   calibration: string;
   evaluation?: string;
-  /** Folder in the origin private file system (under "runs/") the pruned model is written into. */
-  outputFolder: string;
+  /**
+   * Folder in the origin private file system (under "runs/") the pruned model is written into; absent for a run
+   * measured only (a sweep's point), which writes no model and keeps no explorer.
+   */
+  outputFolder?: string;
   /**
    * Folder (under "progress/") where finished blocks are saved as the run goes, and replayed from when it already
    * holds some: a run resumed after a reload names the folder of the run it continues. Removed when the run

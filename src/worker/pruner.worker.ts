@@ -108,19 +108,21 @@ const api: PrunerApi = {
       for (let attempt = 0; ; attempt++) {
         const ctx = await gpuContext();
         // Each attempt writes the output from the start; the blocks finished before a loss are replayed.
-        const sinkFor = await opfsSinkFactory(outputFolder);
+        const sinkFor = outputFolder === undefined ? undefined : await opfsSinkFactory(outputFolder);
         try {
           const { result, explorer } = await pruneModel(ctx, model, settings, texts, {
-            output: { sinkFor },
+            ...(sinkFor && { output: { sinkFor } }),
             onEvent: events.push,
             signal: controller.signal,
-            keepForExplorer: true,
+            keepForExplorer: outputFolder !== undefined,
             progress,
           });
-          // The UI says "done" only for output that reads back whole and as reported.
-          events.push({ type: 'stage', stage: 'verifying', message: 'Verifying the written model' });
-          const written = await folderFromDirectoryHandle(await runDirectory(outputFolder, false));
-          await verifyPrunedOutput(model.checkpoint, written, result.layers);
+          if (outputFolder !== undefined) {
+            // The UI says "done" only for output that reads back whole and as reported.
+            events.push({ type: 'stage', stage: 'verifying', message: 'Verifying the written model' });
+            const written = await folderFromDirectoryHandle(await runDirectory(outputFolder, false));
+            await verifyPrunedOutput(model.checkpoint, written, result.layers);
+          }
           replaceExplorer(explorer);
           if (explorer) await saveRunExplorer(runId, explorer);
           if (progressFolder) await removeProgressFolder(progressFolder).catch(() => undefined);
@@ -134,7 +136,7 @@ const api: PrunerApi = {
         }
       }
     } catch (error) {
-      await removeRunFolder(outputFolder).catch(() => undefined);
+      if (outputFolder !== undefined) await removeRunFolder(outputFolder).catch(() => undefined);
       // Progress outlives only a lost device (it can be resumed later); any other end makes it useless.
       if (progressFolder && !isDeviceLost(error)) {
         await removeProgressFolder(progressFolder).catch(() => undefined);

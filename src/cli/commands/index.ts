@@ -11,8 +11,18 @@ import { gpuInfo } from './gpu-info';
 import { inspect } from './inspect';
 import { prune } from './prune';
 import { pruneLayerCommand } from './prune-layer';
+import { sweep } from './sweep';
 
-const COMMANDS: Command[] = [gpuInfo, inspect, prune, evaluate, pruneLayerCommand, exportGguf, generate];
+const COMMANDS: Command[] = [
+  gpuInfo,
+  inspect,
+  prune,
+  sweep,
+  evaluate,
+  pruneLayerCommand,
+  exportGguf,
+  generate,
+];
 
 function help(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);

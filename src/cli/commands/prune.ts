@@ -22,6 +22,7 @@ import type { Command } from '../command';
 import { createEventPrinter } from '../event-printer';
 import { interruptible, type StopReason } from '../interrupt';
 import { checkWritableFile, writeJsonFile } from '../json-output';
+import { LAYER_OPTIONS, readLayerSettings } from '../layer-options';
 import {
   flag,
   numberValue,
@@ -79,6 +80,7 @@ const OPTIONS: OptionSpec[] = [
       'the default) or on every calibration token ("all", for experts the router rarely picks); an expert no\n' +
       'token reaches stays dense with a warning',
   },
+  ...LAYER_OPTIONS,
   { name: 'force', help: 'replace OUT_DIR if it is an earlier output of sparsegpt (never any other folder)' },
   {
     name: 'resume',
@@ -101,7 +103,9 @@ const DESCRIPTION =
   '$SPARSEGPT_CACHE_DIR move it), so that the next run compiles them all at once before its first block.';
 
 /** The settings the options ask for; the sequence length stays undefined when not given (it depends on the model). */
-function readPruneSettings(args: ParsedCommandLine): { settings: PruneSettings; seqlen?: number } {
+export async function readPruneSettings(
+  args: ParsedCommandLine,
+): Promise<{ settings: PruneSettings; seqlen?: number }> {
   const output = readOutputSettings(args, stringValue(args, 'out'));
   // --quantize alone is GPTQ without pruning.
   const quantizeOnly =
@@ -110,6 +114,7 @@ function readPruneSettings(args: ParsedCommandLine): { settings: PruneSettings; 
   const settings: PruneSettings = {
     ...solver,
     ...output,
+    ...(await readLayerSettings(args)),
     sparsity: quantizeOnly ? 0 : solver.sparsity,
     nsamples: numberValue(args, 'nsamples') ?? DEFAULT_SETTINGS.nsamples,
     seed: numberValue(args, 'seed') ?? DEFAULT_SETTINGS.seed,
@@ -137,7 +142,7 @@ export const prune: Command = {
     const args = parseCommandLine(this, argv);
     const calibPath = requiredValue(args, 'calib', 'FILE');
     const out = requiredValue(args, 'out', 'OUT_DIR');
-    const requested = readPruneSettings(args);
+    const requested = await readPruneSettings(args);
     const jsonPath = stringValue(args, 'json');
     if (jsonPath !== undefined) await checkWritableFile(jsonPath, '--json');
 

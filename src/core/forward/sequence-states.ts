@@ -78,9 +78,12 @@ export class SequenceStates {
     return this.ids.length / this.seqLen;
   }
 
-  /** Runs every chunk through one block; the block's output becomes these states. */
-  async run(runner: BlockRunner, weights: BlockWeights): Promise<void> {
-    await this.runChunks(runner, weights, true);
+  /**
+   * Runs every chunk through one block; the block's output becomes these states. `capture` sees the linears'
+   * inputs on the way (a dense pass that measures inputs and moves on in one go, as OWL's does).
+   */
+  async run(runner: BlockRunner, weights: BlockWeights, capture?: CaptureInput): Promise<void> {
+    await this.runChunks(runner, weights, true, capture);
   }
 
   /**

@@ -1,5 +1,6 @@
 /**
- * Which linears a run prunes and which it leaves dense (skip list, N:M that does not divide the columns), and why.
+ * Which linears a run prunes and which it leaves dense (skip list, N:M that does not divide the columns), and why,
+ * and the sparsity each pruned linear is asked for (the run's, a block's OWL allocation, or a per-layer target).
  * Pure: the pipeline plans from the architecture, the page from the model summary before a run starts, so both
  * say the same thing, once.
  */
@@ -7,8 +8,9 @@ import type { Architecture } from '../forward/architecture';
 import { planTensorTypes } from '../gguf/export';
 import type { GgmlType } from '../quant/ggml-types';
 import type { Quantization } from '../settings/prune-settings';
+import { OWL_DEFAULTS } from '../settings/prune-settings';
 import { skipMatches } from './settings-check';
-import type { PruneSettings } from './types';
+import type { BlockAllocation, PruneSettings } from './types';
 
 export interface LinearPlan {
   tensor: string;
@@ -17,6 +19,30 @@ export interface LinearPlan {
   reason?: string;
   /** Set when the N:M pattern cannot divide the linear's input columns. */
   patternMismatch?: boolean;
+  /** The fraction of zeros asked of a pruned linear (N/M under N:M). */
+  target?: number;
+  /** Where the target comes from: the run's sparsity, the allocation over blocks, or a per-layer target. */
+  targetFrom?: TargetSource;
+}
+
+export type TargetSource = 'run' | 'allocation' | 'layer';
+
+/** What a linear is asked for: the last per-layer target that matches it, else its block's allocation, else the run's. */
+export function layerTarget(
+  linear: PlannedLinear,
+  settings: PruneSettings,
+  blockSparsity?: readonly number[],
+): { target: number; targetFrom: TargetSource } {
+  if (settings.pattern !== 'unstructured') {
+    return { target: settings.pattern.n / settings.pattern.m, targetFrom: 'run' };
+  }
+  const entry = (settings.layerTargets ?? []).findLast((t) =>
+    skipMatches(t.layers, linear.tensor, linear.block, linear.name),
+  );
+  if (entry) return { target: entry.sparsity, targetFrom: 'layer' };
+  const allocated = blockSparsity?.[linear.block];
+  if (allocated !== undefined) return { target: allocated, targetFrom: 'allocation' };
+  return { target: settings.sparsity, targetFrom: 'run' };
 }
 
 /** What planning needs of a linear (the architecture's specs and the page's summary both have it). */
@@ -29,9 +55,11 @@ export interface PlannedLinear {
   cols: number;
 }
 
+/** `blockSparsity`: each block's sparsity from the allocation (OWL), where there is one. */
 export function planLinears(
   linears: Iterable<PlannedLinear>,
   settings: PruneSettings,
+  blockSparsity?: readonly number[],
 ): Map<string, LinearPlan> {
   const plans = new Map<string, LinearPlan>();
   const { pattern } = settings;
@@ -50,7 +78,7 @@ export function planLinears(
       const reason = `left dense: its ${linear.cols} input columns are not a multiple of ${pattern.m} for ${pattern.n}:${pattern.m}`;
       plans.set(tensor, { tensor, prune: false, reason, patternMismatch: true });
     } else {
-      plans.set(tensor, { tensor, prune: true });
+      plans.set(tensor, { tensor, prune: true, ...layerTarget(linear, settings, blockSparsity) });
     }
   }
   return plans;
@@ -109,4 +137,36 @@ export function patternMismatchWarning(
     `${pattern.n}:${pattern.m} needs input columns that are a multiple of ${pattern.m}: ` +
     `${count} linear${count === 1 ? '' : 's'} ${count === 1 ? 'stays' : 'stay'} dense, ${parts.join('; ')}.`
   );
+}
+
+/** Six decimals: a target read back from a file is the one asked for, without float noise. */
+const rounded = (value: number) => Number(value.toFixed(6));
+
+/**
+ * What a written model records of its per-layer sparsities (`sparsegpt.*` in safetensors `__metadata__`, carried
+ * into GGUF as `general.sparsegpt.*`): every pruned linear's target by tensor name, the allocation, and for OWL its
+ * hyperparameters and each block's outlier ratio and sparsity.
+ */
+export function layerTargetsMetadata(
+  plans: ReadonlyMap<string, LinearPlan>,
+  settings: PruneSettings,
+  allocation?: BlockAllocation,
+): Record<string, string> {
+  const targets = Object.fromEntries(
+    [...plans.values()]
+      .filter((p) => p.prune && p.target !== undefined)
+      .map((p) => [p.tensor, rounded(p.target ?? 0)]),
+  );
+  const metadata: Record<string, string> = {
+    layer_sparsity: JSON.stringify(targets),
+    allocation: settings.allocation ?? 'uniform',
+  };
+  if (allocation) {
+    metadata.owl_threshold = String(settings.owlThreshold ?? OWL_DEFAULTS.threshold);
+    metadata.owl_lambda = String(settings.owlLambda ?? OWL_DEFAULTS.lambda);
+    metadata.owl_outlier_ratios = JSON.stringify(allocation.outlierRatios.map(rounded));
+    metadata.owl_block_sparsity = JSON.stringify(allocation.blockSparsity.map(rounded));
+  }
+  if (settings.layerTargets?.length) metadata.layer_targets = JSON.stringify(settings.layerTargets);
+  return metadata;
 }

@@ -67,6 +67,7 @@ export interface ProgressIdentity {
 /** The settings that change pruned values: a saved block is reused only under the same ones. */
 export function progressSettingsKey(settings: PruneSettings): string {
   const { method, sparsity, pattern, nsamples, seqlen, blockSize, percdamp, seed, skipLayers } = settings;
+  const { layerTargets, allocation, owlThreshold, owlLambda } = settings;
   return JSON.stringify({
     method,
     sparsity,
@@ -79,6 +80,9 @@ export function progressSettingsKey(settings: PruneSettings): string {
     skipLayers,
     // Only where it is not the default, so that runs saved before the setting existed still resume.
     ...(settings.expertCalibration === 'all' ? { expertCalibration: 'all' } : {}),
+    // Only where set, so that saved progress of a uniform run keeps its key.
+    ...(layerTargets?.length && { layerTargets }),
+    ...(allocation === 'owl' && { allocation, owlThreshold, owlLambda }),
   });
 }
 

@@ -32,12 +32,20 @@ import { TOOL_VERSION } from '../version';
 import { LayerExplorer } from './explorer';
 import { maskPreview, zeroFraction } from './mask-preview';
 import { measureCalibration, measureEvaluation, type OpenedModel } from './open-model';
-import { type LinearPlan, linearQuantTypes, patternMismatchWarning, planLinears } from './plan';
+import { measureOwlAllocation } from './owl';
+import {
+  type LinearPlan,
+  layerTargetsMetadata,
+  linearQuantTypes,
+  patternMismatchWarning,
+  planLinears,
+} from './plan';
 import { DamagedProgressError, type ProgressStore, type SavedBlock } from './progress-store';
 import { RunProgress } from './run-progress';
 import { RunClock } from './run-timings';
 import { checkPruneSettings } from './settings-check';
 import {
+  type BlockAllocation,
   CancelledError,
   type LayerResult,
   type PerplexityResult,
@@ -71,6 +79,11 @@ export interface PruneModelOptions {
    * it chose (the GGUF writer stores the values under them). A block replayed from saved progress reports none.
    */
   onSolved?: (tensor: string, values: Float32Array, quantization?: SolvedTensor) => Promise<void> | void;
+  /**
+   * Score the dense model on the evaluation text too (default true). A sweep scores it once, not at every point:
+   * the dense evaluation pass is then left out of the run.
+   */
+  scoreDense?: boolean;
 }
 
 /** The GPU ran out of memory; the message says which setting to lower. */
@@ -131,7 +144,8 @@ class PruneRun {
   private readonly emit: (event: PruneEvent) => void;
   private readonly layers: LayerResult[] = [];
   private readonly notes: string[] = [];
-  private readonly plans: Map<string, LinearPlan>;
+  private plans: Map<string, LinearPlan>;
+  private allocation?: BlockAllocation;
   private explorer?: LayerExplorer;
   private completedBlocks = 0;
   private firstSaved?: Promise<SavedBlock | undefined>;
@@ -183,13 +197,16 @@ class PruneRun {
     for (const note of evaluation?.notes ?? []) this.warn(note);
     const mismatch = patternMismatchWarning(this.model.arch.prunableLinears(), this.settings);
     if (mismatch) this.emit({ type: 'warning', message: mismatch });
-    const passes = 2 + (evaluation ? 2 : 0);
+    const scoreDense = evaluation !== undefined && this.options.scoreDense !== false;
+    const owl = settings.allocation === 'owl';
+    const passes = 2 + (evaluation ? 1 : 0) + (scoreDense ? 1 : 0) + (owl ? 1 : 0);
     this.progress = new RunProgress(arch.numBlocks, arch.block(0).linears.length + passes, this.emit);
+    const seqLen = Math.max(calibration.seqlen, evaluation?.seqlen ?? 0);
+    const perChunk = await this.chunking(seqLen);
+    if (owl) await this.allocate(calibration, perChunk);
 
     const writer = await this.openWriter(calibration.nsamples, calibration.seqlen);
     if (this.options.keepForExplorer) this.explorer = new LayerExplorer(ctx, settings.blockSize);
-    const seqLen = Math.max(calibration.seqlen, evaluation?.seqlen ?? 0);
-    const perChunk = await this.chunking(seqLen);
     const states: SequenceStates[] = [];
     let runner: BlockRunner | undefined;
     try {
@@ -208,7 +225,7 @@ class PruneRun {
         };
         calib = await embedInto(calibration.ids, calibration.seqlen, 'calibration');
         if (evaluation) {
-          dense = await embedInto(evaluation.ids, evaluation.seqlen, 'dense evaluation');
+          if (scoreDense) dense = await embedInto(evaluation.ids, evaluation.seqlen, 'dense evaluation');
           pruned = await embedInto(evaluation.ids, evaluation.seqlen, 'pruned evaluation');
         }
       } finally {
@@ -234,6 +251,18 @@ class PruneRun {
       runner?.destroy();
       for (const s of states) s.destroy();
     }
+  }
+
+  /** OWL: a dense pass over the calibration samples gives each block's sparsity, and the linears are planned anew. */
+  private async allocate(calibration: { ids: Int32Array; seqlen: number }, perChunk: number): Promise<void> {
+    this.stage('calibrating', "Measuring each block's outliers for the OWL allocation");
+    this.allocation = await measureOwlAllocation(this.ctx, this.model, calibration, this.settings, {
+      sequencesPerChunk: perChunk,
+      signal: this.options.signal,
+      onBlock: () => this.progress.step(),
+    });
+    this.plans = planLinears(this.model.arch.prunableLinears(), this.settings, this.allocation.blockSparsity);
+    this.emit({ type: 'allocation', allocation: this.allocation });
   }
 
   /** A block an earlier run finished; block 0 is asked for twice (chunking, then replay) and read once. */
@@ -505,7 +534,7 @@ class PruneRun {
         const result = await this.clock.time('solverOther', () =>
           pruneLayerInPlace(ctx, onGpu, layerPrepared, {
             method: settings.method,
-            sparsity: settings.sparsity,
+            sparsity: plan.target ?? settings.sparsity,
             pattern: settings.pattern,
             blockSize: settings.blockSize,
             quantization: quantType ? { type: quantType, method: settings.quantMethod } : undefined,
@@ -524,6 +553,7 @@ class PruneRun {
         this.layerDone({
           ...base,
           method: settings.method,
+          target: plan.target,
           sparsity: result.sparsity,
           relativeError: result.relativeError,
           ms: (result.timings.total ?? 0) + prepareMs / toPrune.length,
@@ -574,12 +604,12 @@ class PruneRun {
     const { ctx, model, settings } = this;
     let densePerplexity: PerplexityResult | undefined;
     let prunedPerplexity: PerplexityResult | undefined;
-    if (dense && pruned) {
+    if (pruned) {
       this.checkCancelled();
       this.stage('evaluating', 'Scoring the evaluation text');
       const head = await this.clock.time('uploads', () => uploadHead(ctx, model.arch, this.read));
       try {
-        densePerplexity = await this.perplexity('dense', dense, head, windows);
+        if (dense) densePerplexity = await this.perplexity('dense', dense, head, windows);
         prunedPerplexity = await this.perplexity('pruned', pruned, head, windows);
       } finally {
         head.destroy();
@@ -602,6 +632,7 @@ class PruneRun {
       dense: densePerplexity,
       pruned: prunedPerplexity,
       overallSparsity: weights ? zeros / weights : 0,
+      allocation: this.allocation,
       totalMs: this.elapsedMs(),
       outputFiles,
       notes: this.notes,
@@ -639,6 +670,7 @@ class PruneRun {
         block_size: settings.blockSize,
         percdamp: settings.percdamp,
         ...(settings.quantization === 'none' ? {} : { quantization: quantizationLabel(settings) }),
+        ...layerTargetsMetadata(this.plans, settings, this.allocation),
       },
     });
     const replacing = [...this.plans.values()].filter((p) => p.prune).map((p) => p.tensor);

@@ -10,20 +10,23 @@ import { type SettingProblem, SettingsError, settingsProblems } from '../setting
 
 export function checkPruneSettings(settings: PruneSettings, arch: Architecture): void {
   const problems: SettingProblem[] = settingsProblems(settings, { maxPositions: arch.config.maxPositions });
-  if (Array.isArray(settings.skipLayers)) {
-    const linears = arch.prunableLinears();
-    for (const entry of settings.skipLayers) {
+  const linears = arch.prunableLinears();
+  const example = `e.g. "mlp.down_proj", "layers.0.", or a full name like "${linears[0]?.tensor ?? ''}"`;
+  const unmatched = (entries: unknown, field: 'skipLayers' | 'layerTargets', where: string) => {
+    if (!Array.isArray(entries)) return;
+    for (const item of entries) {
+      const entry = field === 'skipLayers' ? item : item?.layers;
       if (typeof entry !== 'string' || !entry.trim()) continue;
       if (!linears.some((l) => skipMatches(entry, l.tensor, l.block, l.name))) {
         problems.push({
-          field: 'skipLayers',
-          message:
-            `"${entry}" in the layers to skip matches no prunable linear (e.g. "mlp.down_proj", "layers.0.", or a ` +
-            `full name like "${linears[0]?.tensor ?? ''}").`,
+          field,
+          message: `"${entry}" in the ${where} matches no prunable linear (${example}).`,
         });
       }
     }
-  }
+  };
+  unmatched(settings.skipLayers, 'skipLayers', 'layers to skip');
+  unmatched(settings.layerTargets, 'layerTargets', 'per-layer targets');
   if (problems.length) throw new SettingsError(problems);
   // Before any work: a model the GPU forward would compute without one of its features is refused by name.
   requireGpuForward(arch);

@@ -72,6 +72,8 @@ export interface LayerResult {
   rows: number;
   cols: number;
   method: PruneMethod;
+  /** The fraction of zeros asked of this linear (the run's, its block's allocation, or a per-layer target). */
+  target?: number;
   /** Achieved fraction of zeros. */
   sparsity: number;
   /** ‖(W−Ŵ)X‖² / ‖WX‖² on the calibration inputs. */
@@ -104,7 +106,15 @@ export type PruneEvent =
   | { type: 'warning'; message: string }
   /** Work done so far out of the total (arbitrary units proportional to time), with an estimate of what is left. */
   | { type: 'progress'; done: number; total: number; etaSeconds?: number }
-  | { type: 'perplexity'; which: 'dense' | 'pruned'; perplexity: number; meanNll: number; tokens: number };
+  | { type: 'perplexity'; which: 'dense' | 'pruned'; perplexity: number; meanNll: number; tokens: number }
+  /** The OWL allocation, measured before the first block is pruned. */
+  | { type: 'allocation'; allocation: BlockAllocation };
+
+/** How a run spread its sparsity over the blocks (OWL): each block's outlier ratio and sparsity. */
+export interface BlockAllocation {
+  outlierRatios: number[];
+  blockSparsity: number[];
+}
 
 export interface PerplexityResult {
   perplexity: number;
@@ -121,6 +131,8 @@ export interface RunResult {
   pruned?: PerplexityResult;
   /** Zeros over weights across all pruned linears. */
   overallSparsity: number;
+  /** The OWL allocation the run used (absent for uniform). */
+  allocation?: BlockAllocation;
   totalMs: number;
   /** Files written, relative to the output folder. */
   outputFiles: string[];

@@ -50,6 +50,26 @@ export function quantizationLabel(settings: Pick<PruneSettings, 'quantization' |
 /** Unstructured, or N zeros in every group of M consecutive weights of a row (2:4, 4:8, …). */
 export type SparsityPattern = 'unstructured' | { n: number; m: number };
 
+/**
+ * A sparsity for some linears instead of the run's: `layers` matches them as a skip entry does (a whole tensor name,
+ * a suffix such as "mlp.down_proj", or a block such as "layers.0."). Where several entries match, the last wins.
+ */
+export interface LayerTarget {
+  layers: string;
+  sparsity: number;
+}
+
+/**
+ * How the run's sparsity is spread over the blocks: the same everywhere, or by OWL (Yin et al., "Outlier Weighed
+ * Layerwise Sparsity", ICML 2024): blocks with more outlier scores |W_ij|·‖X_j‖ keep more of their weights.
+ */
+export const ALLOCATIONS = ['uniform', 'owl'] as const;
+
+export type Allocation = (typeof ALLOCATIONS)[number];
+
+/** OWL's hyperparameters as the paper sets them for LLaMA: outliers above M = 5 × the block's mean score, λ = 0.08. */
+export const OWL_DEFAULTS = { threshold: 5, lambda: 0.08 } as const;
+
 export interface PruneSettings {
   method: PruneMethod;
   /** Fraction of weights set to zero in each pruned linear (unstructured); ignored for N:M (n/m). */
@@ -75,6 +95,14 @@ export interface PruneSettings {
   quantization: Quantization;
   quantMethod: QuantMethod;
   format: OutputFormat;
+  /** Per-layer sparsities over the allocation (unstructured only); absent or empty: none. */
+  layerTargets?: LayerTarget[];
+  /** Absent: uniform. OWL is for unstructured sparsity. */
+  allocation?: Allocation;
+  /** OWL's M: a score is an outlier above M × its block's mean score. Default OWL_DEFAULTS.threshold. */
+  owlThreshold?: number;
+  /** OWL's λ: every block's sparsity stays within ±λ of the target. Default OWL_DEFAULTS.lambda. */
+  owlLambda?: number;
 }
 
 /** The paper's settings (128 calibration samples, block 128, 1% dampening) at half sparsity. */
@@ -109,6 +137,8 @@ export const SETTING_LIMITS = {
   /** Dampening is a fraction of the mean Hessian diagonal, above 0 (H must be invertible) and at most 1. */
   maxPercdamp: 1,
   maxSeed: 0xffff_ffff,
+  /** OWL's λ above ½ would let blocks swing from dense to nearly empty. */
+  maxOwlLambda: 0.5,
 } as const;
 
 /** The fraction of weights a pattern zeroes: N/M for N:M, else the sparsity asked for. NaN for an N:M that is not one. */

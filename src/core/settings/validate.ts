@@ -4,6 +4,7 @@
  * options, the pipeline and the layer solver refuse to start with them (as a SettingsError).
  */
 import {
+  ALLOCATIONS,
   EXPERT_CALIBRATIONS,
   SETTING_LIMITS as LIMITS,
   OUTPUT_FORMATS,
@@ -127,7 +128,44 @@ const CHECKS: { [K in SettingField]: Check } = {
     OUTPUT_FORMATS.includes(format)
       ? undefined
       : `Unknown output format ${shown(format)}: choose ${oneOf(OUTPUT_FORMATS)}.`,
+  layerTargets: ({ layerTargets, pattern }) => layerTargetsProblem(layerTargets, pattern),
+  allocation: ({ allocation, pattern }) => {
+    if (allocation === undefined || allocation === 'uniform') return undefined;
+    if (!ALLOCATIONS.includes(allocation)) {
+      return `Unknown allocation ${shown(allocation)}: choose ${ALLOCATIONS.join(' or ')}.`;
+    }
+    return pattern === 'unstructured'
+      ? undefined
+      : 'The OWL allocation spreads an unstructured sparsity over the blocks: choose Unstructured, or the uniform ' +
+          'allocation for N:M.';
+  },
+  owlThreshold: ({ owlThreshold: m }) =>
+    m === undefined || (typeof m === 'number' && Number.isFinite(m) && m > 0)
+      ? undefined
+      : `OWL's outlier threshold M must be a number above 0 (the paper uses 5); got ${shown(m)}.`,
+  owlLambda: ({ owlLambda: lambda }) =>
+    lambda === undefined || (typeof lambda === 'number' && lambda >= 0 && lambda <= LIMITS.maxOwlLambda)
+      ? undefined
+      : `OWL's λ must be from 0 to ${LIMITS.maxOwlLambda} (the paper uses 0.08); got ${shown(lambda)}.`,
 };
+
+function layerTargetsProblem(targets: unknown, pattern: SparsityPattern): string | undefined {
+  if (targets === undefined) return undefined;
+  if (!Array.isArray(targets)) return `The per-layer targets must be a list; got ${shown(targets)}.`;
+  for (const target of targets) {
+    const { layers, sparsity } = (target ?? {}) as { layers?: unknown; sparsity?: unknown };
+    if (typeof layers !== 'string' || !layers.trim()) {
+      return `Each per-layer target needs the layers it is for (e.g. "layers.0." or "mlp.down_proj"); got ${shown(target)}.`;
+    }
+    if (typeof sparsity !== 'number' || !(sparsity >= 0 && sparsity < LIMITS.maxSparsity)) {
+      return `The per-layer sparsity of "${layers}" must be at least 0 and below 1; got ${shown(sparsity)}.`;
+    }
+  }
+  if (targets.length > 0 && pattern !== 'unstructured') {
+    return 'Per-layer targets set unstructured sparsities: choose Unstructured, or clear the per-layer targets.';
+  }
+  return undefined;
+}
 
 function patternProblem(pattern: SparsityPattern): string | undefined {
   if (pattern === 'unstructured') return undefined;

@@ -13,6 +13,8 @@ export function LayerTable({
   live?: boolean;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
+  // A column of targets only where they differ from layer to layer (per-layer targets, an OWL allocation).
+  const showTargets = new Set(layers.filter((l) => !l.skipped).map((l) => l.target)).size > 1;
   const pinned = useRef(true);
   useEffect(() => {
     const element = scroller.current;
@@ -36,6 +38,11 @@ export function LayerTable({
             <th scope="col" className="optional">
               Shape
             </th>
+            {showTargets && (
+              <th scope="col" className="num">
+                Target
+              </th>
+            )}
             <th scope="col" className="num">
               Sparsity
             </th>
@@ -57,6 +64,11 @@ export function LayerTable({
               <td className="optional">
                 {layer.rows}×{layer.cols}
               </td>
+              {showTargets && (
+                <td className="num">
+                  {layer.skipped || layer.target === undefined ? '—' : formatPercent(layer.target)}
+                </td>
+              )}
               <td className="num">{layer.skipped ? 'dense' : formatPercent(layer.sparsity)}</td>
               <td className="num" title={layer.skipped ?? String(layer.relativeError)}>
                 {layer.skipped ? '—' : formatError(layer.relativeError)}

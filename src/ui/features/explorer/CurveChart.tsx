@@ -12,7 +12,11 @@ const TOP = 10;
 // Room for half of the last axis label ("100%"), which is centred on the plot's right edge.
 const RIGHT = 20;
 const METHODS: PruneMethod[] = ['sparsegpt', 'wanda', 'magnitude'];
-const COLORS: Record<PruneMethod, string> = { sparsegpt: '#2f6feb', wanda: '#2b8a3e', magnitude: '#d9480f' };
+export const METHOD_COLORS: Record<PruneMethod, string> = {
+  sparsegpt: '#2f6feb',
+  wanda: '#2b8a3e',
+  magnitude: '#d9480f',
+};
 
 /** Error against sparsity for the three methods on one layer, with the explorer's current setting marked. */
 export function CurveChart(props: {
@@ -55,7 +59,7 @@ export function CurveChart(props: {
           <polyline
             key={method}
             fill="none"
-            stroke={COLORS[method]}
+            stroke={METHOD_COLORS[method]}
             strokeWidth={2}
             points={points.map((p) => `${x(p.sparsity)},${y(p[method])}`).join(' ')}
           >
@@ -69,7 +73,7 @@ export function CurveChart(props: {
               cx={x(p.sparsity)}
               cy={y(p[method])}
               r={2.5}
-              fill={COLORS[method]}
+              fill={METHOD_COLORS[method]}
             >
               <title>
                 {METHOD_LABELS[method]} at {formatPercent(p.sparsity, 0)}: {formatError(p[method])}
@@ -80,7 +84,7 @@ export function CurveChart(props: {
         {marker && (
           <g className="marker">
             <line x1={x(marker.sparsity)} x2={x(marker.sparsity)} y1={TOP} y2={TOP + plotHeight} />
-            <circle cx={x(marker.sparsity)} cy={y(marker.error)} r={5} fill={COLORS[marker.method]} />
+            <circle cx={x(marker.sparsity)} cy={y(marker.error)} r={5} fill={METHOD_COLORS[marker.method]} />
           </g>
         )}
       </svg>
@@ -89,7 +93,7 @@ export function CurveChart(props: {
         <span className="legend">
           {METHODS.map((m) => (
             <span key={m}>
-              <i style={{ background: COLORS[m] }} />
+              <i style={{ background: METHOD_COLORS[m] }} />
               {METHOD_LABELS[m]}
             </span>
           ))}

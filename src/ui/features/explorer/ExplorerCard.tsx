@@ -6,6 +6,7 @@ import { useRunStore } from '../../../store/run';
 import { MAX_SPARSITY, type PatternChoice, patternChoice } from '../../../store/settings';
 import { describePattern, formatError, formatPercent, METHOD_LABELS } from '../../shared/format';
 import { MaskPicture } from '../../shared/MaskPicture';
+import { UseInNextRun } from '../layer-targets/UseInNextRun';
 import { CURVE_SPARSITIES, changeExplorerControls, exploreLayer } from './actions';
 import { CurveChart } from './CurveChart';
 
@@ -97,6 +98,13 @@ export function ExplorerCard() {
               onChange={(e) => changeExplorerControls({ sparsity: Number(e.currentTarget.value) / 100 })}
             />
           </div>
+          {!structured && layer && (
+            <UseInNextRun
+              tensor={layer.tensor}
+              label={`block ${layer.block} ${layer.name}`}
+              sparsity={controls.sparsity}
+            />
+          )}
           <div className="probe" aria-live="polite">
             <div className="stat">
               <span className="stat-label">Relative error</span>

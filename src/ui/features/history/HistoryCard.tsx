@@ -58,7 +58,11 @@ function RunItem({ record, comparing }: { record: RunRecord; comparing: boolean 
             </button>
           </>
         ) : (
-          <span className="muted small">Files removed from browser storage</span>
+          <span className="muted small">
+            {record.outputFiles.length === 0
+              ? 'A sweep point: no files written'
+              : 'Files removed from browser storage'}
+          </span>
         )}
         <button
           type="button"

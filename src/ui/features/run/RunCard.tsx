@@ -5,6 +5,7 @@ import { describeSettings, formatDuration, formatInteger } from '../../shared/fo
 import { LayerTable } from '../../shared/LayerTable';
 import { MaskPicture } from '../../shared/MaskPicture';
 import { Note } from '../../shared/Note';
+import { AllocationTable } from '../layer-targets/AllocationTable';
 import { resumeUnfinished } from '../resume/actions';
 import { cancelRun, stopRunNow } from './actions';
 import { ErrorChart } from './ErrorChart';
@@ -156,6 +157,7 @@ export function RunCard() {
       {[...(view.calibration?.notes ?? []), ...view.warnings].map((note) => (
         <Note key={note} text={note} />
       ))}
+      {view.allocation && <AllocationTable allocation={view.allocation} />}
       {view.layers.length > 0 && (
         <div className="run-grid">
           <LayerTable layers={view.layers} caption="Per-layer results" live={live} />

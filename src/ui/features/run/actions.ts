@@ -11,6 +11,7 @@ import { readySummary, useModelStore } from '../../../store/model';
 import { startedRun, useRunStore } from '../../../store/run';
 import { recordedModel } from '../../../store/session';
 import { settingsProblems, useSettingsStore } from '../../../store/settings';
+import { sweepBusy, useSweepStore } from '../../../store/sweep';
 import { type TextSource, useTextsStore } from '../../../store/texts';
 import { UNFINISHED_RUN_VERSION, unfinishedRuns } from '../../../store/unfinished';
 import type { RunReply } from '../../../worker/api';
@@ -39,11 +40,12 @@ export function currentPruneBlocker(): string | undefined {
       useSettingsStore.getState().settings,
       readySummary(model)?.maxPositions,
     ),
-    phase: useRunStore.getState().view.phase,
+    // A sweep's queue holds Prune between its points too.
+    phase: sweepBusy(useSweepStore.getState().phase) ? 'running' : useRunStore.getState().view.phase,
   });
 }
 
-function recordOf(runId: string, settings: PruneSettings, reply: RunReply): RunRecord {
+function recordOf(runId: string, settings: PruneSettings, reply: RunReply, written: boolean): RunRecord {
   const { view } = useRunStore.getState();
   const summary = readySummary(useModelStore.getState().status);
   const { result } = reply;
@@ -67,7 +69,7 @@ function recordOf(runId: string, settings: PruneSettings, reply: RunReply): RunR
     outputFolder: view.outputFolder ?? runId,
     outputFiles: result.outputFiles,
     downloadName: view.downloadName ?? runId,
-    outputKept: true,
+    outputKept: written,
   };
 }
 
@@ -94,6 +96,8 @@ export interface Launch {
   evaluation: TextSource;
   /** Where finished blocks are saved; a resumed run names the folder of the run it continues. */
   progressFolder: string;
+  /** False for a run that is only measured (a sweep's point): no model written, no explorer kept. */
+  writeModel?: boolean;
 }
 
 /** Kept for a later resume: the GPU device gave out beyond the retries, or the worker died under the run. */
@@ -108,10 +112,11 @@ export async function launchRun({
   calibration,
   evaluation,
   progressFolder,
-}: Launch): Promise<void> {
+  writeModel = true,
+}: Launch): Promise<RunReply | undefined> {
   const summary = readySummary(useModelStore.getState().status);
   const model = recordedModel(useModelStore.getState().status);
-  if (!summary || !model) return;
+  if (!summary || !model) return undefined;
   const runs = useRunStore.getState();
   runs.begin(
     startedRun(runId, summary.name, settings, runId, outputFolderName(summary.name, settings), Date.now()),
@@ -136,7 +141,7 @@ export async function launchRun({
       settings,
       calibration: calibration.text,
       evaluation: evaluation.text.trim() ? evaluation.text : undefined,
-      outputFolder: runId,
+      ...(writeModel && { outputFolder: runId }),
       progressFolder,
     },
     (events) => {
@@ -148,14 +153,18 @@ export async function launchRun({
     const reply = await handle.done;
     await unfinishedRuns.clear(progressFolder).catch(() => undefined);
     useRunStore.getState().finish(reply.result);
-    openExplorer(runId, reply.explorerLayers, {
-      method: settings.method,
-      sparsity: settings.sparsity,
-      pattern: settings.pattern,
-    });
-    await recordRun(recordOf(runId, settings, reply));
+    if (writeModel) {
+      openExplorer(runId, reply.explorerLayers, {
+        method: settings.method,
+        sparsity: settings.sparsity,
+        pattern: settings.pattern,
+      });
+    }
+    await recordRun(recordOf(runId, settings, reply, writeModel));
+    return reply;
   } catch (error) {
     await runFailed(error, runId, progressFolder);
+    return undefined;
   } finally {
     if (useRunStore.getState().active?.runId === runId) useRunStore.getState().setActive(undefined);
   }

@@ -17,8 +17,10 @@ import {
   settingsProblems,
   useSettingsStore,
 } from '../../../store/settings';
+import { sweepBusy, useSweepStore } from '../../../store/sweep';
 import { useTextsStore } from '../../../store/texts';
 import { describeNM, errorMessage, METHOD_LABELS } from '../../shared/format';
+import { NumberField } from '../../shared/NumberField';
 import { startRun } from '../run/actions';
 import { pruneBlocker } from '../run/blocker';
 
@@ -135,43 +137,6 @@ function QuantizationField({ disabled }: { disabled: boolean }) {
   );
 }
 
-function NumberField(props: {
-  label: string;
-  value: number | undefined;
-  onChange(value: number | undefined): void;
-  min?: number;
-  max?: number;
-  step?: number;
-  hint?: string;
-  placeholder?: string;
-  disabled?: boolean;
-}) {
-  const id = useId();
-  const { label, value, onChange, hint, ...rest } = props;
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        type="number"
-        inputMode="decimal"
-        value={value === undefined || Number.isNaN(value) ? '' : value}
-        aria-describedby={hint ? `${id}-hint` : undefined}
-        onChange={(e) => {
-          const raw = e.currentTarget.value;
-          onChange(raw === '' ? undefined : Number(raw));
-        }}
-        {...rest}
-      />
-      {hint && (
-        <span className="hint" id={`${id}-hint`}>
-          {hint}
-        </span>
-      )}
-    </div>
-  );
-}
-
 function SkipLayersField({ disabled }: { disabled: boolean }) {
   const id = useId();
   const skip = useSettingsStore((s) => s.settings.skipLayers);
@@ -212,7 +177,15 @@ function PruneButton() {
   const [error, setError] = useState<string>();
   const problems = settingsProblems(settings, readySummary(model)?.maxPositions);
   const running = phase === 'running' || phase === 'cancelling';
-  const blocker = pruneBlocker({ model, calibration, fileError, settingsProblems: problems, phase });
+  // A sweep's queue holds Prune between its points too.
+  const sweeping = sweepBusy(useSweepStore((s) => s.phase));
+  const blocker = pruneBlocker({
+    model,
+    calibration,
+    fileError,
+    settingsProblems: problems,
+    phase: sweeping ? 'running' : phase,
+  });
   return (
     <div className="prune-row">
       <button
