@@ -1,35 +1,13 @@
 /** `sparsegpt eval MODEL_DIR --text FILE`: perplexity with the paper's protocol, on the same GPU forward. */
 import { evaluationWindows, nextTokenTargets, perplexityFromNll } from '../../core/eval/perplexity-windows';
-import type { Architecture } from '../../core/forward/architecture';
-import type { TensorSource } from '../../core/forward/block-weights';
 import { modelNll } from '../../core/forward/model-forward';
-import { openGgufModel } from '../../core/gguf/open-gguf';
-import { openModel } from '../../core/pipeline/open-model';
 import { DEFAULT_SETTINGS } from '../../core/settings/prune-settings';
-import type { TextTokenizer } from '../../core/tokenizer/text-tokenizer';
-import { fileByteSource, openFolder } from '../../node/files';
 import { createNodeGpuContext } from '../../node/gpu';
 import type { Command } from '../command';
+import { openForwardPath } from '../forward-model-path';
 import { numberValue, parseCommandLine, requiredValue } from '../options';
 import { checkSettingOptions } from '../settings-options';
 import { readTextArgument } from '../text-input';
-
-interface Scored {
-  arch: Architecture;
-  tokenizer: TextTokenizer;
-  maxPositions: number;
-  source: TensorSource;
-}
-
-async function openScored(path: string): Promise<Scored> {
-  if (path.toLowerCase().endsWith('.gguf')) {
-    const gguf = await openGgufModel(await fileByteSource(path));
-    return { ...gguf, maxPositions: gguf.config.maxPositions, source: gguf.read };
-  }
-  const { model, summary } = await openModel(await openFolder(path));
-  const source = (name: string) => model.checkpoint.readFloat32(name);
-  return { arch: model.arch, tokenizer: model.tokenizer, maxPositions: summary.maxPositions, source };
-}
 
 export const evaluate: Command = {
   name: 'eval',
@@ -48,7 +26,7 @@ export const evaluate: Command = {
   async run(argv) {
     const args = parseCommandLine(this, argv);
     const textPath = requiredValue(args, 'text', 'FILE');
-    const model = await openScored(args.positionals[0]);
+    const model = await openForwardPath(args.positionals[0]);
     const seqlen = numberValue(args, 'seqlen') ?? Math.min(512, model.maxPositions);
     const maxWindows = numberValue(args, 'max-windows');
     // The prune settings' checks, limits and messages for the two options eval shares with prune.

@@ -10,10 +10,9 @@ import {
   type SamplingSettings,
   samplingOf,
 } from '../../core/generate/sampling';
-import { type ForwardModel, openForwardFolder, openGgufForward } from '../../core/pipeline/forward-model';
-import { fileByteSource, openFolder } from '../../node/files';
 import { createNodeGpuContext } from '../../node/gpu';
 import { type Command, UsageError } from '../command';
+import { openForwardPath } from '../forward-model-path';
 import { numberValue, type ParsedCommandLine, parseCommandLine, stringValue } from '../options';
 
 const OPTION_OF: Record<keyof SamplingSettings, string> = {
@@ -21,11 +20,6 @@ const OPTION_OF: Record<keyof SamplingSettings, string> = {
   topP: '--top-p',
   seed: '--seed',
 };
-
-async function openGenerating(path: string): Promise<ForwardModel> {
-  if (path.toLowerCase().endsWith('.gguf')) return openGgufForward(await fileByteSource(path));
-  return openForwardFolder(await openFolder(path));
-}
 
 /** The prompt, max tokens and sampling from the command line, each problem said with its option's name. */
 function requestOf(args: ParsedCommandLine) {
@@ -89,7 +83,7 @@ export const generate: Command = {
   async run(argv) {
     const args = parseCommandLine(this, argv);
     const request = requestOf(args);
-    const model = await openGenerating(args.positionals[0]);
+    const model = await openForwardPath(args.positionals[0]);
     const ctx = await createNodeGpuContext();
     try {
       const [stats] = await generateText(ctx, [model], request, {
