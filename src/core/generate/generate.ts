@@ -5,7 +5,7 @@
  * draws from its own seeded random stream, so the same seed gives the same text whether a model runs alone or
  * beside another. Generation stops at the model's end-of-sequence token or after `maxTokens`.
  */
-import { requireGpuGeneration } from '../forward/gpu-support';
+import { requireGpuForward } from '../forward/gpu-support';
 import type { GpuContext } from '../gpu/context';
 import type { ForwardModel } from '../pipeline/forward-model';
 import { CancelledError } from '../pipeline/types';
@@ -136,7 +136,8 @@ export async function generate(
   options: GenerateOptions = {},
 ): Promise<GenerationStats[]> {
   const prompts = models.map((model) => promptIds(model, request));
-  for (const model of models) requireGpuGeneration(model.arch);
+  // Generation computes whatever the GPU forward computes (families-generate.test.ts checks each family).
+  for (const model of models) requireGpuForward(model.arch);
   const owned: Array<GenerationWeights | CachedDecoder> = [];
   const checkCancelled = () => {
     if (options.signal?.aborted) throw new CancelledError();
