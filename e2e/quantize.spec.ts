@@ -2,11 +2,14 @@
  * Quantization in the app: pick 4-bit (Q4_0) with GPTQ beside the pattern, prune the demo at 50%, and find on the
  * result card which types the linears were rounded to; the download holds every pruned linear on the Q4_0 grid
  * (each block of 32 weights is d·q with whole q from −8 to 7), half of it exactly 0, and says so in its metadata.
+ * Generation then runs on the quantized model: the pruned panel's greedy text is the float64 reference's on the
+ * downloaded (dequantized) weights.
  */
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
 import { openCheckpoint } from '../src/core/io/checkpoint';
 import { openFolder } from '../src/node/files';
+import { referenceContinuation } from '../test/reference-text';
 import { demoDrop, dropFiles, extractStoredZip } from './support';
 
 const LINEAR = /\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up)_proj)\.weight$/;
@@ -59,9 +62,8 @@ test('4-bit GPTQ beside the pattern: the result says it, the download is on the 
   await download.saveAs(zipPath);
   const unzipped = testInfo.outputPath('unzipped');
   await extractStoredZip(new Uint8Array(await readFile(zipPath)), unzipped);
-  const checkpoint = await openCheckpoint(
-    await openFolder(`${unzipped}/stories260K-sparsegpt-50pct-gptq-q4_0`),
-  );
+  const outputFolder = `${unzipped}/stories260K-sparsegpt-50pct-gptq-q4_0`;
+  const checkpoint = await openCheckpoint(await openFolder(outputFolder));
   expect(checkpoint.metadata['sparsegpt.quantization']).toBe('gptq:q4_0');
   let linears = 0;
   for (const tensor of checkpoint.tensors.filter((t) => LINEAR.test(t.name))) {
@@ -75,5 +77,18 @@ test('4-bit GPTQ beside the pattern: the result says it, the download is on the 
     linears++;
   }
   expect(linears).toBe(30);
+
+  // Generation from the quantized run: the pruned panel continues as the downloaded weights do in float64.
+  const prompt = 'Once upon a time, there was a little girl named Lily. She';
+  const card = page.getByRole('region', { name: /Generate: dense and pruned/ });
+  await card.getByRole('textbox', { name: 'Prompt' }).fill(prompt);
+  await card.getByLabel('Max tokens').fill('8');
+  await card.getByRole('button', { name: 'Generate', exact: true }).click();
+  const pruned = card.getByRole('region', { name: 'Pruned model output' });
+  await expect(pruned.getByTestId('generation-speed')).toHaveText(/^\d+ tokens · /, { timeout: 120_000 });
+  await expect(card.getByRole('button', { name: 'Generate', exact: true })).toBeEnabled({ timeout: 120_000 });
+  expect(await pruned.getByTestId('generated-text').textContent()).toBe(
+    await referenceContinuation(outputFolder, prompt, 8),
+  );
   expect(errors).toEqual([]);
 });

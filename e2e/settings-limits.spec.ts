@@ -125,7 +125,8 @@ test('the app, the CLI and the solver refuse the same bad settings with the same
   await page.getByRole('button', { name: 'Try the demo model' }).click();
   await expect(page.getByTestId('model-name')).toHaveText('stories260K');
   await page.getByText('Advanced').click();
-  const problems = page.locator('ul.problems li');
+  // The settings card's own list (the sweep card then also says to fix the settings first).
+  const problems = page.locator('section.settings ul.problems li');
   const prune = page.getByRole('button', { name: 'Prune', exact: true });
   await expect(problems).toHaveCount(0);
 
