@@ -16,6 +16,19 @@ import type { NormWeights } from './kernels/norm';
 /** Returns a checkpoint tensor as f32, whatever its stored dtype. */
 export type TensorSource = (name: string) => Promise<Float32Array>;
 
+/** `source` reading each tensor once, however often it is asked for (a block's upload and its solver share reads). */
+export function readOnce(source: TensorSource): TensorSource {
+  const read = new Map<string, Promise<Float32Array>>();
+  return (name) => {
+    let tensor = read.get(name);
+    if (!tensor) {
+      tensor = source(name);
+      read.set(name, tensor);
+    }
+    return tensor;
+  };
+}
+
 export interface GroupWeights {
   group: InputGroup;
   /** [group.rows, group.features], the linears' rows stacked in group order. */

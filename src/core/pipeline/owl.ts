@@ -6,7 +6,7 @@
  */
 import { type InputGroup, toOutIn } from '../forward/architecture';
 import { BlockRunner } from '../forward/block-runner';
-import { type TensorSource, uploadBlock } from '../forward/block-weights';
+import { readOnce, uploadBlock } from '../forward/block-weights';
 import { maxSequencesPerChunk } from '../forward/chunk-fit';
 import { uploadEmbedding } from '../forward/embedding';
 import { SequenceStates } from '../forward/sequence-states';
@@ -89,15 +89,7 @@ async function blockOutlierRatio(
 ): Promise<number> {
   const { arch, checkpoint } = model;
   // Each tensor is read once: the upload and the scores share it.
-  const cache = new Map<string, Promise<Float32Array>>();
-  const source: TensorSource = (name) => {
-    let tensor = cache.get(name);
-    if (!tensor) {
-      tensor = checkpoint.readFloat32(name);
-      cache.set(name, tensor);
-    }
-    return tensor;
-  };
+  const source = readOnce((name) => checkpoint.readFloat32(name));
   const weights = await uploadBlock(ctx, arch, block, source);
   const norms = new Map<string, InputNormAccumulator>();
   try {

@@ -13,7 +13,7 @@
 import { EvaluationTextError, perplexityFromNll } from '../eval/perplexity-windows';
 import { fromOutIn, type InputGroup, type LinearSpec, toOutIn } from '../forward/architecture';
 import { BlockRunner } from '../forward/block-runner';
-import { type BlockWeights, type TensorSource, uploadBlock } from '../forward/block-weights';
+import { type BlockWeights, readOnce, type TensorSource, uploadBlock } from '../forward/block-weights';
 import { maxSequencesPerChunk } from '../forward/chunk-fit';
 import { uploadEmbedding } from '../forward/embedding';
 import { uploadHead } from '../forward/head';
@@ -308,15 +308,7 @@ class PruneRun {
     const { ctx, model } = this;
     const { arch } = model;
     // Each tensor of the block is read once: the upload and the solver share it.
-    const cache = new Map<string, Promise<Float32Array>>();
-    const source: TensorSource = (name) => {
-      let tensor = cache.get(name);
-      if (!tensor) {
-        tensor = this.read(name);
-        cache.set(name, tensor);
-      }
-      return tensor;
-    };
+    const source = readOnce(this.read);
     const weights = await this.clock.time('uploads', () => uploadBlock(ctx, arch, block, source));
     const hessians = new Map<string, HessianAccumulator>();
     const saved: SavedBlock = { layers: [], tensors: new Map(), sequencesPerChunk: calib.sequencesPerChunk };
