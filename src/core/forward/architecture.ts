@@ -5,11 +5,12 @@
  * forward, the pipeline and the UI all read this; no family-specific code elsewhere.
  */
 import type { Activation, ModelConfig, ModelFamily } from '../model/types';
-import { group, linear, norm, UnsupportedModelError } from './architecture-parts';
-import { decoderBlock, decoderExtras, ropeSpec } from './decoder-blocks';
+import { storedShape, UnsupportedModelError } from './architecture-parts';
+import { llamaArchitecture } from './decoder-blocks';
+import { gpt2Architecture, optArchitecture } from './learned-position-families';
 import type { RopeSpec } from './rope';
 
-export { UnsupportedModelError };
+export { storedShape, UnsupportedModelError };
 
 export interface LinearSpec {
   /** Name within the block, e.g. "self_attn.q_proj", "attn.c_attn", "fc1". */
@@ -219,181 +220,6 @@ function validateConfig(config: ModelConfig): void {
   }
 }
 
-function finish(
-  base: Omit<Architecture, 'block' | 'prunableLinears'>,
-  block: (index: number) => BlockSpec,
-): Architecture {
-  return {
-    ...base,
-    block(index: number) {
-      if (!Number.isInteger(index) || index < 0 || index >= base.numBlocks) {
-        throw new RangeError(`block ${index} does not exist (the model has ${base.numBlocks})`);
-      }
-      return block(index);
-    },
-    prunableLinears() {
-      const all: PrunableLinearSpec[] = [];
-      for (let i = 0; i < base.numBlocks; i++) {
-        for (const g of block(i).groups) {
-          for (const l of g.linears) {
-            const expert = g.expert === undefined ? {} : { expert: g.expert };
-            all.push({ ...l, block: i, group: g.role, ...expert, storedShape: storedShape(l) });
-          }
-        }
-      }
-      return all;
-    },
-  };
-}
-
-function common(config: ModelConfig) {
-  return {
-    config,
-    family: config.family,
-    hiddenSize: config.hiddenSize,
-    intermediateSize: config.intermediateSize,
-    heads: config.numHeads,
-    kvHeads: config.numKvHeads,
-    headDim: config.headDim,
-    vocabSize: config.vocabSize,
-    numBlocks: config.numLayers,
-    norm: { kind: config.norm.kind, eps: config.norm.eps },
-    attentionScale: 1 / Math.sqrt(config.headDim),
-  };
-}
-
-function lmHead(config: ModelConfig, embedding: MatrixSpec, names: Set<string> | undefined) {
-  if (config.tiedEmbeddings) return { ...embedding, tied: true };
-  const tensor = 'lm_head.weight';
-  if (names && !names.has(tensor)) {
-    throw new UnsupportedModelError(
-      'config.json says the LM head is not tied to the embeddings (tie_word_embeddings: false), ' +
-        'but the checkpoint has no "lm_head.weight"',
-    );
-  }
-  return { tensor, rows: config.vocabSize, cols: embedding.cols, tied: false };
-}
-
-function llamaArchitecture(
-  config: ModelConfig,
-  prefix: string,
-  names: Set<string> | undefined,
-): Architecture {
-  const positional = config.positional;
-  if (positional.kind !== 'rope') {
-    throw new UnsupportedModelError(`${config.modelType}: the Llama family needs rotary positions`);
-  }
-  const H = config.hiddenSize;
-  const embedding = { tensor: `${prefix}embed_tokens.weight`, rows: config.vocabSize, cols: H };
-  const rope = ropeSpec(config, positional);
-  return finish(
-    {
-      ...common(config),
-      ...decoderExtras(config),
-      normFirst: true,
-      mlp: { kind: 'gated', activation: config.activation },
-      rope,
-      embedding,
-      finalNorm: norm(`${prefix}norm`, false),
-      lmHead: lmHead(config, embedding, names),
-    },
-    (index) => decoderBlock(config, `${prefix}layers.${index}`, index, rope),
-  );
-}
-
-function learnedOffset(config: ModelConfig): number {
-  if (config.positional.kind !== 'learned') {
-    throw new UnsupportedModelError(`${config.modelType}: expected learned position embeddings`);
-  }
-  return config.positional.offset;
-}
-
-function optArchitecture(config: ModelConfig, prefix: string, names: Set<string> | undefined): Architecture {
-  const offset = learnedOffset(config);
-  const { hiddenSize: H, intermediateSize: F } = config;
-  const embedDim = config.wordEmbedProjDim ?? H;
-  const projected = embedDim !== H;
-  const embedding = { tensor: `${prefix}embed_tokens.weight`, rows: config.vocabSize, cols: embedDim };
-  const finalNormPresent = names ? names.has(`${prefix}final_layer_norm.weight`) : config.doLayerNormBefore;
-  const b = config.biases;
-  return finish(
-    {
-      ...common(config),
-      normFirst: config.doLayerNormBefore,
-      mlp: { kind: 'plain', activation: config.activation },
-      embedding,
-      positions: {
-        tensor: `${prefix}embed_positions.weight`,
-        rows: config.maxPositions + offset,
-        cols: H,
-        offset,
-      },
-      ...(projected
-        ? {
-            projectIn: linear('project_in', `${prefix}project_in`, H, embedDim, false),
-            projectOut: linear('project_out', `${prefix}project_out`, embedDim, H, false),
-          }
-        : {}),
-      ...(finalNormPresent ? { finalNorm: norm(`${prefix}final_layer_norm`, true) } : {}),
-      lmHead: lmHead(config, embedding, names),
-    },
-    (index) => {
-      const layer = `${prefix}layers.${index}`;
-      const groups = [
-        group('attention', [
-          linear('self_attn.q_proj', `${layer}.self_attn.q_proj`, H, H, b.qkv),
-          linear('self_attn.k_proj', `${layer}.self_attn.k_proj`, H, H, b.qkv),
-          linear('self_attn.v_proj', `${layer}.self_attn.v_proj`, H, H, b.qkv),
-        ]),
-        group('attention_output', [linear('self_attn.out_proj', `${layer}.self_attn.out_proj`, H, H, b.o)]),
-        group('mlp', [linear('fc1', `${layer}.fc1`, F, H, b.mlp)]),
-        group('mlp_output', [linear('fc2', `${layer}.fc2`, H, F, b.mlp)]),
-      ];
-      return {
-        index,
-        attentionNorm: norm(`${layer}.self_attn_layer_norm`, true),
-        mlpNorm: norm(`${layer}.final_layer_norm`, true),
-        groups,
-        linears: groups.flatMap((g) => g.linears),
-      };
-    },
-  );
-}
-
-function gpt2Architecture(config: ModelConfig, prefix: string, names: Set<string> | undefined): Architecture {
-  const offset = learnedOffset(config);
-  const { hiddenSize: H, intermediateSize: F } = config;
-  const embedding = { tensor: `${prefix}wte.weight`, rows: config.vocabSize, cols: H };
-  return finish(
-    {
-      ...common(config),
-      normFirst: true,
-      mlp: { kind: 'plain', activation: config.activation },
-      embedding,
-      positions: { tensor: `${prefix}wpe.weight`, rows: config.maxPositions + offset, cols: H, offset },
-      finalNorm: norm(`${prefix}ln_f`, true),
-      lmHead: lmHead(config, embedding, names),
-    },
-    (index) => {
-      const layer = `${prefix}h.${index}`;
-      // Conv1D stores [in, out]; c_attn's out is q|k|v, pruned as one [3·hidden, hidden] linear.
-      const groups = [
-        group('attention', [linear('attn.c_attn', `${layer}.attn.c_attn`, 3 * H, H, true, true)]),
-        group('attention_output', [linear('attn.c_proj', `${layer}.attn.c_proj`, H, H, true, true)]),
-        group('mlp', [linear('mlp.c_fc', `${layer}.mlp.c_fc`, F, H, true, true)]),
-        group('mlp_output', [linear('mlp.c_proj', `${layer}.mlp.c_proj`, H, F, true, true)]),
-      ];
-      return {
-        index,
-        attentionNorm: norm(`${layer}.ln_1`, true),
-        mlpNorm: norm(`${layer}.ln_2`, true),
-        groups,
-        linears: groups.flatMap((g) => g.linears),
-      };
-    },
-  );
-}
-
 /**
  * Every linear the pruner may prune, block by block in execution order, with its checkpoint tensor (and bias)
  * name, its [rows = out, cols = in] shape, the stored shape, whether it is stored transposed (GPT-2 Conv1D: load
@@ -402,11 +228,6 @@ function gpt2Architecture(config: ModelConfig, prefix: string, names: Set<string
  */
 export function listPrunableLinears(arch: Architecture): PrunableLinearSpec[] {
   return arch.prunableLinears();
-}
-
-/** The stored shape of a linear's weight tensor, as the checkpoint holds it. */
-export function storedShape(spec: LinearSpec): [number, number] {
-  return spec.transposed ? [spec.cols, spec.rows] : [spec.rows, spec.cols];
 }
 
 /** The checkpoint tensor of a linear in the pruner's [rows = out, cols = in] orientation (a copy if transposed). */

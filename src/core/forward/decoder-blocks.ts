@@ -3,11 +3,21 @@
  * (pruned as the fused linears they are, one Hessian per input, like GPT-2's c_attn), Qwen3's and Gemma 3's per-head
  * q/k norms, Gemma's norms around both sublayers, sliding-window layers and their own RoPE (Gemma 3), and the
  * mixture-of-experts MLPs of Mixtral and Qwen3-MoE: a router that is never pruned and one mlp / mlp_output input
- * group per expert, in expert order, so that experts can be calibrated and pruned one at a time.
+ * group per expert, in expert order, so that experts can be calibrated and pruned one at a time. llamaArchitecture
+ * is the whole model of the Llama family around these blocks.
  */
 import type { ModelConfig, Positional } from '../model/types';
 import type { Architecture, BlockSpec, InputGroup, MoeSpec, NormSpec } from './architecture';
-import { group, linear, norm, UnsupportedModelError } from './architecture-parts';
+import {
+  blockOf,
+  common,
+  finish,
+  group,
+  linear,
+  lmHead,
+  norm,
+  UnsupportedModelError,
+} from './architecture-parts';
 import { type RopeSpec, SUPPORTED_ROPE_TYPES, UnsupportedRopeError } from './rope';
 
 /** The rotary spec of `positional`: rotated dimensions even, the scaling type one rope.ts computes. */
@@ -42,6 +52,30 @@ export function decoderExtras(config: ModelConfig): Partial<Architecture> {
   };
 }
 
+/** The Llama family's model (every decoder-blocks.ts variant): rotary positions, a gated MLP, pre-norm. */
+export function llamaArchitecture(
+  config: ModelConfig,
+  prefix: string,
+  names: Set<string> | undefined,
+): Architecture {
+  const H = config.hiddenSize;
+  const embedding = { tensor: `${prefix}embed_tokens.weight`, rows: config.vocabSize, cols: H };
+  const rope = ropeSpec(config, config.positional);
+  return finish(
+    {
+      ...common(config),
+      ...decoderExtras(config),
+      normFirst: true,
+      mlp: { kind: 'gated', activation: config.activation },
+      rope,
+      embedding,
+      finalNorm: norm(`${prefix}norm`, false),
+      lmHead: lmHead(config, embedding, names),
+    },
+    (index) => decoderBlock(config, `${prefix}layers.${index}`, index, rope),
+  );
+}
+
 /** Block `index`, whose tensors are named `${layer}.…` (layer = "model.layers.3"); `rope` is the model's RoPE. */
 export function decoderBlock(config: ModelConfig, layer: string, index: number, rope: RopeSpec): BlockSpec {
   const groups = [...attentionGroups(config, layer), ...mlpGroups(config, layer, index)];
@@ -51,11 +85,12 @@ export function decoderBlock(config: ModelConfig, layer: string, index: number, 
     sliding && config.slidingPositional ? ropeSpec(config, config.slidingPositional) : undefined;
   const moe = moeSpec(config, layer, index);
   return {
-    index,
-    attentionNorm: norm(`${layer}.input_layernorm`, false),
-    mlpNorm: norm(`${layer}.${sandwich ? 'pre_feedforward_layernorm' : 'post_attention_layernorm'}`, false),
-    groups,
-    linears: groups.flatMap((g) => g.linears),
+    ...blockOf(
+      index,
+      norm(`${layer}.input_layernorm`, false),
+      norm(`${layer}.${sandwich ? 'pre_feedforward_layernorm' : 'post_attention_layernorm'}`, false),
+      groups,
+    ),
     ...(config.qkNorm ? qkNorms(layer) : {}),
     ...(sandwich
       ? {
