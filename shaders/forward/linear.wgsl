@@ -8,36 +8,13 @@
 // split across buffers (binding-size limits, fused q|k|v) or a vocabulary slice of the LM head is one dispatch.
 // X, Y and residual each start at their own row (xRowStart, yRowStart, residualRowStart), so a block can run its
 // per-token work in token slices between whole-chunk buffers and slice-sized scratch.
-// Needs in % 4 == 0 (linear_unaligned.wgsl is the scalar twin). Requires activations.wgsl prepended.
+// Needs in % 4 == 0 (linear_unaligned.wgsl is the scalar twin). Requires activations.wgsl and linear_common.wgsl
+// prepended.
 //
-// Bindings: 0 X (array<vec4<f32>>), 1 W shard (array<vec4<f32>>), 2 bias (row biasRowStart + r for shard row r),
-//           3 residual (row stride outStride), 4 Y (array<f32>, row stride outStride), 5 params.
-// Overrides: HAS_BIAS, HAS_RESIDUAL, ACTIVATION (codes in activations.wgsl; applied before the residual).
+// Bindings, parameters, overrides and the epilogue: linear_common.wgsl, X and W loaded as vec4<f32>.
 // Dispatch: (ceil(rows / 32), ceil(tokens / 32), 1) workgroups of 8×8.
 
-struct Params {
-  tokens: u32,
-  in4: u32,
-  rows: u32,
-  weightRowStart: u32,
-  outStride: u32,
-  outColumnStart: u32,
-  xRowStart: u32,
-  biasRowStart: u32,
-  yRowStart: u32,
-  residualRowStart: u32,
-}
-
-override HAS_BIAS: bool = false;
-override HAS_RESIDUAL: bool = false;
-override ACTIVATION: u32 = 0u;
-
-@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> W: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> residual: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(5) var<uniform> params: Params;
+alias LinearElement = vec4<f32>;
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -48,12 +25,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var xBase: array<u32, 4>;
   var wBase: array<u32, 4>;
   for (var i = 0u; i < 4u; i++) {
-    xBase[i] = (params.xRowStart + min(token0 + i, params.tokens - 1u)) * params.in4;
-    wBase[i] = (params.weightRowStart + min(column0 + i, params.rows - 1u)) * params.in4;
+    xBase[i] = (params.xRowStart + min(token0 + i, params.tokens - 1u)) * params.inElements;
+    wBase[i] = (params.weightRowStart + min(column0 + i, params.rows - 1u)) * params.inElements;
   }
   // acc[i][j]: token0 + i, output column0 + j.
   var acc: array<vec4<f32>, 4>;
-  for (var k = 0u; k < params.in4; k++) {
+  for (var k = 0u; k < params.inElements; k++) {
     let w0 = W[wBase[0] + k];
     let w1 = W[wBase[1] + k];
     let w2 = W[wBase[2] + k];
@@ -68,12 +45,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (token >= params.tokens) { break; }
     for (var j = 0u; j < 4u; j++) {
       if (column0 + j >= params.rows) { break; }
-      let column = params.outColumnStart + column0 + j;
-      var value = acc[i][j];
-      if (HAS_BIAS) { value += bias[params.biasRowStart + column0 + j]; }
-      value = activate(value, ACTIVATION);
-      if (HAS_RESIDUAL) { value += residual[(params.residualRowStart + token) * params.outStride + column]; }
-      Y[(params.yRowStart + token) * params.outStride + column] = value;
+      store_output(token, column0 + j, acc[i][j]);
     }
   }
 }

@@ -6,37 +6,14 @@
 // by subgroupAdd within each subgroup and across subgroups through workgroup memory: the leader of each subgroup
 // (subgroup_invocation_id 0) leaves its subgroup's sums at its own index, every other index holds zeros, and four
 // invocations add the 64 slots. No assumption on the subgroup size (4 on SwiftShader, 32 or 64 on GPUs).
-// Same parameters, bindings, overrides and results as linear.wgsl; needs in % 4 == 0. Requires activations.wgsl.
+// Same results as linear.wgsl; needs in % 4 == 0. Requires activations.wgsl and linear_common.wgsl prepended.
 //
-// Bindings: 0 X (array<vec4<f32>>), 1 W shard (array<vec4<f32>>), 2 bias, 3 residual, 4 Y (array<f32>), 5 params.
-// Overrides: HAS_BIAS, HAS_RESIDUAL, ACTIVATION.
+// Bindings, parameters, overrides and the epilogue: linear_common.wgsl, X and W loaded as vec4<f32>.
 // Dispatch: (ceil(rows / 4), ceil(tokens / 4), 1) workgroups of 64.
 
 enable subgroups;
 
-struct Params {
-  tokens: u32,
-  in4: u32,
-  rows: u32,
-  weightRowStart: u32,
-  outStride: u32,
-  outColumnStart: u32,
-  xRowStart: u32,
-  biasRowStart: u32,
-  yRowStart: u32,
-  residualRowStart: u32,
-}
-
-override HAS_BIAS: bool = false;
-override HAS_RESIDUAL: bool = false;
-override ACTIVATION: u32 = 0u;
-
-@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> W: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> residual: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(5) var<uniform> params: Params;
+alias LinearElement = vec4<f32>;
 
 const LANES = 64u;
 
@@ -55,12 +32,12 @@ fn main(
   var xBase: array<u32, 4>;
   var wBase: array<u32, 4>;
   for (var i = 0u; i < 4u; i++) {
-    xBase[i] = (params.xRowStart + min(token0 + i, params.tokens - 1u)) * params.in4;
-    wBase[i] = (params.weightRowStart + min(column0 + i, params.rows - 1u)) * params.in4;
+    xBase[i] = (params.xRowStart + min(token0 + i, params.tokens - 1u)) * params.inElements;
+    wBase[i] = (params.weightRowStart + min(column0 + i, params.rows - 1u)) * params.inElements;
   }
   // acc[i][j]: token0 + i, output column0 + j, over this invocation's share of `in`.
   var acc: array<vec4<f32>, 4>;
-  for (var k = lane; k < params.in4; k += LANES) {
+  for (var k = lane; k < params.inElements; k += LANES) {
     let w0 = W[wBase[0] + k];
     let w1 = W[wBase[1] + k];
     let w2 = W[wBase[2] + k];
@@ -82,11 +59,6 @@ fn main(
   for (var s = 0u; s < LANES; s++) { total += partial[lane * LANES + s]; }
   for (var j = 0u; j < 4u; j++) {
     if (column0 + j >= params.rows) { break; }
-    let column = params.outColumnStart + column0 + j;
-    var value = total[j];
-    if (HAS_BIAS) { value += bias[params.biasRowStart + column0 + j]; }
-    value = activate(value, ACTIVATION);
-    if (HAS_RESIDUAL) { value += residual[(params.residualRowStart + token) * params.outStride + column]; }
-    Y[(params.yRowStart + token) * params.outStride + column] = value;
+    store_output(token, column0 + j, total[j]);
   }
 }

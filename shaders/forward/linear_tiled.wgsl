@@ -6,35 +6,12 @@
 // as two vec4s; it keeps 4 tokens × 4 outputs in registers. Each value loaded from memory feeds 64 FMAs (the
 // register-tiled linear.wgsl: 4), which is what a GPU's memory system needs; the two barriers per step are cheap
 // on a GPU and expensive on a CPU-backed adapter, which runs linear.wgsl instead (kernel target 'cpu').
-// Same parameters, bindings, overrides and results as linear.wgsl; needs in % 4 == 0. Requires activations.wgsl.
+// Same results as linear.wgsl; needs in % 4 == 0. Requires activations.wgsl and linear_common.wgsl prepended.
 //
-// Bindings: 0 X (array<vec4<f32>>), 1 W shard (array<vec4<f32>>), 2 bias, 3 residual, 4 Y (array<f32>), 5 params.
-// Overrides: HAS_BIAS, HAS_RESIDUAL, ACTIVATION.
+// Bindings, parameters, overrides and the epilogue: linear_common.wgsl, X and W loaded as vec4<f32>.
 // Dispatch: (ceil(rows / 64), ceil(tokens / 64), 1) workgroups of 16×16.
 
-struct Params {
-  tokens: u32,
-  in4: u32,
-  rows: u32,
-  weightRowStart: u32,
-  outStride: u32,
-  outColumnStart: u32,
-  xRowStart: u32,
-  biasRowStart: u32,
-  yRowStart: u32,
-  residualRowStart: u32,
-}
-
-override HAS_BIAS: bool = false;
-override HAS_RESIDUAL: bool = false;
-override ACTIVATION: u32 = 0u;
-
-@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> W: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> residual: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(5) var<uniform> params: Params;
+alias LinearElement = vec4<f32>;
 
 const TILE = 64u;
 const K_TILE = 16u;
@@ -53,15 +30,15 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
   let loadK4 = lane % 4u;
   let token = tokenBase + loadRow;
   let row = rowBase + loadRow;
-  let xBase = (params.xRowStart + min(token, params.tokens - 1u)) * params.in4;
-  let wBase = (params.weightRowStart + min(row, params.rows - 1u)) * params.in4;
+  let xBase = (params.xRowStart + min(token, params.tokens - 1u)) * params.inElements;
+  let wBase = (params.weightRowStart + min(row, params.rows - 1u)) * params.inElements;
 
   var acc: array<vec4<f32>, 4>;
-  for (var k0 = 0u; k0 < params.in4; k0 += K_TILE / 4u) {
+  for (var k0 = 0u; k0 < params.inElements; k0 += K_TILE / 4u) {
     let k4 = k0 + loadK4;
     var x = vec4<f32>(0.0);
     var w = vec4<f32>(0.0);
-    if (k4 < params.in4) {
+    if (k4 < params.inElements) {
       x = X[xBase + k4];
       w = W[wBase + k4];
     }
@@ -90,12 +67,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
     for (var j = 0u; j < 4u; j++) {
       let r = rowBase + local.x * 4u + j;
       if (r >= params.rows) { break; }
-      let column = params.outColumnStart + r;
-      var value = acc[i][j];
-      if (HAS_BIAS) { value += bias[params.biasRowStart + r]; }
-      value = activate(value, ACTIVATION);
-      if (HAS_RESIDUAL) { value += residual[(params.residualRowStart + t) * params.outStride + column]; }
-      Y[(params.yRowStart + t) * params.outStride + column] = value;
+      store_output(t, r, acc[i][j]);
     }
   }
 }

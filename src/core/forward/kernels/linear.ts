@@ -5,10 +5,12 @@
  * scratch. Four forms of one kernel (shaders/forward/), chosen per call by linearForm from the context's kernel
  * target, its features and the shape: linear.wgsl (register-tiled, for CPU-backed adapters), linear_tiled.wgsl
  * (workgroup-memory GEMM, for GPUs), linear_subgroup.wgsl (a few tokens on a GPU with subgroups: dot products
- * reduced across lanes), all three needing `in` % 4 == 0, and linear_unaligned.wgsl (any `in`, scalar loads).
+ * reduced across lanes), all three needing `in` % 4 == 0, and linear_unaligned.wgsl (any `in`, scalar loads);
+ * their parameters, bindings and epilogue are linear_common.wgsl's, prepended to each.
  */
 import activations from '../../../../shaders/forward/activations.wgsl?raw';
 import vec4Shader from '../../../../shaders/forward/linear.wgsl?raw';
+import linearCommon from '../../../../shaders/forward/linear_common.wgsl?raw';
 import subgroupShader from '../../../../shaders/forward/linear_subgroup.wgsl?raw';
 import tiledShader from '../../../../shaders/forward/linear_tiled.wgsl?raw';
 import unalignedShader from '../../../../shaders/forward/linear_unaligned.wgsl?raw';
@@ -72,7 +74,7 @@ export interface LinearEpilogue {
 
 export function linearPipeline(form: LinearForm, epilogue: LinearEpilogue): PipelineSpec {
   return {
-    code: joinShaders(activations, FORMS[form].shader),
+    code: joinShaders(activations, linearCommon, FORMS[form].shader),
     constants: {
       HAS_BIAS: epilogue.bias ? 1 : 0,
       HAS_RESIDUAL: epilogue.residual ? 1 : 0,
