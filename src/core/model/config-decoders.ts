@@ -13,6 +13,30 @@ import type { LayerType, ModelConfig, MoeConfig, Positional } from './types';
 
 const COMMON = { hidden_act: 'silu', rms_norm_eps: 1e-6, tie_word_embeddings: false, rope_theta: 10000 };
 const QWEN_WINDOWS = { use_sliding_window: false, sliding_window: 4096, max_window_layers: 28 };
+/** MistralConfig's and MixtralConfig's shared shape. */
+const MISTRAL_SHAPE = {
+  vocab_size: 32000,
+  hidden_size: 4096,
+  intermediate_size: 14336,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  num_key_value_heads: 8,
+  max_position_embeddings: 4096 * 32,
+  bos_token_id: 1,
+  eos_token_id: 2,
+};
+/** Qwen2Config's defaults; Qwen3Config's are the same with head_dim 128. */
+const QWEN2 = {
+  ...COMMON,
+  ...QWEN_WINDOWS,
+  vocab_size: 151936,
+  hidden_size: 4096,
+  intermediate_size: 22016,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  num_key_value_heads: 32,
+  max_position_embeddings: 32768,
+};
 const GEMMA = {
   hidden_activation: 'gelu_pytorch_tanh',
   rms_norm_eps: 1e-6,
@@ -37,42 +61,9 @@ export const DECODER_DEFAULTS: Record<string, Record<string, unknown>> = {
     bos_token_id: 1,
     eos_token_id: 2,
   },
-  mistral: {
-    ...COMMON,
-    vocab_size: 32000,
-    hidden_size: 4096,
-    intermediate_size: 14336,
-    num_hidden_layers: 32,
-    num_attention_heads: 32,
-    num_key_value_heads: 8,
-    max_position_embeddings: 4096 * 32,
-    sliding_window: 4096,
-    bos_token_id: 1,
-    eos_token_id: 2,
-  },
-  qwen2: {
-    ...COMMON,
-    ...QWEN_WINDOWS,
-    vocab_size: 151936,
-    hidden_size: 4096,
-    intermediate_size: 22016,
-    num_hidden_layers: 32,
-    num_attention_heads: 32,
-    num_key_value_heads: 32,
-    max_position_embeddings: 32768,
-  },
-  qwen3: {
-    ...COMMON,
-    ...QWEN_WINDOWS,
-    vocab_size: 151936,
-    hidden_size: 4096,
-    intermediate_size: 22016,
-    num_hidden_layers: 32,
-    num_attention_heads: 32,
-    num_key_value_heads: 32,
-    head_dim: 128,
-    max_position_embeddings: 32768,
-  },
+  mistral: { ...COMMON, ...MISTRAL_SHAPE, sliding_window: 4096 },
+  qwen2: QWEN2,
+  qwen3: { ...QWEN2, head_dim: 128 },
   qwen3_moe: {
     ...COMMON,
     ...QWEN_WINDOWS,
@@ -104,19 +95,11 @@ export const DECODER_DEFAULTS: Record<string, Record<string, unknown>> = {
   },
   mixtral: {
     ...COMMON,
+    ...MISTRAL_SHAPE,
     rms_norm_eps: 1e-5,
     rope_theta: 1e6,
-    vocab_size: 32000,
-    hidden_size: 4096,
-    intermediate_size: 14336,
-    num_hidden_layers: 32,
-    num_attention_heads: 32,
-    num_key_value_heads: 8,
-    max_position_embeddings: 4096 * 32,
     num_experts_per_tok: 2,
     num_local_experts: 8,
-    bos_token_id: 1,
-    eos_token_id: 2,
   },
   gemma2: {
     ...GEMMA,
