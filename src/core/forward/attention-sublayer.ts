@@ -5,8 +5,7 @@
  * score soft-capping into the group's columns of the attention output — or, for a generation step past the prompt,
  * attention over the KV cache (cached-attention.ts). A new attention feature goes into both attention paths.
  */
-import type { BlockCall } from './block-call';
-import { encodeBlockNorm } from './block-call';
+import { type BlockCall, encodeBlockNorm, headGroupScoresAndOutput } from './block-call';
 import { encodeCachedAttention } from './cached-attention';
 import { encodeHeadGroupProjection, type HeadGroup, queriesPerKvHead } from './head-groups';
 import { encodeAttention } from './kernels/attention';
@@ -114,13 +113,7 @@ function encodeHeadGroupAttention(call: BlockCall, heads: HeadGroup): void {
         rowStride,
         keyColumn,
         valueColumn: keyColumn + kvWidth,
-        scale: arch.attentionScale,
-        window: spec.slidingWindow,
-        softcap: arch.attentionSoftcap,
-        out: part.buffer,
-        outStride: arch.heads * arch.headDim,
-        outColumn: heads.firstKvHead * queriesPerKvHead(arch) * arch.headDim,
-        outRowOffset: part.firstRow,
+        ...headGroupScoresAndOutput(call, heads, part),
       });
     }
   }

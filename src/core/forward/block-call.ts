@@ -6,12 +6,14 @@
  */
 import type { GpuContext } from '../gpu/context';
 import type { CommandRecorder } from '../gpu/recorder';
-import type { SplitMatrix } from '../gpu/split-matrix';
+import type { MatrixPart, SplitMatrix } from '../gpu/split-matrix';
 import type { ExpertCalibration } from '../settings/prune-settings';
 import type { Architecture, InputGroup } from './architecture';
 import type { BlockBuffers } from './block-buffers';
 import type { BlockWeights } from './block-weights';
 import type { ChunkShape } from './chunk-fit';
+import { type HeadGroup, queriesPerKvHead } from './head-groups';
+import type { AttentionScoresAndOutput } from './kernels/attention';
 import { encodeNorm, type NormWeights } from './kernels/norm';
 import type { BlockKeyValues } from './kv-cache';
 
@@ -88,4 +90,25 @@ export function encodeBlockNorm(
     yRowStart,
     ...(residual ? { residual: residual.buffer, residualRowStart: residual.row } : {}),
   });
+}
+
+/**
+ * How a head group's attention scores are scaled, windowed and capped in this block, and where its columns of the
+ * attention output go in one token range's `part`: the same for causal attention and attention over a KV cache.
+ */
+export function headGroupScoresAndOutput(
+  call: BlockCall,
+  heads: HeadGroup,
+  part: MatrixPart,
+): AttentionScoresAndOutput & { outColumn: number; outRowOffset: number } {
+  const { arch } = call;
+  return {
+    scale: arch.attentionScale,
+    window: call.weights.spec.slidingWindow,
+    softcap: arch.attentionSoftcap,
+    out: part.buffer,
+    outStride: arch.heads * arch.headDim,
+    outColumn: heads.firstKvHead * queriesPerKvHead(arch) * arch.headDim,
+    outRowOffset: part.firstRow,
+  };
 }

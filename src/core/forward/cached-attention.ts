@@ -3,8 +3,7 @@
  * cache (kv-cache.ts). Its keys and values are stored at their positions after RoPE; a call at position 0 (the
  * prompt) then attends as any forward does, a later call (each new token) attends over the cache instead.
  */
-import type { BlockCall } from './block-call';
-import { queriesPerKvHead } from './head-groups';
+import { type BlockCall, headGroupScoresAndOutput } from './block-call';
 import type { GroupProjection } from './kv-cache';
 
 /**
@@ -13,7 +12,7 @@ import type { GroupProjection } from './kv-cache';
  * over the call's own tokens is still to run.
  */
 export function encodeCachedAttention(call: BlockCall, projection: GroupProjection): boolean {
-  const { arch, buffers, recorder, tokens } = call;
+  const { buffers, recorder, tokens } = call;
   const { cache, positionOffset } = call.options;
   const position = positionOffset ?? 0;
   cache?.store(recorder, projection, tokens, position);
@@ -24,13 +23,7 @@ export function encodeCachedAttention(call: BlockCall, projection: GroupProjecti
       queryRowStart: from,
       queries: to - from,
       position,
-      scale: arch.attentionScale,
-      window: call.weights.spec.slidingWindow,
-      softcap: arch.attentionSoftcap,
-      out: part.buffer,
-      outStride: arch.heads * arch.headDim,
-      outColumn: projection.heads.firstKvHead * queriesPerKvHead(arch) * arch.headDim,
-      outRowOffset: part.firstRow,
+      ...headGroupScoresAndOutput(call, projection.heads, part),
     });
   }
   return true;

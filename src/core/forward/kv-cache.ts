@@ -15,6 +15,7 @@ import type { CommandRecorder } from '../gpu/recorder';
 import { SplitMatrix } from '../gpu/split-matrix';
 import type { Architecture } from './architecture';
 import type { HeadGroup } from './head-groups';
+import type { AttentionScoresAndOutput } from './kernels/attention';
 import { decodeStateFloats, encodeDecodeAttention } from './kernels/attention-decode';
 import { encodeCacheStore } from './kernels/kv-cache-store';
 
@@ -28,16 +29,11 @@ export interface GroupProjection {
 }
 
 /** What attention over the cache takes beyond the projection: the block's attention parameters and the output. */
-export interface CachedAttentionArgs extends GroupProjection {
+export interface CachedAttentionArgs extends GroupProjection, AttentionScoresAndOutput {
   /** Query rows [queryRowStart, queryRowStart + queries) of the call, at positions position + row. */
   queryRowStart: number;
   queries: number;
   position: number;
-  scale: number;
-  window?: number;
-  softcap?: number;
-  out: GPUBuffer;
-  outStride: number;
   outColumn: number;
   outRowOffset: number;
 }

@@ -11,13 +11,15 @@ import { computePipeline } from '../../gpu/pipelines';
 import { type CommandRecorder, f32 } from '../../gpu/recorder';
 import type { MatrixPart } from '../../gpu/split-matrix';
 import { specialize } from '../../gpu/wgsl-variants';
+import type { AttentionScoresAndOutput } from './attention';
 
 /** Floats of online-softmax state per (query row, head): running max, running sum, the unnormalised output. */
 export function decodeStateFloats(headDim: number): number {
   return headDim + 2;
 }
 
-export interface DecodeAttentionArgs {
+/** The window is over positions: a query at p sees positions j with p − window < j ≤ p. */
+export interface DecodeAttentionArgs extends AttentionScoresAndOutput {
   /** The head group's fused q|k|v: its query heads from column 0, `rowStride` floats per token. */
   qkv: GPUBuffer;
   rowStride: number;
@@ -36,15 +38,7 @@ export interface DecodeAttentionArgs {
   cacheColumn: number;
   /** Where the fold is kept between parts: queries · heads · decodeStateFloats(headDim) floats (several parts only). */
   state?: GPUBuffer;
-  scale: number;
-  /** Sliding window: a query at p sees positions j with p − window < j ≤ p (default: every j ≤ p). */
-  window?: number;
-  /** Scores ← softcap · tanh(scores / softcap) (default: none). */
-  softcap?: number;
-  out: GPUBuffer;
-  outStride: number;
   outColumn: number;
-  /** The qkv row whose output goes to row 0 of `out`. */
   outRowOffset: number;
 }
 

@@ -10,21 +10,11 @@ import { computePipeline } from '../../gpu/pipelines';
 import { type CommandRecorder, f32 } from '../../gpu/recorder';
 import { specialize } from '../../gpu/wgsl-variants';
 
-export interface AttentionArgs {
-  qkv: GPUBuffer;
-  /** Sequences attended to by this dispatch, from `firstSequence` on (default 0) in the q|k|v buffer. */
-  sequences: number;
-  firstSequence?: number;
-  seqLen: number;
-  /** The query positions of each sequence written (default: all, [0, seqLen)); keys are read from position 0. */
-  queryStart?: number;
-  queryEnd?: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  rowStride: number;
-  keyColumn: number;
-  valueColumn: number;
+/**
+ * What both attention kernels (this one and attention-decode.ts's) take beyond their queries and keys: how scores
+ * are scaled, windowed and capped, and where the head group's output goes.
+ */
+export interface AttentionScoresAndOutput {
   scale: number;
   /** Sliding window: query i sees keys j with i − window < j ≤ i (default: every key up to i). */
   window?: number;
@@ -39,6 +29,23 @@ export interface AttentionArgs {
    * where the attention output is split by token ranges.
    */
   outRowOffset?: number;
+}
+
+export interface AttentionArgs extends AttentionScoresAndOutput {
+  qkv: GPUBuffer;
+  /** Sequences attended to by this dispatch, from `firstSequence` on (default 0) in the q|k|v buffer. */
+  sequences: number;
+  firstSequence?: number;
+  seqLen: number;
+  /** The query positions of each sequence written (default: all, [0, seqLen)); keys are read from position 0. */
+  queryStart?: number;
+  queryEnd?: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  rowStride: number;
+  keyColumn: number;
+  valueColumn: number;
 }
 
 const QUERY_TILE = 32;
