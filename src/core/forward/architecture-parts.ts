@@ -14,6 +14,13 @@ import type {
   PrunableLinearSpec,
 } from './architecture';
 
+/** One family's description: its architecture from the config, the checkpoint's name prefix and tensor names. */
+export type DescribeFamily = (
+  config: ModelConfig,
+  prefix: string,
+  names: Set<string> | undefined,
+) => Architecture;
+
 export class UnsupportedModelError extends Error {
   constructor(message: string) {
     super(message);

@@ -11,6 +11,7 @@ import type { Architecture, BlockSpec, InputGroup, MoeSpec, NormSpec } from './a
 import {
   blockOf,
   common,
+  type DescribeFamily,
   finish,
   group,
   linear,
@@ -53,11 +54,7 @@ export function decoderExtras(config: ModelConfig): Partial<Architecture> {
 }
 
 /** The Llama family's model (every decoder-blocks.ts variant): rotary positions, a gated MLP, pre-norm. */
-export function llamaArchitecture(
-  config: ModelConfig,
-  prefix: string,
-  names: Set<string> | undefined,
-): Architecture {
+export const llamaArchitecture: DescribeFamily = (config, prefix, names) => {
   const H = config.hiddenSize;
   const embedding = { tensor: `${prefix}embed_tokens.weight`, rows: config.vocabSize, cols: H };
   const rope = ropeSpec(config, config.positional);
@@ -74,7 +71,7 @@ export function llamaArchitecture(
     },
     (index) => decoderBlock(config, `${prefix}layers.${index}`, index, rope),
   );
-}
+};
 
 /** Block `index`, whose tensors are named `${layer}.…` (layer = "model.layers.3"); `rope` is the model's RoPE. */
 export function decoderBlock(config: ModelConfig, layer: string, index: number, rope: RopeSpec): BlockSpec {

@@ -4,10 +4,10 @@
  * it) and GPT-2 (Conv1D weights stored [in, out], q|k|v fused in c_attn).
  */
 import type { ModelConfig } from '../model/types';
-import type { Architecture } from './architecture';
 import {
   blockOf,
   common,
+  type DescribeFamily,
   finish,
   group,
   linear,
@@ -23,11 +23,7 @@ function learnedOffset(config: ModelConfig): number {
   return config.positional.offset;
 }
 
-export function optArchitecture(
-  config: ModelConfig,
-  prefix: string,
-  names: Set<string> | undefined,
-): Architecture {
+export const optArchitecture: DescribeFamily = (config, prefix, names) => {
   const offset = learnedOffset(config);
   const { hiddenSize: H, intermediateSize: F } = config;
   const embedDim = config.wordEmbedProjDim ?? H;
@@ -76,13 +72,9 @@ export function optArchitecture(
       );
     },
   );
-}
+};
 
-export function gpt2Architecture(
-  config: ModelConfig,
-  prefix: string,
-  names: Set<string> | undefined,
-): Architecture {
+export const gpt2Architecture: DescribeFamily = (config, prefix, names) => {
   const offset = learnedOffset(config);
   const { hiddenSize: H, intermediateSize: F } = config;
   const embedding = { tensor: `${prefix}wte.weight`, rows: config.vocabSize, cols: H };
@@ -108,4 +100,4 @@ export function gpt2Architecture(
       return blockOf(index, norm(`${layer}.ln_1`, true), norm(`${layer}.ln_2`, true), groups);
     },
   );
-}
+};
