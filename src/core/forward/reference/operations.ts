@@ -16,15 +16,7 @@ export function referenceLinear(
   features: number,
   bias?: Vector,
 ) {
-  const Y = new Float64Array(tokens * out);
-  for (let t = 0; t < tokens; t++) {
-    for (let o = 0; o < out; o++) {
-      let sum = bias ? bias[o] : 0;
-      for (let i = 0; i < features; i++) sum += X[t * features + i] * W[o * features + i];
-      Y[t * out + o] = sum;
-    }
-  }
-  return Y;
+  return linearOver(X, tokens, W, out, features, { out: features, in: 1 }, bias);
 }
 
 /** GPT-2's Conv1D: Y = X·W + bias with W stored [in, out]. */
@@ -36,11 +28,24 @@ export function referenceConv1D(
   out: number,
   bias: Vector,
 ) {
+  return linearOver(X, tokens, W, out, features, { out: 1, in: out }, bias);
+}
+
+/** Y[t, o] = bias[o] + Σ_i X[t, i]·W[o·stride.out + i·stride.in], summed in order of i. */
+function linearOver(
+  X: Vector,
+  tokens: number,
+  W: Vector,
+  out: number,
+  features: number,
+  stride: { out: number; in: number },
+  bias?: Vector,
+) {
   const Y = new Float64Array(tokens * out);
   for (let t = 0; t < tokens; t++) {
     for (let o = 0; o < out; o++) {
-      let sum = bias[o];
-      for (let i = 0; i < features; i++) sum += X[t * features + i] * W[i * out + o];
+      let sum = bias ? bias[o] : 0;
+      for (let i = 0; i < features; i++) sum += X[t * features + i] * W[o * stride.out + i * stride.in];
       Y[t * out + o] = sum;
     }
   }
