@@ -155,22 +155,12 @@ export function sparsegptReference(
     for (let r = 0; r < rows; r++) for (let c = 0; c < count; c++) W1[r * count + c] = out[r * cols + i1 + c];
     const diagonal = (c: number) => U[(i1 + c) * cols + i1 + c];
     const mask = new Uint8Array(rows * count);
-    if (pattern === 'unstructured') {
-      const tmp = new Float64Array(rows * count);
-      for (let e = 0; e < tmp.length; e++) tmp[e] = W1[e] ** 2 / diagonal(e % count) ** 2;
-      const thresh = Float64Array.from(tmp).sort()[Math.floor(tmp.length * options.sparsity)];
-      for (let e = 0; e < tmp.length; e++) mask[e] = tmp[e] <= thresh ? 1 : 0;
-    }
+    if (pattern === 'unstructured') markUnstructured(mask, W1, count, diagonal, options.sparsity);
     const Err1 = allocate(rows * count, precision);
     for (let i = 0; i < count; i++) {
       const d = diagonal(i);
       if (pattern !== 'unstructured' && i % pattern.m === 0) {
-        for (let r = 0; r < rows; r++) {
-          const metric = (g: number) => W1[r * count + i + g] ** 2 / diagonal(i + g) ** 2;
-          for (const g of smallestInGroup(metric, Math.min(pattern.m, count - i), pattern.n)) {
-            mask[r * count + i + g] = 1;
-          }
-        }
+        markGroup(mask, W1, rows, count, i, diagonal, pattern);
       }
       for (let r = 0; r < rows; r++) {
         const w = W1[r * count + i];
@@ -184,6 +174,41 @@ export function sparsegptReference(
     lazyUpdateInPlace(out, rows, cols, Err1, U, i1, count, (p) => (i1 + p) * cols);
   }
   return { W: out, U };
+}
+
+/**
+ * The unstructured mask of one block of `count` columns: every weight whose w²/U_cc² is at or below the block's
+ * `sparsity` quantile (fasterprune's torch.sort threshold).
+ */
+export function markUnstructured(
+  mask: Uint8Array,
+  W1: ArrayLike<number>,
+  count: number,
+  diagonal: (c: number) => number,
+  sparsity: number,
+): void {
+  const tmp = new Float64Array(mask.length);
+  for (let e = 0; e < tmp.length; e++) tmp[e] = W1[e] ** 2 / diagonal(e % count) ** 2;
+  const thresh = Float64Array.from(tmp).sort()[Math.floor(tmp.length * sparsity)];
+  for (let e = 0; e < tmp.length; e++) mask[e] = tmp[e] <= thresh ? 1 : 0;
+}
+
+/** N:M at column i of the block (the first of a group of m): each row's n smallest w²/U_cc² in columns i … i + m − 1. */
+export function markGroup(
+  mask: Uint8Array,
+  W1: ArrayLike<number>,
+  rows: number,
+  count: number,
+  i: number,
+  diagonal: (c: number) => number,
+  pattern: { n: number; m: number },
+): void {
+  for (let r = 0; r < rows; r++) {
+    const metric = (g: number) => W1[r * count + i + g] ** 2 / diagonal(i + g) ** 2;
+    for (const g of smallestInGroup(metric, Math.min(pattern.m, count - i), pattern.n)) {
+      mask[r * count + i + g] = 1;
+    }
+  }
 }
 
 /** The n indices of the smallest metric among 0 … size − 1, ties to the lower index (a stable sort). */

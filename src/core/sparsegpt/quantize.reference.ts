@@ -13,9 +13,10 @@ import { blockQuantizer, dequantizeRows, quantizeRows } from '../quant/rows';
 import {
   type FloatArray,
   lazyUpdateInPlace,
+  markGroup,
+  markUnstructured,
   prepareReference,
   type SolveReferenceOptions,
-  smallestInGroup,
   sparsegptReference,
 } from './layer-solver.reference';
 
@@ -117,22 +118,12 @@ export function quantizeReference(
     for (let r = 0; r < rows; r++) for (let c = 0; c < count; c++) W1[r * count + c] = out[r * cols + i1 + c];
     const diagonal = (c: number) => U[(i1 + c) * cols + i1 + c];
     const mask = new Uint8Array(rows * count);
-    if (pattern === 'unstructured' && prunes) {
-      const metric = new Float64Array(rows * count);
-      for (let e = 0; e < metric.length; e++) metric[e] = W1[e] ** 2 / diagonal(e % count) ** 2;
-      const threshold = Float64Array.from(metric).sort()[Math.floor(metric.length * options.sparsity)];
-      for (let e = 0; e < metric.length; e++) mask[e] = metric[e] <= threshold ? 1 : 0;
-    }
+    if (pattern === 'unstructured' && prunes) markUnstructured(mask, W1, count, diagonal, options.sparsity);
     const Err1 = new Float64Array(rows * count);
     for (let i = 0; i < count; i++) {
       const d = diagonal(i);
       if (pattern !== 'unstructured' && i % pattern.m === 0) {
-        for (let r = 0; r < rows; r++) {
-          const metric = (g: number) => W1[r * count + i + g] ** 2 / diagonal(i + g) ** 2;
-          for (const g of smallestInGroup(metric, Math.min(pattern.m, count - i), pattern.n)) {
-            mask[r * count + i + g] = 1;
-          }
-        }
+        markGroup(mask, W1, rows, count, i, diagonal, pattern);
       }
       const index = (i1 + i) % groupColumns;
       if (quantizer && index === 0) {
