@@ -6,6 +6,7 @@ import { useRunStore } from '../../../store/run';
 import { MAX_SPARSITY, type PatternChoice, patternChoice } from '../../../store/settings';
 import { describePattern, formatError, formatPercent, METHOD_LABELS } from '../../shared/format';
 import { MaskPicture } from '../../shared/MaskPicture';
+import { RadioChoices } from '../../shared/RadioChoices';
 import { UseInNextRun } from '../layer-targets/UseInNextRun';
 import { CURVE_SPARSITIES, changeExplorerControls, exploreLayer } from './actions';
 import { CurveChart } from './CurveChart';
@@ -55,18 +56,15 @@ export function ExplorerCard() {
           </div>
           <fieldset className="choices inline">
             <legend>Method for this layer</legend>
-            {(Object.keys(METHOD_LABELS) as PruneMethod[]).map((method) => (
-              <label key={method} className="choice">
-                <input
-                  type="radio"
-                  name="explorer-method"
-                  value={method}
-                  checked={controls.method === method}
-                  onChange={() => changeExplorerControls({ method })}
-                />
-                <span>{METHOD_LABELS[method]}</span>
-              </label>
-            ))}
+            <RadioChoices
+              name="explorer-method"
+              choices={(Object.keys(METHOD_LABELS) as PruneMethod[]).map((method) => ({
+                value: method,
+                label: METHOD_LABELS[method],
+              }))}
+              selected={controls.method}
+              onChoose={(method) => changeExplorerControls({ method })}
+            />
           </fieldset>
           <div className="field">
             <label htmlFor={ids.pattern}>Pattern for this layer</label>

@@ -16,6 +16,7 @@ import { sweepBusy, useSweepStore } from '../../../store/sweep';
 import { useTextsStore } from '../../../store/texts';
 import { describeNM, errorMessage, METHOD_LABELS } from '../../shared/format';
 import { NumberField } from '../../shared/NumberField';
+import { type RadioChoice, RadioChoices } from '../../shared/RadioChoices';
 import { startRun } from '../run/actions';
 import { pruneBlocker } from '../run/blocker';
 import { QuantizationField } from './QuantizationField';
@@ -26,16 +27,20 @@ const METHOD_NOTES: Record<PruneMethod, string> = {
   magnitude: 'prunes the smallest weights, no calibration needed',
 };
 
+const METHOD_CHOICES: Array<RadioChoice<PruneMethod>> = (Object.keys(METHOD_LABELS) as PruneMethod[]).map(
+  (method) => ({ value: method, label: METHOD_LABELS[method], note: METHOD_NOTES[method] }),
+);
+
 /**
  * N:M is said two ways in the field: SparseGPT counts the zeros (prune N of every M), NVIDIA's sparse tensor cores
  * count the weights kept. This app counts zeros, and says the other reading beside it.
  */
-const PATTERNS: Array<{ choice: PatternChoice; label: string; note: string }> = [
-  { choice: 'unstructured', label: 'Unstructured', note: 'any weights, any sparsity' },
-  { choice: '2:4', label: '2:4', note: '2 zeros in every 4 weights, so 2 of 4 kept (sparse tensor cores)' },
-  { choice: '4:8', label: '4:8', note: '4 zeros in every 8 weights, so 4 of 8 kept' },
+const PATTERNS: Array<RadioChoice<PatternChoice>> = [
+  { value: 'unstructured', label: 'Unstructured', note: 'any weights, any sparsity' },
+  { value: '2:4', label: '2:4', note: '2 zeros in every 4 weights, so 2 of 4 kept (sparse tensor cores)' },
+  { value: '4:8', label: '4:8', note: '4 zeros in every 8 weights, so 4 of 8 kept' },
   {
-    choice: 'custom',
+    value: 'custom',
     label: 'Custom N:M',
     note: 'N zeros in every M weights (SparseGPT counts zeros; NVIDIA counts kept)',
   },
@@ -179,37 +184,16 @@ export function SettingsCard() {
       </h2>
       <fieldset className="choices" disabled={disabled}>
         <legend>Method</legend>
-        {(Object.keys(METHOD_LABELS) as PruneMethod[]).map((method) => (
-          <label key={method} className="choice">
-            <input
-              type="radio"
-              name="method"
-              value={method}
-              checked={settings.method === method}
-              onChange={() => update({ method })}
-            />
-            <span>
-              <strong>{METHOD_LABELS[method]}</strong> <span className="muted">{METHOD_NOTES[method]}</span>
-            </span>
-          </label>
-        ))}
+        <RadioChoices
+          name="method"
+          choices={METHOD_CHOICES}
+          selected={settings.method}
+          onChoose={(method) => update({ method })}
+        />
       </fieldset>
       <fieldset className="choices pattern" disabled={disabled}>
         <legend>Pattern</legend>
-        {PATTERNS.map((p) => (
-          <label key={p.choice} className="choice">
-            <input
-              type="radio"
-              name="pattern"
-              value={p.choice}
-              checked={choice === p.choice}
-              onChange={() => choosePattern(p.choice)}
-            />
-            <span>
-              <strong>{p.label}</strong> <span className="muted">{p.note}</span>
-            </span>
-          </label>
-        ))}
+        <RadioChoices name="pattern" choices={PATTERNS} selected={choice} onChoose={choosePattern} />
         {choice === 'custom' && (
           <p className="hint" data-testid="nm-reading">
             {Number.isInteger(custom.n) && Number.isInteger(custom.m) && custom.n >= 1 && custom.n < custom.m
