@@ -8,17 +8,8 @@
  */
 import type { ModelConfig, Positional } from '../model/types';
 import type { Architecture, BlockSpec, InputGroup, MoeSpec, NormSpec } from './architecture';
-import {
-  blockOf,
-  common,
-  type DescribeFamily,
-  finish,
-  group,
-  linear,
-  lmHead,
-  norm,
-  UnsupportedModelError,
-} from './architecture-parts';
+import { blockOf, group, linear, norm, UnsupportedModelError } from './architecture-parts';
+import { common, type DescribeFamily, finish, lmHead } from './family-model';
 import { type RopeSpec, SUPPORTED_ROPE_TYPES, UnsupportedRopeError } from './rope';
 
 /** The rotary spec of `positional`: rotated dimensions even, the scaling type one rope.ts computes. */

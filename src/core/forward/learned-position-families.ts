@@ -4,17 +4,8 @@
  * it) and GPT-2 (Conv1D weights stored [in, out], q|k|v fused in c_attn).
  */
 import type { ModelConfig } from '../model/types';
-import {
-  blockOf,
-  common,
-  type DescribeFamily,
-  finish,
-  group,
-  linear,
-  lmHead,
-  norm,
-  UnsupportedModelError,
-} from './architecture-parts';
+import { blockOf, group, linear, norm, UnsupportedModelError } from './architecture-parts';
+import { common, type DescribeFamily, finish, lmHead } from './family-model';
 
 function learnedOffset(config: ModelConfig): number {
   if (config.positional.kind !== 'learned') {
