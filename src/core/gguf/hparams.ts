@@ -32,6 +32,15 @@ export function architectureMetadata(arch: GgufArchitecture, config: ModelConfig
     [k('rope.dimension_count'), u32(config.headDim)],
   );
   if (arch === 'llama') entries.push([k('vocab_size'), u32(config.vocabSize)]);
+  if (config.slidingWindow !== undefined && (arch === 'gemma2' || arch === 'gemma3'))
+    entries.push([k('attention.sliding_window'), u32(config.slidingWindow)]);
+  if (arch === 'gemma2') {
+    // llama-cpp-limits.ts refuses a gemma2 config without them: llama.cpp always caps.
+    entries.push(
+      [k('attn_logit_softcapping'), f32(config.attentionSoftcap as number)],
+      [k('final_logit_softcapping'), f32(config.finalLogitSoftcap as number)],
+    );
+  }
   const scaling = config.positional.scaling;
   if (scaling?.type === 'linear') {
     entries.push([k('rope.scaling.type'), str('linear')], [k('rope.scaling.factor'), f32(scaling.factor)]);

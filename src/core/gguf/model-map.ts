@@ -4,24 +4,25 @@
  * (q_proj/k_proj rows permuted per head, because llama.cpp rotates interleaved pairs where transformers rotates
  * halves), Qwen2 as "qwen2", GPT-2 as "gpt2" (Conv1D weights transposed to [out, in]). OPT has no llama.cpp
  * architecture. Qwen3 is "qwen3": Qwen2's names, no biases, plus attn_q_norm / attn_k_norm (per-head RMSNorm weights,
-head_dim long). The same map turns a GGUF back into HF tensors for this tool's own forward.
+ * head_dim long). Gemma 2 / 3 are "gemma2" / "gemma3": every RMSNorm weight stored as 1 + w, and the norms around
+ * both sublayers as post_attention_norm, ffn_norm (pre-feed-forward) and post_ffw_norm. The same map turns a GGUF
+ * back into HF tensors for this tool's own forward.
  */
 import type { Architecture, LinearSpec, NormSpec } from '../forward/architecture';
 import type { ModelConfig } from '../model/types';
+import { GgufExportError } from './gguf-error';
+import { checkGemma2, checkGemma3 } from './llama-cpp-limits';
 
-export class GgufExportError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnsupportedModelError';
-  }
-}
+export { GgufExportError };
 
 export type TensorTransform =
   | { kind: 'copy' }
   /** GPT-2's Conv1D: stored [in, out], GGUF wants [out, in]. */
   | { kind: 'transpose' }
   /** Rows of each of `heads` heads reordered from halves to interleaved pairs. */
-  | { kind: 'permute'; heads: number };
+  | { kind: 'permute'; heads: number }
+  /** Gemma's RMSNorm weights: llama.cpp multiplies by w, transformers by (1 + w), so the file holds 1 + w. */
+  | { kind: 'unitOffset' };
 
 export interface TensorMapping {
   gguf: string;
@@ -38,7 +39,19 @@ export const GGUF_ARCHITECTURES = {
   qwen2: 'qwen2',
   qwen3: 'qwen3',
   gpt2: 'gpt2',
+  gemma2: 'gemma2',
+  gemma3_text: 'gemma3',
 } as const;
+
+/** The MLP activation each llama.cpp architecture runs (gelu = the tanh approximation, as GGML's GELU is). */
+const ACTIVATIONS: Record<GgufArchitecture, { names: string[]; says: string }> = {
+  llama: { names: ['silu'], says: 'runs SiLU MLPs' },
+  qwen2: { names: ['silu'], says: 'runs SiLU MLPs' },
+  qwen3: { names: ['silu'], says: 'runs SiLU MLPs' },
+  gpt2: { names: ['gelu_new', 'gelu_pytorch_tanh'], says: 'uses the tanh approximation of GELU' },
+  gemma2: { names: ['gelu_pytorch_tanh', 'gelu_new'], says: 'uses the tanh approximation of GELU' },
+  gemma3: { names: ['gelu_pytorch_tanh', 'gelu_new'], says: 'uses the tanh approximation of GELU' },
+};
 
 export type GgufArchitecture = (typeof GGUF_ARCHITECTURES)[keyof typeof GGUF_ARCHITECTURES];
 
@@ -47,7 +60,8 @@ export function ggufArchitecture(config: ModelConfig): GgufArchitecture {
   if (config.family === 'opt') {
     throw new GgufExportError(
       'llama.cpp has no OPT architecture, so an OPT model cannot be written as GGUF. GGUF export supports ' +
-        'Llama-style models (Llama, Mistral, SmolLM, TinyLlama), Qwen2, Qwen3 and GPT-2; use the safetensors output for OPT.',
+        'Llama-style models (Llama, Mistral, SmolLM, TinyLlama), Qwen2, Qwen3, Gemma 2, Gemma 3 and GPT-2; use the ' +
+        'safetensors output for OPT.',
     );
   }
   const arch = (GGUF_ARCHITECTURES as Record<string, GgufArchitecture>)[config.modelType];
@@ -56,14 +70,12 @@ export function ggufArchitecture(config: ModelConfig): GgufArchitecture {
       `model_type "${config.modelType}" has no llama.cpp architecture this tool writes`,
     );
   }
-  if (arch !== 'gpt2' && config.activation !== 'silu') {
-    throw new GgufExportError(`llama.cpp's ${arch} runs SiLU MLPs; this model uses ${config.activation}`);
+  const activation = ACTIVATIONS[arch];
+  if (!activation.names.includes(config.activation)) {
+    throw new GgufExportError(`llama.cpp's ${arch} ${activation.says}; this model uses ${config.activation}`);
   }
-  if (arch === 'gpt2' && config.activation !== 'gelu_new' && config.activation !== 'gelu_pytorch_tanh') {
-    throw new GgufExportError(
-      `llama.cpp's gpt2 uses the tanh approximation of GELU; this model uses ${config.activation}`,
-    );
-  }
+  if (arch === 'gemma2') checkGemma2(config);
+  if (arch === 'gemma3') checkGemma3(config);
   if (config.positional.kind === 'rope') {
     if (config.positional.partialRotaryFactor !== 1) {
       throw new GgufExportError(
@@ -103,8 +115,9 @@ export function mapTensors(arch: Architecture): TensorMapping[] {
   const out: TensorMapping[] = [];
   const add = (gguf: string, hf: string, shape: number[], transform: TensorTransform = { kind: 'copy' }) =>
     out.push({ gguf, hf, shape, transform });
+  const normTransform: TensorTransform = arch.norm.unitOffset ? { kind: 'unitOffset' } : { kind: 'copy' };
   const addNorm = (gguf: string, norm: NormSpec, size = arch.hiddenSize) => {
-    add(`${gguf}.weight`, norm.weight, [size]);
+    add(`${gguf}.weight`, norm.weight, [size], normTransform);
     if (norm.bias) add(`${gguf}.bias`, norm.bias, [size]);
   };
   add('token_embd.weight', arch.embedding.tensor, [arch.embedding.rows, arch.embedding.cols]);
@@ -129,8 +142,10 @@ export function mapTensors(arch: Architecture): TensorMapping[] {
     for (const group of block.groups.slice(0, 2)) group.linears.forEach(addLinear);
     if (block.qNorm) addNorm(`${prefix}.attn_q_norm`, block.qNorm, arch.headDim);
     if (block.kNorm) addNorm(`${prefix}.attn_k_norm`, block.kNorm, arch.headDim);
+    if (block.postAttentionNorm) addNorm(`${prefix}.post_attention_norm`, block.postAttentionNorm);
     addNorm(`${prefix}.ffn_norm`, block.mlpNorm);
     for (const group of block.groups.slice(2)) group.linears.forEach(addLinear);
+    if (block.postMlpNorm) addNorm(`${prefix}.post_ffw_norm`, block.postMlpNorm);
   }
   if (arch.finalNorm) addNorm('output_norm', arch.finalNorm);
   if (!arch.lmHead.tied) add('output.weight', arch.lmHead.tensor, [arch.lmHead.rows, arch.lmHead.cols]);
@@ -155,6 +170,8 @@ export function toGgufRows(
 ): Float32Array {
   const columns = shape.length > 1 ? shape[1] : 1;
   if (transform.kind === 'copy') return source;
+  // In float32, as transformers computes 1 + w (llama.cpp's converter adds 1 in the stored dtype when it is F16).
+  if (transform.kind === 'unitOffset') return source.map((w) => 1 + w);
   if (transform.kind === 'transpose') {
     // source is the whole stored [in = columns, out = rows] tensor.
     const [rows, cols] = shape;
@@ -179,6 +196,8 @@ export function fromGgufTensor(
   transform: TensorTransform,
 ): Float32Array {
   if (transform.kind === 'copy') return values;
+  // Exact: 1 + w lies in [0.5, 2] for any weight a norm holds, where subtracting 1 does not round.
+  if (transform.kind === 'unitOffset') return values.map((w) => w - 1);
   const columns = shape.length > 1 ? shape[1] : 1;
   const out = new Float32Array(values.length);
   if (transform.kind === 'transpose') {
