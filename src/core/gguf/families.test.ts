@@ -13,14 +13,16 @@ import { randomCheckpoint, tinyOptConfig } from '../../../test/checkpoints';
 import { runCli } from '../../../test/cli';
 import { familyCheckpoint, familyFiles } from '../../../test/family-checkpoints';
 import { useGpu } from '../../../test/gpu';
-import { llamaNll, withLlamaModel } from '../../../test/llama-cpp/llama';
-import { openFolder } from '../../node/files';
+import { llamaNll, llamaQuantize, withLlamaModel } from '../../../test/llama-cpp/llama';
+import { fileByteSource, openFolder } from '../../node/files';
 import { describeArchitecture } from '../forward/architecture';
 import { modelNll } from '../forward/model-forward';
 import { encodeSafetensors } from '../io/safetensors-write';
 import { parseModelConfig } from '../model/config';
 import { openModel } from '../pipeline/open-model';
 import { mapTensors } from './model-map';
+import { readGgufHeader } from './reader';
+import { FILE_TYPE_INFO } from './recipe';
 
 const scratch = mkdtempSync(join(tmpdir(), 'gguf-families-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -139,6 +141,20 @@ const EXPORTED = [
     evalGguf: true,
     folder: () => writeFamilyFolder('gemma2', 'google/gemma-2-2b', { max_position_embeddings: 128 }),
   },
+  // Qwen3-30B-A3B's: 16 experts (4 per token, renormalised) stacked per layer, q/k norms, stored BF16.
+  {
+    name: 'qwen3moe',
+    evalGguf: true,
+    experts: true,
+    folder: () => writeFamilyFolder('qwen3moe', 'Qwen/Qwen3-30B-A3B'),
+  },
+  // Mixtral-8x7B's, written as llama with experts (q/k rows permuted, 8 experts, 2 per token), stored F16.
+  {
+    name: 'mixtral',
+    evalGguf: true,
+    experts: true,
+    folder: () => writeFamilyFolder('mixtral', 'mistralai/Mixtral-8x7B-v0.1'),
+  },
 ];
 
 describe.each(EXPORTED)('$name: exported by the CLI, run by llama.cpp', (family) => {
@@ -172,6 +188,41 @@ describe.each(EXPORTED)('$name: exported by the CLI, run by llama.cpp', (family)
       expect(worst).toBeLessThan(TOLERANCE[family.name] ?? 2e-4);
     });
   });
+
+  // The recipe's expert rules (routers stay F32; with 8 experts attn_k / attn_v Q8_0, Q4_K_M's attn_output Q5_K)
+  // and the stacked experts' bytes, against llama.cpp's own llama_model_quantize of the F32 export.
+  it.runIf('experts' in family).each(['q4_0', 'q4_k_m'] as const)(
+    '%s: llama.cpp’s own quantizer turns our F32 export into exactly our tensors',
+    async (type) => {
+      const f32 = join(scratch, `${family.name}-quantizer-f32.gguf`);
+      const ours = join(scratch, `${family.name}-${type}.gguf`);
+      const reference = join(scratch, `${family.name}-${type}-llama.gguf`);
+      for (const [t, path] of [
+        ['f32', f32],
+        [type, ours],
+      ]) {
+        expect((await runCli(['export-gguf', dir, '--type', t, '--out', path, '--force'])).code).toBe(0);
+      }
+      llamaQuantize(f32, reference, FILE_TYPE_INFO[type].id);
+      const mine = await readGgufHeader(await fileByteSource(ours));
+      const theirs = await readGgufHeader(await fileByteSource(reference));
+      const byName = new Map(theirs.tensors.map((t) => [t.name, t]));
+      expect(theirs.tensors.length).toBe(mine.tensors.length);
+      for (const tensor of mine.tensors) {
+        const other = byName.get(tensor.name);
+        const a = await mine.source.read(tensor.byteStart, tensor.byteLength);
+        const b = await theirs.source.read(other?.byteStart ?? 0, other?.byteLength ?? 0);
+        expect({ name: tensor.name, type: other?.type, same: Buffer.compare(a, b) === 0 }).toEqual({
+          name: tensor.name,
+          type: tensor.type,
+          same: true,
+        });
+      }
+      const types = new Map(mine.tensors.map((t) => [t.name, t.type]));
+      expect(types.get('blk.0.ffn_gate_inp.weight')).toBe('F32');
+      if (family.name === 'mixtral') expect(types.get('blk.0.attn_k.weight')).toBe('Q8_0');
+    },
+  );
 
   // The GGUF read back through the same map (1 + w undone, experts unstacked …) is the folder's model.
   it.runIf('evalGguf' in family)('eval FILE.gguf prints the folder’s perplexity', async () => {
@@ -224,6 +275,13 @@ describe('what llama.cpp’s graphs hard-code', () => {
       'layer_types give the layers FSSSSS',
     ],
     [
+      'Qwen3-MoE without renormalised top-k weights',
+      'Qwen/Qwen3-30B-A3B',
+      { norm_topk_prob: false },
+      'norm_topk_prob false',
+    ],
+    ['Qwen3-MoE with dense layers', 'Qwen/Qwen3-30B-A3B', { mlp_only_layers: [1] }, 'dense MLP layers 1'],
+    [
       'Gemma 2 without soft-capped logits',
       'google/gemma-2-2b',
       { final_logit_softcapping: null },
@@ -243,15 +301,10 @@ describe('what llama.cpp’s graphs hard-code', () => {
 
 describe('families without a GGUF writer yet', () => {
   it('are refused by model_type', async () => {
-    const dir = join(scratch, 'qwen3-moe-refused');
-    mkdirSync(dir);
-    for (const [file, bytes] of familyFiles(familyCheckpoint('Qwen/Qwen3-30B-A3B', { vocab: 320 }))) {
-      writeFileSync(join(dir, file), bytes);
-    }
-    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteLevelTokenizerJson('gpt2')));
-    const out = join(scratch, 'qwen3-moe.gguf');
+    const dir = writeFamilyFolder('phi3-refused', 'microsoft/Phi-3-mini-4k-instruct');
+    const out = join(scratch, 'phi3.gguf');
     const run = await runCli(['export-gguf', dir, '--type', 'f32', '--out', out]);
     expect(run.code).toBe(2);
-    expect(run.err).toContain('model_type "qwen3_moe" has no llama.cpp architecture this tool writes');
+    expect(run.err).toContain('model_type "phi3" has no llama.cpp architecture this tool writes');
   });
 });

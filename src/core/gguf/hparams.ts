@@ -32,6 +32,15 @@ export function architectureMetadata(arch: GgufArchitecture, config: ModelConfig
     [k('rope.dimension_count'), u32(config.headDim)],
   );
   if (arch === 'llama') entries.push([k('vocab_size'), u32(config.vocabSize)]);
+  if (config.moe) {
+    entries.push(
+      [k('expert_count'), u32(config.moe.experts)],
+      [k('expert_used_count'), u32(config.moe.topK)],
+    );
+    // llama (Mixtral) reads each expert's width from feed_forward_length, which is intermediate_size there.
+    if (arch === 'qwen3moe')
+      entries.push([k('expert_feed_forward_length'), u32(config.moe.expertIntermediateSize)]);
+  }
   if (config.slidingWindow !== undefined && (arch === 'gemma2' || arch === 'gemma3'))
     entries.push([k('attention.sliding_window'), u32(config.slidingWindow)]);
   if (arch === 'gemma2') {

@@ -6,7 +6,9 @@
  *   when the file has no key), scores scaled by head_dim^-½ (hidden/heads for its 46-layer 27B).
  * - gemma3: all but every sixth layer slide, sliding layers rotate with base 10000 unscaled, no soft-capping on
  *   the sliding-window graph, the same attention scale rule (62-layer 27B).
- * Both multiply embeddings by √hidden in float32, where transformers rounds the factor to the model's dtype: that
+ * - llama (Mixtral) and qwen3moe: every layer routed, softmax over all experts, the top-k weights renormalised
+ *   (build_moe_ffn's norm_w is hard-coded true for both).
+ * Gemma 2 and 3 multiply embeddings by √hidden in float32, where transformers rounds the factor to the model's dtype: that
  * difference (≤ 0.2% for bfloat16 models) is llama.cpp's, not the file's, and is left as it is.
  */
 import type { ModelConfig } from '../model/types';
@@ -72,6 +74,19 @@ export function checkGemma3(config: ModelConfig): void {
     refuse(
       `rope_local_base_freq ${local.kind === 'rope' ? local.theta : '?'} (scaling ${localScaling})`,
       'its gemma3 rotates sliding layers with base 10000, unscaled',
+    );
+  }
+}
+
+export function checkExperts(config: ModelConfig, arch: string): void {
+  const moe = config.moe;
+  if (!moe) return;
+  if (!moe.normalizeTopK)
+    refuse('norm_topk_prob false', `its ${arch} always renormalises the top-k routing weights`);
+  if (moe.denseLayers.length > 0) {
+    refuse(
+      `dense MLP layers ${moe.denseLayers.join(', ')} (mlp_only_layers / decoder_sparse_step)`,
+      `its ${arch} routes every layer through experts`,
     );
   }
 }

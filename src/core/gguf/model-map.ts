@@ -6,12 +6,13 @@
  * architecture. Qwen3 is "qwen3": Qwen2's names, no biases, plus attn_q_norm / attn_k_norm (per-head RMSNorm weights,
  * head_dim long). Gemma 2 / 3 are "gemma2" / "gemma3": every RMSNorm weight stored as 1 + w, and the norms around
  * both sublayers as post_attention_norm, ffn_norm (pre-feed-forward) and post_ffw_norm. The same map turns a GGUF
- * back into HF tensors for this tool's own forward.
+ * back into HF tensors for this tool's own forward. Mixtral ("llama") and Qwen3-MoE ("qwen3moe") keep the router as
+ * ffn_gate_inp and stack each layer's experts into 3-D ffn_{gate,up,down}_exps tensors.
  */
-import type { Architecture, LinearSpec, NormSpec } from '../forward/architecture';
+import type { Architecture, BlockSpec, LinearSpec, NormSpec } from '../forward/architecture';
 import type { ModelConfig } from '../model/types';
 import { GgufExportError } from './gguf-error';
-import { checkGemma2, checkGemma3 } from './llama-cpp-limits';
+import { checkExperts, checkGemma2, checkGemma3 } from './llama-cpp-limits';
 
 export { GgufExportError };
 
@@ -28,9 +29,19 @@ export interface TensorMapping {
   gguf: string;
   /** The HF checkpoint tensor it comes from. */
   hf: string;
-  /** PyTorch-order shape of the GGUF tensor: [rows, cols] or [n]. */
+  /** PyTorch-order shape of the GGUF tensor: [rows, cols], [n], or [experts, rows, cols] for a stack. */
   shape: number[];
   transform: TensorTransform;
+  /**
+   * Mixture of experts: the HF tensors of experts 0 … E−1 ([rows, cols] each), stacked in that order into one
+   * ffn_{gate,up,down}_exps tensor as llama.cpp's converter stacks them; `hf` is expert 0's.
+   */
+  stack?: string[];
+}
+
+/** The HF tensors a GGUF tensor is made of: the experts of a stack, else its one source. */
+export function sourceTensors(mapping: TensorMapping): string[] {
+  return mapping.stack ?? [mapping.hf];
 }
 
 export const GGUF_ARCHITECTURES = {
@@ -41,6 +52,8 @@ export const GGUF_ARCHITECTURES = {
   gpt2: 'gpt2',
   gemma2: 'gemma2',
   gemma3_text: 'gemma3',
+  mixtral: 'llama',
+  qwen3_moe: 'qwen3moe',
 } as const;
 
 /** The MLP activation each llama.cpp architecture runs (gelu = the tanh approximation, as GGML's GELU is). */
@@ -48,6 +61,7 @@ const ACTIVATIONS: Record<GgufArchitecture, { names: string[]; says: string }> =
   llama: { names: ['silu'], says: 'runs SiLU MLPs' },
   qwen2: { names: ['silu'], says: 'runs SiLU MLPs' },
   qwen3: { names: ['silu'], says: 'runs SiLU MLPs' },
+  qwen3moe: { names: ['silu'], says: 'runs SiLU MLPs' },
   gpt2: { names: ['gelu_new', 'gelu_pytorch_tanh'], says: 'uses the tanh approximation of GELU' },
   gemma2: { names: ['gelu_pytorch_tanh', 'gelu_new'], says: 'uses the tanh approximation of GELU' },
   gemma3: { names: ['gelu_pytorch_tanh', 'gelu_new'], says: 'uses the tanh approximation of GELU' },
@@ -76,6 +90,7 @@ export function ggufArchitecture(config: ModelConfig): GgufArchitecture {
   }
   if (arch === 'gemma2') checkGemma2(config);
   if (arch === 'gemma3') checkGemma3(config);
+  if (config.moe) checkExperts(config, arch);
   if (config.positional.kind === 'rope') {
     if (config.positional.partialRotaryFactor !== 1) {
       throw new GgufExportError(
@@ -144,11 +159,46 @@ export function mapTensors(arch: Architecture): TensorMapping[] {
     if (block.kNorm) addNorm(`${prefix}.attn_k_norm`, block.kNorm, arch.headDim);
     if (block.postAttentionNorm) addNorm(`${prefix}.post_attention_norm`, block.postAttentionNorm);
     addNorm(`${prefix}.ffn_norm`, block.mlpNorm);
-    for (const group of block.groups.slice(2)) group.linears.forEach(addLinear);
+    if (block.moe) out.push(...expertTensors(prefix, block));
+    else for (const group of block.groups.slice(2)) group.linears.forEach(addLinear);
     if (block.postMlpNorm) addNorm(`${prefix}.post_ffw_norm`, block.postMlpNorm);
   }
   if (arch.finalNorm) addNorm('output_norm', arch.finalNorm);
   if (!arch.lmHead.tied) add('output.weight', arch.lmHead.tensor, [arch.lmHead.rows, arch.lmHead.cols]);
+  return out;
+}
+
+/** The router (kept as it is) and the experts' gate, up and down linears stacked, expert by expert. */
+function expertTensors(prefix: string, block: BlockSpec): TensorMapping[] {
+  const moe = block.moe as NonNullable<BlockSpec['moe']>;
+  const copy = { kind: 'copy' } as const;
+  const router = moe.router;
+  const out: TensorMapping[] = [
+    {
+      gguf: `${prefix}.ffn_gate_inp.weight`,
+      hf: router.tensor,
+      shape: [router.rows, router.cols],
+      transform: copy,
+    },
+  ];
+  const inputs = block.groups.filter((g) => g.role === 'mlp' && g.expert !== undefined);
+  const outputs = block.groups.filter((g) => g.role === 'mlp_output' && g.expert !== undefined);
+  const stacks: Array<[string, LinearSpec[]]> = [
+    ['ffn_gate_exps', inputs.map((g) => g.linears[0])],
+    ['ffn_up_exps', inputs.map((g) => g.linears[1])],
+    ['ffn_down_exps', outputs.map((g) => g.linears[0])],
+  ];
+  for (const [name, linears] of stacks) {
+    const stack = linears.map((l) => l.tensor);
+    const [rows, cols] = [linears[0].rows, linears[0].cols];
+    out.push({
+      gguf: `${prefix}.${name}.weight`,
+      hf: stack[0],
+      shape: [stack.length, rows, cols],
+      transform: copy,
+      stack,
+    });
+  }
   return out;
 }
 
