@@ -18,7 +18,8 @@ import { packSolvedRows } from '../quant/solved-rows';
 import { loadTokenizer } from '../tokenizer/load-tokenizer';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import { GGML_QUANTIZATION_VERSION, type GgufValue, str, u32 } from './format';
-import { architectureMetadata, llama3RopeFactors } from './hparams';
+import { architectureMetadata, llama3RopeFactors, longRopeFactors } from './hparams';
+import { llamaCppWarnings } from './llama-cpp-limits';
 import { ggufArchitecture, mapTensors, sourceTensors, type TensorMapping, toGgufRows } from './model-map';
 import { readGgufHeader } from './reader';
 import { chooseTensorTypes, FILE_TYPE_INFO, type GgufFileType } from './recipe';
@@ -120,18 +121,13 @@ export function planTensorTypes(
   fileType: GgufFileType,
 ): { tensors: PlannedTensor[]; fallbacks: string[] } {
   const architecture = ggufArchitecture(config);
-  const ropeFactors = llama3RopeFactors(config);
+  const llama3 = llama3RopeFactors(config);
+  const generated = [
+    ...(llama3 ? [{ name: 'rope_freqs.weight', values: llama3 }] : []),
+    ...(longRopeFactors(config) ?? []),
+  ];
   const planned: PlannedTensor[] = [
-    ...(ropeFactors
-      ? [
-          {
-            name: 'rope_freqs.weight',
-            shape: [ropeFactors.length],
-            type: 'F32' as const,
-            values: ropeFactors,
-          },
-        ]
-      : []),
+    ...generated.map(({ name, values }) => ({ name, shape: [values.length], type: 'F32' as const, values })),
     ...mapTensors(arch).map((mapping) => ({
       name: mapping.gguf,
       shape: mapping.shape,
@@ -194,7 +190,11 @@ export async function planGgufExport(
     }
   }
   const { tensors: planned, fallbacks } = planTensorTypes(config, arch, fileType);
-  const warnings = [...checkpoint.warnings, ...fallbacks.map((line) => `fallback: ${line}`)];
+  const warnings = [
+    ...checkpoint.warnings,
+    ...llamaCppWarnings(config, architecture),
+    ...fallbacks.map((line) => `fallback: ${line}`),
+  ];
   const quantizedLinears = planned.filter((t) => t.mapping && t.shape.length === 2 && isQuantized(t.type));
   if (isQuantized(FILE_TYPE_INFO[fileType].base) && quantizedLinears.length === 0) {
     throw new ModelFileError(

@@ -8,6 +8,8 @@
  *   the sliding-window graph, the same attention scale rule (62-layer 27B).
  * - llama (Mixtral) and qwen3moe: every layer routed, softmax over all experts, the top-k weights renormalised
  *   (build_moe_ffn's norm_w is hard-coded true for both).
+ * - llama (Mistral, Mixtral), qwen2, qwen3 and phi3 attend over the whole context: no sliding window is read for
+ *   them (phi3 reads one and switches it off), so a window shorter than the context is warned about, not written.
  * Gemma 2 and 3 multiply embeddings by √hidden in float32, where transformers rounds the factor to the model's dtype: that
  * difference (≤ 0.2% for bfloat16 models) is llama.cpp's, not the file's, and is left as it is.
  */
@@ -89,4 +91,20 @@ export function checkExperts(config: ModelConfig, arch: string): void {
       `its ${arch} routes every layer through experts`,
     );
   }
+}
+
+/**
+ * What llama.cpp will compute differently without refusing the file: a sliding window its architecture ignores.
+ * Sequences no longer than the window give identical results, which covers every use up to that length.
+ */
+export function llamaCppWarnings(config: ModelConfig, arch: string): string[] {
+  const window = config.slidingWindow;
+  const sliding = config.layerTypes?.includes('sliding') ?? false;
+  if (arch === 'gemma2' || arch === 'gemma3' || window === undefined || !sliding) return [];
+  if (window >= config.maxPositions) return [];
+  return [
+    `sliding_window ${window}: llama.cpp's ${arch} has no sliding-window attention, so beyond ${window} tokens ` +
+      `(of the model's ${config.maxPositions}) it attends to keys this model does not see; shorter sequences ` +
+      'are computed the same',
+  ];
 }

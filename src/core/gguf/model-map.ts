@@ -7,7 +7,8 @@
  * head_dim long). Gemma 2 / 3 are "gemma2" / "gemma3": every RMSNorm weight stored as 1 + w, and the norms around
  * both sublayers as post_attention_norm, ffn_norm (pre-feed-forward) and post_ffw_norm. The same map turns a GGUF
  * back into HF tensors for this tool's own forward. Mixtral ("llama") and Qwen3-MoE ("qwen3moe") keep the router as
- * ffn_gate_inp and stack each layer's experts into 3-D ffn_{gate,up,down}_exps tensors.
+ * ffn_gate_inp and stack each layer's experts into 3-D ffn_{gate,up,down}_exps tensors. Phi-3 is "phi3": its fused
+ * qkv_proj and gate_up_proj as attn_qkv and ffn_up, in the same row order.
  */
 import type { Architecture, BlockSpec, LinearSpec, NormSpec } from '../forward/architecture';
 import type { ModelConfig } from '../model/types';
@@ -54,6 +55,7 @@ export const GGUF_ARCHITECTURES = {
   gemma3_text: 'gemma3',
   mixtral: 'llama',
   qwen3_moe: 'qwen3moe',
+  phi3: 'phi3',
 } as const;
 
 /** The MLP activation each llama.cpp architecture runs (gelu = the tanh approximation, as GGML's GELU is). */
@@ -62,6 +64,7 @@ const ACTIVATIONS: Record<GgufArchitecture, { names: string[]; says: string }> =
   qwen2: { names: ['silu'], says: 'runs SiLU MLPs' },
   qwen3: { names: ['silu'], says: 'runs SiLU MLPs' },
   qwen3moe: { names: ['silu'], says: 'runs SiLU MLPs' },
+  phi3: { names: ['silu'], says: 'runs SiLU MLPs' },
   gpt2: { names: ['gelu_new', 'gelu_pytorch_tanh'], says: 'uses the tanh approximation of GELU' },
   gemma2: { names: ['gelu_pytorch_tanh', 'gelu_new'], says: 'uses the tanh approximation of GELU' },
   gemma3: { names: ['gelu_pytorch_tanh', 'gelu_new'], says: 'uses the tanh approximation of GELU' },
@@ -74,7 +77,8 @@ export function ggufArchitecture(config: ModelConfig): GgufArchitecture {
   if (config.family === 'opt') {
     throw new GgufExportError(
       'llama.cpp has no OPT architecture, so an OPT model cannot be written as GGUF. GGUF export supports ' +
-        'Llama-style models (Llama, Mistral, SmolLM, TinyLlama), Qwen2, Qwen3, Gemma 2, Gemma 3 and GPT-2; use the ' +
+        'Llama-style models (Llama, Mistral, SmolLM, TinyLlama), Qwen2, Qwen3, Gemma 2, Gemma 3, Phi-3, Mixtral, ' +
+        'Qwen3-MoE and GPT-2; use the ' +
         'safetensors output for OPT.',
     );
   }
@@ -92,15 +96,17 @@ export function ggufArchitecture(config: ModelConfig): GgufArchitecture {
   if (arch === 'gemma3') checkGemma3(config);
   if (config.moe) checkExperts(config, arch);
   if (config.positional.kind === 'rope') {
-    if (config.positional.partialRotaryFactor !== 1) {
+    // phi3 rotates the first rope.dimension_count dimensions of each head (NEOX halves), as transformers does.
+    if (config.positional.partialRotaryFactor !== 1 && arch !== 'phi3') {
       throw new GgufExportError(
         'llama.cpp rotates whole heads in this architecture; partial_rotary_factor < 1 is not written',
       );
     }
     const scaling = config.positional.scaling?.type ?? 'default';
-    if (!['default', 'linear', 'llama3'].includes(scaling)) {
+    const written = arch === 'phi3' ? ['default', 'longrope'] : ['default', 'linear', 'llama3'];
+    if (!written.includes(scaling)) {
       throw new GgufExportError(
-        `RoPE scaling "${scaling}" is not written to GGUF by this tool (default, linear and llama3 are)`,
+        `RoPE scaling "${scaling}" is not written to GGUF by this tool for llama.cpp's ${arch} (${written.join(' and ')} are)`,
       );
     }
   }
@@ -115,6 +121,9 @@ const LLAMA_LINEARS: Record<string, string> = {
   'mlp.gate_proj': 'ffn_gate',
   'mlp.up_proj': 'ffn_up',
   'mlp.down_proj': 'ffn_down',
+  // Phi-3's fused linears: llama.cpp's phi3 splits attn_qkv's rows as q | k | v and ffn_up's as gate | up.
+  'self_attn.qkv_proj': 'attn_qkv',
+  'mlp.gate_up_proj': 'ffn_up',
 };
 
 const GPT2_LINEARS: Record<string, string> = {
