@@ -105,6 +105,12 @@ function yarnFrequencies(
   return { inverse, attentionFactor: 0.1 * Math.log(factor) + 1 };
 }
 
+/** LongRoPE's cos/sin scale: the config's attention_factor, else √(1 + ln factor / ln original) past 1. */
+export function longRopeAttentionFactor(scaling: RopeScaling, original: number): number {
+  const factor = scaling.factor;
+  return scaling.attentionFactor ?? (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original)));
+}
+
 /**
  * LongRoPE (Phi-3/4, modeling_rope_utils._compute_longrope_parameters with Phi-3's per-forward update): each default
  * frequency divided by its short factor while the forward's positions stay within original_max_position_embeddings,
@@ -121,9 +127,7 @@ function longRopeFrequencies(
   if (!factors || factors.length !== rope.rotaryDim / 2) {
     throw new RangeError(`longrope needs ${rope.rotaryDim / 2} short and long factors`);
   }
-  const factor = scaling.factor;
-  const attentionFactor =
-    scaling.attentionFactor ?? (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original)));
+  const attentionFactor = longRopeAttentionFactor(scaling, original);
   const inverse = defaultFrequencies(rope.theta, rope.rotaryDim).map((f, i) => f / factors[i]);
   return { inverse, attentionFactor };
 }

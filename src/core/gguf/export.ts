@@ -18,8 +18,9 @@ import { packSolvedRows } from '../quant/solved-rows';
 import { loadTokenizer } from '../tokenizer/load-tokenizer';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import { GGML_QUANTIZATION_VERSION, type GgufValue, str, u32 } from './format';
-import { architectureMetadata, llama3RopeFactors } from './hparams';
-import { ggufArchitecture, mapTensors, type TensorMapping, toGgufRows } from './model-map';
+import { architectureMetadata, llama3RopeFactors, longRopeFactors } from './hparams';
+import { llamaCppWarnings } from './llama-cpp-limits';
+import { ggufArchitecture, mapTensors, sourceTensors, type TensorMapping, toGgufRows } from './model-map';
 import { readGgufHeader } from './reader';
 import { chooseTensorTypes, FILE_TYPE_INFO, type GgufFileType } from './recipe';
 import { ggufVocabulary } from './vocab';
@@ -74,12 +75,13 @@ export function withSolvedWeights(
   solved: Map<string, SolvedTensor>,
 ): GgufExportPlan {
   for (const tensor of plan.tensors) {
-    const hf = tensor.mapping?.hf;
-    const found = hf === undefined ? undefined : solved.get(hf);
-    if (found && found.type !== tensor.type) {
-      throw new Error(
-        `${hf} was quantized to ${found.type} but the recipe stores ${tensor.name} as ${tensor.type}`,
-      );
+    for (const hf of tensor.mapping ? sourceTensors(tensor.mapping) : []) {
+      const found = solved.get(hf);
+      if (found && found.type !== tensor.type) {
+        throw new Error(
+          `${hf} was quantized to ${found.type} but the recipe stores ${tensor.name} as ${tensor.type}`,
+        );
+      }
     }
   }
   return { ...plan, read, solved };
@@ -119,18 +121,13 @@ export function planTensorTypes(
   fileType: GgufFileType,
 ): { tensors: PlannedTensor[]; fallbacks: string[] } {
   const architecture = ggufArchitecture(config);
-  const ropeFactors = llama3RopeFactors(config);
+  const llama3 = llama3RopeFactors(config);
+  const generated = [
+    ...(llama3 ? [{ name: 'rope_freqs.weight', values: llama3 }] : []),
+    ...(longRopeFactors(config) ?? []),
+  ];
   const planned: PlannedTensor[] = [
-    ...(ropeFactors
-      ? [
-          {
-            name: 'rope_freqs.weight',
-            shape: [ropeFactors.length],
-            type: 'F32' as const,
-            values: ropeFactors,
-          },
-        ]
-      : []),
+    ...generated.map(({ name, values }) => ({ name, shape: [values.length], type: 'F32' as const, values })),
     ...mapTensors(arch).map((mapping) => ({
       name: mapping.gguf,
       shape: mapping.shape,
@@ -143,7 +140,7 @@ export function planTensorTypes(
   const recipe = chooseTensorTypes(
     fileType,
     planned.map((t) => ({ name: t.name, dims: dims(t.shape) })),
-    { layers: config.numLayers, tiedEmbeddings: arch.lmHead.tied, is70B },
+    { layers: config.numLayers, tiedEmbeddings: arch.lmHead.tied, is70B, experts: config.moe?.experts ?? 0 },
   );
   planned.forEach((tensor, i) => {
     tensor.type = recipe.types[i];
@@ -169,26 +166,35 @@ export async function planGgufExport(
   const tokenizer = await loadTokenizer(folder, config);
   const mappings = mapTensors(arch);
   for (const mapping of mappings) {
-    const info = checkpoint.tensor(mapping.hf);
-    if (!FLOAT_DTYPES.has(info.dtype)) {
-      throw new ModelFileError(
-        'unsupported-dtype',
-        `tensor ${mapping.hf} is stored as ${info.dtype}: the model is already quantized. GGUF export needs the ` +
-          'original float weights (F32, F16 or BF16)',
-        { tensor: mapping.hf, file: info.file },
-      );
-    }
-    const count = info.shape.reduce((a, b) => a * b, 1);
-    if (count !== mapping.shape.reduce((a, b) => a * b, 1)) {
-      throw new ModelFileError(
-        'bad-shape',
-        `tensor ${mapping.hf} has shape [${info.shape}] but config.json implies [${mapping.shape}]`,
-        { tensor: mapping.hf, file: info.file },
-      );
+    const sources = sourceTensors(mapping);
+    // A stack's experts are [rows, cols] each.
+    const shape = mapping.stack ? mapping.shape.slice(1) : mapping.shape;
+    for (const hf of sources) {
+      const info = checkpoint.tensor(hf);
+      if (!FLOAT_DTYPES.has(info.dtype)) {
+        throw new ModelFileError(
+          'unsupported-dtype',
+          `tensor ${hf} is stored as ${info.dtype}: the model is already quantized. GGUF export needs the ` +
+            'original float weights (F32, F16 or BF16)',
+          { tensor: hf, file: info.file },
+        );
+      }
+      const count = info.shape.reduce((a, b) => a * b, 1);
+      if (count !== shape.reduce((a, b) => a * b, 1)) {
+        throw new ModelFileError(
+          'bad-shape',
+          `tensor ${hf} has shape [${info.shape}] but config.json implies [${shape}]`,
+          { tensor: hf, file: info.file },
+        );
+      }
     }
   }
   const { tensors: planned, fallbacks } = planTensorTypes(config, arch, fileType);
-  const warnings = [...checkpoint.warnings, ...fallbacks.map((line) => `fallback: ${line}`)];
+  const warnings = [
+    ...checkpoint.warnings,
+    ...llamaCppWarnings(config, architecture),
+    ...fallbacks.map((line) => `fallback: ${line}`),
+  ];
   const quantizedLinears = planned.filter((t) => t.mapping && t.shape.length === 2 && isQuantized(t.type));
   if (isQuantized(FILE_TYPE_INFO[fileType].base) && quantizedLinears.length === 0) {
     throw new ModelFileError(
@@ -236,12 +242,24 @@ export async function planGgufExport(
   };
 }
 
-/** The tensor's GGUF bytes in chunks of whole rows (whole heads when its rows are permuted). */
+/** The tensor's GGUF bytes in chunks of whole rows (whole heads when its rows are permuted; expert by expert). */
 async function* tensorBytes(plan: GgufExportPlan, tensor: PlannedTensor): AsyncGenerator<Uint8Array> {
   const { mapping, shape, type } = tensor;
-  const columns = shape.length > 1 ? shape[1] : shape[0];
+  const columns = shape.at(-1) as number;
   if (!mapping) {
     yield quantizeRows(type, tensor.values as Float32Array, columns);
+    return;
+  }
+  if (mapping.stack) {
+    const expertShape = shape.slice(1);
+    for (const hf of mapping.stack) {
+      const expert = {
+        ...tensor,
+        shape: expertShape,
+        mapping: { ...mapping, hf, shape: expertShape, stack: undefined },
+      };
+      yield* tensorBytes(plan, expert);
+    }
     return;
   }
   const solved = plan.solved?.get(mapping.hf);

@@ -2,6 +2,8 @@
  * The architecture metadata llama.cpp reads for each family ({arch}.block_count, .context_length, … with the value
  * types convert_hf_to_gguf.py writes), Llama 3's rope_freqs tensor, and back: a ModelConfig from a GGUF we wrote.
  */
+
+import { longRopeAttentionFactor } from '../forward/rope';
 import type { ModelConfig } from '../model/types';
 import { f32, type GgufValue, str, u32 } from './format';
 import { type GgufArchitecture, GgufExportError } from './model-map';
@@ -29,14 +31,60 @@ export function architectureMetadata(arch: GgufArchitecture, config: ModelConfig
     [k('attention.layer_norm_rms_epsilon'), f32(config.norm.eps)],
     [k('attention.key_length'), u32(config.headDim)],
     [k('attention.value_length'), u32(config.headDim)],
-    [k('rope.dimension_count'), u32(config.headDim)],
+    [k('rope.dimension_count'), u32(rotaryDims(config))],
   );
   if (arch === 'llama') entries.push([k('vocab_size'), u32(config.vocabSize)]);
+  if (config.moe) {
+    entries.push(
+      [k('expert_count'), u32(config.moe.experts)],
+      [k('expert_used_count'), u32(config.moe.topK)],
+    );
+    // llama (Mixtral) reads each expert's width from feed_forward_length, which is intermediate_size there.
+    if (arch === 'qwen3moe')
+      entries.push([k('expert_feed_forward_length'), u32(config.moe.expertIntermediateSize)]);
+  }
+  if (config.slidingWindow !== undefined && (arch === 'gemma2' || arch === 'gemma3'))
+    entries.push([k('attention.sliding_window'), u32(config.slidingWindow)]);
+  if (arch === 'gemma2') {
+    // llama-cpp-limits.ts refuses a gemma2 config without them: llama.cpp always caps.
+    entries.push(
+      [k('attn_logit_softcapping'), f32(config.attentionSoftcap as number)],
+      [k('final_logit_softcapping'), f32(config.finalLogitSoftcap as number)],
+    );
+  }
   const scaling = config.positional.scaling;
+  if (arch === 'phi3') {
+    // As convert_hf_to_gguf.py's Phi3MiniModel: the original context always, LongRoPE's cos/sin scale with it.
+    const original = scaling?.originalMaxPositions ?? config.maxPositions;
+    entries.push([k('rope.scaling.original_context_length'), u32(original)]);
+    if (scaling?.type === 'longrope')
+      entries.push([k('rope.scaling.attn_factor'), f32(longRopeAttentionFactor(scaling, original))]);
+  }
   if (scaling?.type === 'linear') {
     entries.push([k('rope.scaling.type'), str('linear')], [k('rope.scaling.factor'), f32(scaling.factor)]);
   }
   return entries;
+}
+
+/** Dimensions of each head that RoPE rotates (phi3: head_dim × partial_rotary_factor). */
+function rotaryDims(config: ModelConfig): number {
+  if (config.positional.kind !== 'rope') return config.headDim;
+  return Math.floor(config.headDim * config.positional.partialRotaryFactor);
+}
+
+/**
+ * LongRoPE's per-frequency divisors as llama.cpp's phi3 reads them: rope_factors_long past the original context,
+ * rope_factors_short within it; else undefined.
+ */
+export function longRopeFactors(
+  config: ModelConfig,
+): Array<{ name: string; values: Float32Array }> | undefined {
+  if (config.positional.kind !== 'rope' || config.positional.scaling?.type !== 'longrope') return undefined;
+  const { longFactor, shortFactor } = config.positional.scaling;
+  return [
+    { name: 'rope_factors_long.weight', values: Float32Array.from(longFactor ?? []) },
+    { name: 'rope_factors_short.weight', values: Float32Array.from(shortFactor ?? []) },
+  ];
 }
 
 /** Llama 3's per-frequency RoPE divisors (the rope_freqs tensor), as the converter computes them; else undefined. */

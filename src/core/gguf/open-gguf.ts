@@ -12,7 +12,7 @@ import type { ModelConfig } from '../model/types';
 import type { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { HF_CONFIG_KEY } from './export';
 import { tokenizerFromGguf } from './gguf-tokenizer';
-import { fromGgufTensor, mapTensors } from './model-map';
+import { fromGgufTensor, mapTensors, sourceTensors } from './model-map';
 import { type GgufFile, metadataValue, readGgufHeader, readGgufTensor } from './reader';
 
 export interface OpenedGguf {
@@ -38,14 +38,23 @@ export async function openGgufModel(source: ByteSource): Promise<OpenedGguf> {
   const config = parseModelConfig(JSON.parse(configText), `${source.name}: config.json`);
   const arch = describeArchitecture(config);
   const tensors = new Map(file.tensors.map((t) => [t.name, t]));
-  const byHfName = new Map(mapTensors(arch).map((m) => [m.hf, m]));
+  // Each HF tensor with its GGUF tensor and, for an expert of a stack, its place in it.
+  const byHfName = new Map(
+    mapTensors(arch).flatMap((m) =>
+      sourceTensors(m).map((hf, expert) => [hf, { mapping: m, expert }] as const),
+    ),
+  );
   const read: TensorSource = async (name) => {
-    const mapping = byHfName.get(name);
+    const { mapping, expert } = byHfName.get(name) ?? {};
     const tensor = mapping ? tensors.get(mapping.gguf) : undefined;
-    if (!mapping || !tensor) {
+    if (!mapping || !tensor || expert === undefined) {
       throw new ModelFileError('tensor-not-found', `${source.name} has no tensor for ${name}`, {
         tensor: name,
       });
+    }
+    if (mapping.stack) {
+      const [, rows] = mapping.shape;
+      return readGgufTensor(file, tensor, { start: expert * rows, end: (expert + 1) * rows });
     }
     return fromGgufTensor(await readGgufTensor(file, tensor), mapping.shape, mapping.transform);
   };

@@ -215,13 +215,26 @@ function tensorBytes(type: GgmlType, dims: number[], name: string, cursor: Curso
 }
 
 /** One tensor's values as float32, row-major with the innermost dimension contiguous. */
-export async function readGgufTensor(file: GgufFile, tensor: GgufTensorInfo): Promise<Float32Array> {
+/** The tensor's values (dequantized), or only rows [start, end) of it seen as rows of dims[0] values. */
+export async function readGgufTensor(
+  file: GgufFile,
+  tensor: GgufTensorInfo,
+  rows?: { start: number; end: number },
+): Promise<Float32Array> {
   if (!tensor.type) {
     throw new ModelFileError(
       'unsupported-dtype',
       `tensor ${tensor.name} of ${file.source.name} has ggml type ${tensor.typeId}, which this tool cannot read`,
       { file: file.source.name, tensor: tensor.name },
     );
+  }
+  if (rows) {
+    const rowBytes = tensor.byteLength / (tensor.dims.reduce((a, b) => a * b, 1) / tensor.dims[0]);
+    const bytes = await file.source.read(
+      tensor.byteStart + rows.start * rowBytes,
+      (rows.end - rows.start) * rowBytes,
+    );
+    return dequantizeRows(tensor.type, bytes, (rows.end - rows.start) * tensor.dims[0]);
   }
   const count = tensor.dims.reduce((a, b) => a * b, 1);
   const bytes = await file.source.read(tensor.byteStart, tensor.byteLength);

@@ -4,7 +4,8 @@
  * the LM head (and tied token embeddings) get Q6_K, or Q8_0 when their rows do not fill 256-blocks; Q4_K_M gives
  * Q6_K to attn_v/attn_qkv and ffn_down of the first and last eighth of the layers and every third between; a
  * tensor whose rows do not fill the chosen type's blocks falls back (Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0, then
- * F16), with a warning. llama.cpp counts "layers" in the order of its sorted tensor names (blk.10 before blk.2), so
+ * F16), with a warning. Expert routers (ffn_gate_inp) stay F32; with 8 experts attn_k / attn_v get Q8_0 and Q4_K_M's
+ * attn_output Q5_K, and ffn_down's layer is read from the tensor's name. llama.cpp counts "layers" in the order of its sorted tensor names (blk.10 before blk.2), so
  * the recipe does too: the same file gets the same types as llama-quantize gives it.
  */
 import { GGML_TYPES, type GgmlType } from '../quant/ggml-types';
@@ -34,6 +35,8 @@ export interface RecipeContext {
   tiedEmbeddings: boolean;
   /** llama.cpp's LLM_TYPE_70B (80-layer Llama with grouped-query attention, 80-layer Qwen2). */
   is70B: boolean;
+  /** Routed experts per layer (0 for a dense model). */
+  experts?: number;
 }
 
 export interface RecipeResult {
@@ -49,6 +52,7 @@ function isQuantizable(tensor: RecipeTensor): boolean {
     tensor.dims.length >= 2 &&
     tensor.name.endsWith('weight') &&
     !tensor.name.includes('_norm.weight') &&
+    !tensor.name.endsWith('ffn_gate_inp.weight') &&
     tensor.name !== 'position_embd.weight' &&
     tensor.name !== 'token_types.weight'
   );
@@ -72,6 +76,8 @@ export function chooseTensorTypes(
   let attentionVSeen = 0;
   let ffnDownSeen = 0;
   const fallbacks: string[] = [];
+  // Mixtral's 8 experts: llama.cpp spends more bits on attention (attn_k, attn_v Q8_0; attn_output Q5_K in Q4_K_M).
+  const eightExperts = context.experts === 8;
   const chosen = (tensor: RecipeTensor): GgmlType => {
     if (!isQuantizable(tensor)) return 'F32';
     if (blocks(base) === 1) return base;
@@ -85,10 +91,17 @@ export function chooseTensorTypes(
     } else if (/attn_(v|qkv)\.weight$/.test(tensor.name)) {
       if (fileType === 'q4_k_m' && moreBits(attentionVSeen, attentionV)) type = 'Q6_K';
       if (context.is70B && type === 'Q4_K') type = 'Q5_K';
+      if (eightExperts) type = 'Q8_0';
       attentionVSeen++;
+    } else if (tensor.name.endsWith('attn_k.weight')) {
+      if (eightExperts) type = 'Q8_0';
     } else if (tensor.name.includes('ffn_down')) {
-      if (fileType === 'q4_k_m' && moreBits(ffnDownSeen, context.layers)) type = 'Q6_K';
+      // With experts, llama.cpp takes the layer from the name ("blk.N."), not from the count so far.
+      const layer = (context.experts ?? 0) > 1 ? Number(/^blk\.(\d+)\./.exec(tensor.name)?.[1]) : ffnDownSeen;
+      if (fileType === 'q4_k_m' && moreBits(layer, context.layers)) type = 'Q6_K';
       ffnDownSeen++;
+    } else if (tensor.name.endsWith('attn_output.weight')) {
+      if (eightExperts && fileType === 'q4_k_m') type = 'Q5_K';
     }
     if (columns % blocks(type) === 0) return type;
     const wanted = type;

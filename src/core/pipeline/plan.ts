@@ -6,6 +6,7 @@
  */
 import type { Architecture } from '../forward/architecture';
 import { planTensorTypes } from '../gguf/export';
+import { sourceTensors } from '../gguf/model-map';
 import type { GgmlType } from '../quant/ggml-types';
 import type { Quantization } from '../settings/prune-settings';
 import { OWL_DEFAULTS } from '../settings/prune-settings';
@@ -94,8 +95,9 @@ export function linearQuantTypes(arch: Architecture, quantization: Quantization)
   if (quantization === 'none') return types;
   const linears = new Set(arch.prunableLinears().map((l) => l.tensor));
   for (const tensor of planTensorTypes(arch.config, arch, quantization).tensors) {
-    const hf = tensor.mapping?.hf;
-    if (hf !== undefined && linears.has(hf) && tensor.type !== 'F32') types.set(hf, tensor.type);
+    for (const hf of tensor.mapping ? sourceTensors(tensor.mapping) : []) {
+      if (linears.has(hf) && tensor.type !== 'F32') types.set(hf, tensor.type);
+    }
   }
   return types;
 }
