@@ -45,7 +45,9 @@ test('4-bit GPTQ beside the pattern: the result says it, the download is on the 
   await quantization.getByRole('radio', { name: /^4-bit Q4_0/ }).check();
   const method = page.getByRole('radiogroup', { name: 'Quantization method' });
   await expect(method.getByRole('radio', { name: /^GPTQ/ })).toBeChecked();
-  await expect(page.getByTestId('quantization-output')).toContainText('--quantize q4_0 --out FILE.gguf');
+  await expect(
+    page.getByRole('group', { name: 'Output format' }).getByRole('radio', { name: /^Safetensors folder/ }),
+  ).toBeChecked();
 
   await page.getByRole('button', { name: 'Prune', exact: true }).click();
   await expect(page.getByTestId('run-stage')).toHaveText('Done.', { timeout: 420_000 });
