@@ -5,12 +5,13 @@
  * Generation then runs on the quantized model: the pruned panel's greedy text is the float64 reference's on the
  * downloaded (dequantized) weights.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
+import { formatBytes } from '../src/core/format-bytes';
 import { openCheckpoint } from '../src/core/io/checkpoint';
 import { openFolder } from '../src/node/files';
 import { referenceContinuation } from '../test/reference-text';
-import { demoDrop, dropFiles, extractStoredZip } from './support';
+import { DEMO_FOLDER, demoDrop, dropFiles, extractStoredZip } from './support';
 
 const LINEAR = /\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up)_proj)\.weight$/;
 
@@ -45,7 +46,9 @@ test('4-bit GPTQ beside the pattern: the result says it, the download is on the 
   await quantization.getByRole('radio', { name: /^4-bit Q4_0/ }).check();
   const method = page.getByRole('radiogroup', { name: 'Quantization method' });
   await expect(method.getByRole('radio', { name: /^GPTQ/ })).toBeChecked();
-  await expect(page.getByTestId('quantization-output')).toContainText('--quantize q4_0 --out FILE.gguf');
+  await expect(
+    page.getByRole('group', { name: 'Output format' }).getByRole('radio', { name: /^Safetensors folder/ }),
+  ).toBeChecked();
 
   await page.getByRole('button', { name: 'Prune', exact: true }).click();
   await expect(page.getByTestId('run-stage')).toHaveText('Done.', { timeout: 420_000 });
@@ -65,6 +68,16 @@ test('4-bit GPTQ beside the pattern: the result says it, the download is on the 
   const outputFolder = `${unzipped}/stories260K-sparsegpt-50pct-gptq-q4_0`;
   const checkpoint = await openCheckpoint(await openFolder(outputFolder));
   expect(checkpoint.metadata['sparsegpt.quantization']).toBe('gptq:q4_0');
+  // The card's sizes: the input's weight tensors against the downloaded folder's safetensors files, as they are.
+  const input = await openCheckpoint(await openFolder(DEMO_FOLDER));
+  const inputBytes = input.tensors.reduce((sum, t) => sum + t.byteEnd - t.byteStart, 0);
+  const outputBytes = (await stat(`${outputFolder}/model.safetensors`)).size;
+  const size = result.getByTestId('size-result');
+  await expect(size).toHaveAttribute('data-input-bytes', String(inputBytes));
+  await expect(size).toHaveAttribute('data-output-bytes', String(outputBytes));
+  await expect(size.locator('.stat-value')).toHaveText(
+    `${formatBytes(inputBytes)} → ${formatBytes(outputBytes)}`,
+  );
   let linears = 0;
   for (const tensor of checkpoint.tensors.filter((t) => LINEAR.test(t.name))) {
     const W = await checkpoint.readFloat32(tensor.name);

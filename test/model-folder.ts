@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { describeArchitecture } from '../src/core/forward/architecture';
 import { encodeSafetensors } from '../src/core/io/safetensors-write';
 import type { ModelConfig } from '../src/core/model/types';
-import { randomCheckpoint, tinyLlamaConfig } from './checkpoints';
+import { randomCheckpoint, tinyLlamaConfig, tinyOptConfig } from './checkpoints';
 
 export const DEMO_DIR = resolve(import.meta.dirname, '../public/demo/stories260K');
 
@@ -57,6 +57,7 @@ export function tinyCheckpointBytes(config: ModelConfig, seed = 1): Uint8Array {
     [arch.embedding.tensor, [arch.embedding.rows, arch.embedding.cols]],
     [arch.lmHead.tensor, [arch.lmHead.rows, arch.lmHead.cols]],
   ]);
+  if (arch.positions) shapes.set(arch.positions.tensor, [arch.positions.rows, arch.positions.cols]);
   for (const linear of arch.prunableLinears()) shapes.set(linear.tensor, linear.storedShape);
   return encodeSafetensors(
     random.names.map((name) => ({
@@ -77,6 +78,43 @@ export async function writeTinyModelFolder(dir: string, options: TinyFolderOptio
     `${JSON.stringify({ ...llamaConfigJson(config), ...options.configEdits }, null, 2)}\n`,
   );
   await writeFile(join(dir, 'model.safetensors'), tinyCheckpointBytes(config, options.seed));
+  for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
+    await copyFile(join(DEMO_DIR, file), join(dir, file));
+  }
+  return dir;
+}
+
+/**
+ * A tiny OPT folder (transformers' config.json, random F32 weights, the demo's tokenizer): hidden 64 and ffn 128, so
+ * that every linear's rows fill blocks of 32 and 256.
+ */
+export async function writeTinyOptFolder(dir: string): Promise<string> {
+  const config = tinyOptConfig({
+    hiddenSize: 64,
+    intermediateSize: 128,
+    headDim: 16,
+    vocabSize: VOCAB,
+    maxPositions: 128,
+  });
+  await mkdir(dir, { recursive: true });
+  const json = {
+    architectures: ['OPTForCausalLM'],
+    model_type: 'opt',
+    hidden_size: config.hiddenSize,
+    ffn_dim: config.intermediateSize,
+    num_hidden_layers: config.numLayers,
+    num_attention_heads: config.numHeads,
+    vocab_size: config.vocabSize,
+    max_position_embeddings: config.maxPositions,
+    do_layer_norm_before: true,
+    word_embed_proj_dim: config.hiddenSize,
+    activation_function: 'relu',
+    bos_token_id: 1,
+    eos_token_id: 2,
+    torch_dtype: 'float32',
+  };
+  await writeFile(join(dir, 'config.json'), `${JSON.stringify(json, null, 2)}\n`);
+  await writeFile(join(dir, 'model.safetensors'), tinyCheckpointBytes(config, 3));
   for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
     await copyFile(join(DEMO_DIR, file), join(dir, file));
   }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type GgufExportPlan, verifyGgufExport, writeGgufExport } from '../core/gguf/export';
+import type { ByteSink } from '../core/io/bytes';
 import { ModelFileError } from '../core/io/errors';
 import { fileByteSink, fileByteSource } from '../node/files';
 import { UsageError } from './command';
@@ -27,11 +28,19 @@ export function besideTarget(target: string, suffix: string): string {
   return join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.${suffix}`);
 }
 
-/** Writes `plan` to `target` (named `out` in messages): temporary name, checked, renamed. */
-export async function writeGgufFile(plan: GgufExportPlan, target: string, out: string): Promise<void> {
+/**
+ * Writes `plan` to `target` (named `out` in messages): temporary name, checked, renamed. A stop asked through
+ * `signal` ends the write between pieces with a CancelledError, the temporary file removed.
+ */
+export async function writeGgufFile(
+  plan: GgufExportPlan,
+  target: string,
+  out: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const staging = besideTarget(target, 'partial');
   try {
-    await writeGgufExport(await fileByteSink(staging), plan);
+    await writeGgufExport(pacedForTests(await fileByteSink(staging)), plan, undefined, signal);
     await verifyGgufExport(await fileByteSource(staging, basename(out)), plan);
     await rename(staging, target);
   } catch (error) {
@@ -48,6 +57,23 @@ export async function writeGgufFile(plan: GgufExportPlan, target: string, out: s
     }
     throw error;
   }
+}
+
+/**
+ * Test hook: SPARSEGPT_TEST_WRITE_PAUSE_MS pauses before each piece written, so that a test can stop the CLI in the
+ * middle of writing a tiny model's GGUF (which otherwise takes milliseconds). The write itself is the real one.
+ */
+function pacedForTests(sink: ByteSink): ByteSink {
+  const pause = Number(process.env.SPARSEGPT_TEST_WRITE_PAUSE_MS ?? 0);
+  if (!(pause > 0)) return sink;
+  return {
+    write: async (chunk) => {
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      await sink.write(chunk);
+    },
+    close: () => sink.close(),
+    abort: (reason) => sink.abort(reason),
+  };
 }
 
 /** "Q4_0×12, F16×5, F32×9": how many tensors of each type. */

@@ -65,6 +65,9 @@ describe('settings', () => {
     expect(damaged.settings.expertCalibration).toBe('routed');
     const kept = restoreSettings({ version: 1, settings: { expertCalibration: 'all' } });
     expect(kept.settings.expertCalibration).toBe('all');
+    // The output format is kept across reloads; one this page does not know falls back to the folder.
+    expect(restoreSettings({ version: 1, settings: { format: 'gguf' } }).settings.format).toBe('gguf');
+    expect(restoreSettings({ version: 1, settings: { format: 'zip' } }).settings.format).toBe('safetensors');
 
     const refusing = createSettingsStore({
       ...memoryStore(),
@@ -109,13 +112,20 @@ describe('settings', () => {
     expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, nsamples: 0 })[0]).toMatch(
       /Calibration samples must be a whole number ≥ 1; got 0\./,
     );
-    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, seqlen: 1024 }, 512)[0]).toMatch(
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, seqlen: 1024 }, { maxPositions: 512 })[0]).toMatch(
       /from 2 to the model's 512 positions; got 1024\./,
     );
     expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, percdamp: 0 })[0]).toMatch(/Dampening/);
     expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, blockSize: 1.5 })[0]).toMatch(
       /block size must be a whole number/,
     );
+    // GGUF output for a family llama.cpp cannot run: the model's own reason; the folder output stays fine.
+    const opt = {
+      ggufUnsupported: 'llama.cpp has no OPT architecture, so an OPT model cannot be written as GGUF.',
+    };
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, format: 'gguf' }, opt)).toEqual([opt.ggufUnsupported]);
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, format: 'safetensors' }, opt)).toEqual([]);
+    expect(settingsProblems({ ...APP_DEFAULT_SETTINGS, format: 'gguf' })).toEqual([]);
   });
 
   it('read the layers to skip from free text', () => {

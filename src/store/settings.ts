@@ -8,13 +8,14 @@ import {
   type Allocation,
   DEFAULT_SETTINGS,
   EXPERT_CALIBRATIONS,
+  OUTPUT_FORMATS,
   PRUNE_METHODS,
   type PruneSettings,
   QUANT_METHODS,
   QUANTIZATIONS,
   type SparsityPattern,
 } from '../core/settings/prune-settings';
-import { settingsProblems as validateSettings } from '../core/settings/validate';
+import { type ModelLimits, settingsProblems as validateSettings } from '../core/settings/validate';
 import { defaultStore, type KeyValueStore } from './persist';
 
 /**
@@ -64,8 +65,8 @@ export function patternFromChoice(choice: PatternChoice, custom: NMPattern): Spa
 }
 
 /** What is wrong with the settings, in words (the core's one validator); empty when a run may start. */
-export function settingsProblems(settings: PruneSettings, maxPositions?: number): string[] {
-  return validateSettings(settings, { maxPositions }).map((problem) => problem.message);
+export function settingsProblems(settings: PruneSettings, model: ModelLimits = {}): string[] {
+  return validateSettings(settings, model).map((problem) => problem.message);
 }
 
 /** "layers.0., mlp.down_proj" → ["layers.0.", "mlp.down_proj"]. */
@@ -122,6 +123,7 @@ export function restoreSettings(value: unknown): {
     settings.expertCalibration = stored.expertCalibration;
   if (QUANTIZATIONS.includes(stored.quantization)) settings.quantization = stored.quantization;
   if (QUANT_METHODS.includes(stored.quantMethod)) settings.quantMethod = stored.quantMethod;
+  if (OUTPUT_FORMATS.includes(stored.format)) settings.format = stored.format;
   const p = stored.pattern as unknown;
   if (p === 'unstructured') settings.pattern = p;
   else if (

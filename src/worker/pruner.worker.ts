@@ -6,6 +6,7 @@
 import * as Comlink from 'comlink';
 import { folderFromDirectoryHandle } from '../browser/files';
 import { opfsSinkFactory, removeProgressFolder, removeRunFolder, runDirectory } from '../browser/opfs';
+import { planRunGguf } from '../core/gguf/run-output';
 import { folderFromBlobs } from '../core/io/folder';
 import { measureCalibration, measureEvaluation } from '../core/pipeline/open-model';
 import { progressIdentity } from '../core/pipeline/progress-store';
@@ -25,6 +26,7 @@ import type {
 import { createEventBatcher } from './event-batcher';
 import { loadRunExplorer, saveRunExplorer } from './explorer-storage';
 import { generateSideBySide, lossesSideBySide } from './generate-job';
+import { pruneIntoGguf } from './gguf-run';
 import { gpuContext, openedGpuContext } from './gpu-context';
 import { opfsProgressStore } from './opfs-progress-store';
 import { closeModel, currentExplorer, currentModel, openModelFolder, replaceExplorer } from './session';
@@ -92,32 +94,46 @@ const api: PrunerApi = {
   async prune(request: RunRequest, onEvents: RunEventSink): Promise<RunReply> {
     const { runId, settings, calibration, evaluation, outputFolder, progressFolder } = request;
     const { model, summary } = await currentModel();
+    // One GGUF file: planned before any work, so that what cannot be written is said first.
+    const plan =
+      settings.format === 'gguf' && outputFolder !== undefined
+        ? await planRunGguf(model.folder, settings)
+        : undefined;
     // A new run replaces the last one's kept factors: GPU memory goes to the run.
     replaceExplorer(undefined);
     const controller = new AbortController();
     runs.set(runId, controller);
     const events = createEventBatcher((batch) => onEvents(runId, batch));
     try {
-      const progress = progressFolder
-        ? await opfsProgressStore(
-            progressFolder,
-            await progressIdentity(settings, summary.fingerprint, calibration),
-          )
-        : undefined;
+      // A GGUF run keeps no progress: a replayed block has lost the solver's scale words the file is written with.
+      const progress =
+        progressFolder && !plan
+          ? await opfsProgressStore(
+              progressFolder,
+              await progressIdentity(settings, summary.fingerprint, calibration),
+            )
+          : undefined;
       const texts = { calibration, evaluation: evaluation || undefined };
       for (let attempt = 0; ; attempt++) {
         const ctx = await gpuContext();
-        // Each attempt writes the output from the start; the blocks finished before a loss are replayed.
-        const sinkFor = outputFolder === undefined ? undefined : await opfsSinkFactory(outputFolder);
+        const options = {
+          onEvent: events.push,
+          signal: controller.signal,
+          keepForExplorer: outputFolder !== undefined,
+          progress,
+        };
         try {
-          const { result, explorer } = await pruneModel(ctx, model, settings, texts, {
-            ...(sinkFor && { output: { sinkFor } }),
-            onEvent: events.push,
-            signal: controller.signal,
-            keepForExplorer: outputFolder !== undefined,
-            progress,
-          });
-          if (outputFolder !== undefined) {
+          // Each attempt writes the output from the start; the blocks finished before a loss are replayed.
+          const { result, explorer } =
+            plan && outputFolder !== undefined
+              ? await pruneIntoGguf(ctx, model, settings, texts, { plan, outputFolder, options })
+              : await pruneModel(ctx, model, settings, texts, {
+                  ...options,
+                  ...(outputFolder !== undefined && {
+                    output: { sinkFor: await opfsSinkFactory(outputFolder) },
+                  }),
+                });
+          if (outputFolder !== undefined && !plan) {
             // The UI says "done" only for output that reads back whole and as reported.
             events.push({ type: 'stage', stage: 'verifying', message: 'Verifying the written model' });
             const written = await folderFromDirectoryHandle(await runDirectory(outputFolder, false));
@@ -128,7 +144,10 @@ const api: PrunerApi = {
           if (progressFolder) await removeProgressFolder(progressFolder).catch(() => undefined);
           // An attempt after a lost device (or a reload) replays the finished blocks, whose saved time the
           // pipeline counts on from: totalMs is the whole run's.
-          return { result, explorerLayers: explorer?.layers ?? [] };
+          return {
+            result: { ...result, inputBytes: summary.weightBytes },
+            explorerLayers: explorer?.layers ?? [],
+          };
         } catch (error) {
           const retry = isDeviceLost(error) && attempt < DEVICE_LOSS_RETRIES;
           if (!retry || controller.signal.aborted) throw error;

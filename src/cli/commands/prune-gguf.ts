@@ -7,14 +7,13 @@
  */
 import { basename } from 'node:path';
 import { formatBytes, formatFileSize } from '../../core/format-bytes';
-import { planGgufExport, type SolvedTensor, withSolvedWeights } from '../../core/gguf/export';
-import type { GgufFileType } from '../../core/gguf/recipe';
+import { planRunGguf, SolvedLinears } from '../../core/gguf/run-output';
 import type { OpenedModel } from '../../core/pipeline/open-model';
 import { type PruneTexts, pruneModel } from '../../core/pipeline/prune-model';
 import { CancelledError } from '../../core/pipeline/types';
-import { type PruneSettings, patternLabel, quantizationLabel } from '../../core/settings/prune-settings';
+import { type PruneSettings, quantizationLabel } from '../../core/settings/prune-settings';
 import { createNodeGpuContext } from '../../node/gpu';
-import { TensorSpillFile } from '../../node/tensor-spill-file';
+import { createTensorSpillFile } from '../../node/tensor-spill-file';
 import { UsageError } from '../command';
 import { createEventPrinter } from '../event-printer';
 import { besideTarget, checkGgufTarget, countTypes, writeGgufFile } from '../gguf-file';
@@ -32,11 +31,6 @@ export interface PruneToGguf {
   jsonPath?: string;
 }
 
-/** The GGUF file type of the settings' quantization (F32 without one). */
-export function ggufFileType(settings: PruneSettings): GgufFileType {
-  return settings.quantization === 'none' ? 'f32' : settings.quantization;
-}
-
 export async function pruneToGguf(run: PruneToGguf): Promise<number> {
   const { model, settings, out } = run;
   if (run.resume) {
@@ -46,26 +40,12 @@ export async function pruneToGguf(run: PruneToGguf): Promise<number> {
   }
   const target = await checkGgufTarget(out, run.force);
   // Checked before any work: a family llama.cpp cannot run, quantized input, a type no weight fits.
-  const provenance = {
-    method: settings.method,
-    sparsity: String(
-      settings.pattern === 'unstructured' ? settings.sparsity : settings.pattern.n / settings.pattern.m,
-    ),
-    pattern:
-      settings.pattern === 'unstructured'
-        ? 'unstructured'
-        : patternLabel(settings.pattern, settings.sparsity),
-    quantization: quantizationLabel(settings),
-    calibration: `${settings.nsamples}x${settings.seqlen} tokens, seed ${settings.seed}`,
-    block_size: String(settings.blockSize),
-    percdamp: String(settings.percdamp),
-  };
-  const plan = await planGgufExport(model.folder, ggufFileType(settings), provenance);
+  const plan = await planRunGguf(model.folder, settings);
   for (const warning of plan.warnings) console.error(`warning: ${warning}`);
   const printer = createEventPrinter(process.stdout, process.stderr, run.quiet);
   const stop = interruptible();
-  const spill = await TensorSpillFile.create(besideTarget(target, 'weights'));
-  const solved = new Map<string, SolvedTensor>();
+  const spill = await createTensorSpillFile(besideTarget(target, 'weights'));
+  const solved = new SolvedLinears(spill, (tensor) => model.checkpoint.tensor(tensor).shape[0]);
   let ctx: Awaited<ReturnType<typeof createNodeGpuContext>> | undefined;
   try {
     ctx = await createNodeGpuContext();
@@ -76,17 +56,12 @@ export async function pruneToGguf(run: PruneToGguf): Promise<number> {
     const { result } = await pruneModel(ctx, model, settings, run.texts, {
       onEvent: printer.onEvent,
       signal: stop.signal,
-      onSolved: async (tensor, values, quantization) => {
-        await spill.put(tensor, values, model.checkpoint.tensor(tensor).shape[0]);
-        if (quantization) solved.set(tensor, quantization);
-      },
+      onSolved: solved.keep,
     });
     printer.finish();
     if (stop.signal.aborted) throw new CancelledError();
-    const read = (name: string, rows?: { start: number; end: number }) =>
-      spill.has(name) ? spill.read(name, rows) : plan.read(name, rows);
     console.error(`Writing ${out} (${countTypes(plan.tensors.map((t) => t.type))})`);
-    await writeGgufFile(withSolvedWeights(plan, read, solved), target, out);
+    await writeGgufFile(solved.planWith(plan), target, out, stop.signal);
     const size = plan.layout.fileBytes;
     const peakRssBytes = process.resourceUsage().maxRSS * 1024;
     console.error(

@@ -302,6 +302,7 @@ export async function writeGgufExport(
   sink: ByteSink,
   plan: GgufExportPlan,
   onTensor?: (index: number, tensor: PlannedTensor) => void,
+  signal?: AbortSignal,
 ): Promise<GgufLayout> {
   const tensors: TensorToStream[] = plan.tensors.map((tensor) => ({
     name: tensor.name,
@@ -309,7 +310,10 @@ export async function writeGgufExport(
     type: tensor.type,
     bytes: () => tensorBytes(plan, tensor),
   }));
-  return writeGguf(sink, plan.metadata, tensors, { onTensor: (i) => onTensor?.(i, plan.tensors[i]) });
+  return writeGguf(sink, plan.metadata, tensors, {
+    onTensor: (i) => onTensor?.(i, plan.tensors[i]),
+    signal,
+  });
 }
 
 /** Re-reads a written file's header and tensor table and checks them against the plan. */

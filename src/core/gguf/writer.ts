@@ -1,10 +1,12 @@
 /**
  * Streams a GGUF file into a ByteSink: the header first (every tensor's size is known from its type and shape, so
  * the offsets are too), then each tensor's bytes as its producer yields them, padded to the alignment. Only the
- * piece being written is in memory. On any failure the sink is aborted, so no partial file is left behind.
+ * piece being written is in memory. On any failure, or when the signal asks to stop, the sink is aborted, so no
+ * partial file is left behind.
  */
 import type { ByteSink } from '../io/bytes';
 import { ModelFileError } from '../io/errors';
+import { CancelledError } from '../pipeline/types';
 import { type GgmlType, rowBytes } from '../quant/ggml-types';
 import { alignUp, GGUF_DEFAULT_ALIGNMENT, type GgufValue, u32 } from './format';
 import { encodeGgufHeader, type GgufTensorEntry } from './header-encode';
@@ -58,7 +60,7 @@ export async function writeGguf(
   sink: ByteSink,
   metadata: Array<readonly [string, GgufValue]>,
   tensors: TensorToStream[],
-  options: { alignment?: number; onTensor?: (index: number) => void } = {},
+  options: { alignment?: number; onTensor?: (index: number) => void; signal?: AbortSignal } = {},
 ): Promise<GgufLayout> {
   try {
     const layout = layoutGguf(metadata, tensors, options.alignment);
@@ -67,6 +69,8 @@ export async function writeGguf(
       const expected = tensorByteLength(tensor.type, tensor.dims);
       let written = 0;
       for await (const piece of tensor.bytes()) {
+        // Stopping is checked between pieces: the sink is then aborted, so no partial file is left.
+        if (options.signal?.aborted) throw new CancelledError();
         written += piece.byteLength;
         if (written > expected) break;
         await sink.write(piece);

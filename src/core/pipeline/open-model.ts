@@ -4,6 +4,7 @@
  */
 import { type EvaluationWindows, evaluationWindows } from '../eval/perplexity-windows';
 import { type Architecture, describeArchitecture, storedShape } from '../forward/architecture';
+import { GgufExportError, ggufArchitecture } from '../gguf/model-map';
 import type { Checkpoint } from '../io/checkpoint';
 import { openCheckpoint } from '../io/checkpoint';
 import { ModelFileError } from '../io/errors';
@@ -113,6 +114,8 @@ function summarize(
     parameters: checkpoint.tensors.reduce((sum, t) => sum + elementCount(t.shape), 0),
     dtypes,
     sizeBytes: [...folder.files.values()].reduce((sum, f) => sum + f.size, 0),
+    weightBytes: checkpoint.tensors.reduce((sum, t) => sum + t.byteEnd - t.byteStart, 0),
+    ...ggufSupport(config),
     files: [...folder.files.keys()],
     shards: checkpoint.files.length,
     tokenizer: tokenizer.source,
@@ -122,6 +125,17 @@ function summarize(
     warnings: [...checkpoint.warnings],
     fingerprint,
   };
+}
+
+/** The GGUF map's refusal of the model's family, if it has one (OPT: llama.cpp has no such architecture). */
+function ggufSupport(config: ModelConfig): { ggufUnsupported?: string } {
+  try {
+    ggufArchitecture(config);
+    return {};
+  } catch (error) {
+    if (error instanceof GgufExportError) return { ggufUnsupported: error.message };
+    throw error;
+  }
 }
 
 export interface MeasuredCalibration extends CalibrationSet {

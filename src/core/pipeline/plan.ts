@@ -4,9 +4,10 @@
  * Pure: the pipeline plans from the architecture, the page from the model summary before a run starts, so both
  * say the same thing, once.
  */
-import type { Architecture } from '../forward/architecture';
+import type { Architecture, InputGroupRole } from '../forward/architecture';
 import { planTensorTypes } from '../gguf/export';
-import { sourceTensors } from '../gguf/model-map';
+import { GgufExportError, ggufArchitecture, sourceTensors } from '../gguf/model-map';
+import { chooseTensorTypes, type GgufFileType } from '../gguf/recipe';
 import type { GgmlType } from '../quant/ggml-types';
 import type { Quantization } from '../settings/prune-settings';
 import { OWL_DEFAULTS } from '../settings/prune-settings';
@@ -93,6 +94,7 @@ export function planLinears(
 export function linearQuantTypes(arch: Architecture, quantization: Quantization): Map<string, GgmlType> {
   const types = new Map<string, GgmlType>();
   if (quantization === 'none') return types;
+  if (!hasGgufArchitecture(arch.config)) return linearTypesByRole(arch, quantization);
   const linears = new Set(arch.prunableLinears().map((l) => l.tensor));
   for (const tensor of planTensorTypes(arch.config, arch, quantization).tensors) {
     for (const hf of tensor.mapping ? sourceTensors(tensor.mapping) : []) {
@@ -100,6 +102,53 @@ export function linearQuantTypes(arch: Architecture, quantization: Quantization)
     }
   }
   return types;
+}
+
+function hasGgufArchitecture(config: Architecture['config']): boolean {
+  try {
+    ggufArchitecture(config);
+    return true;
+  } catch (error) {
+    if (error instanceof GgufExportError) return false;
+    throw error;
+  }
+}
+
+/**
+ * A family llama.cpp has no architecture for (OPT) still quantizes for the safetensors output: the same recipe over
+ * the linears alone, each named by its role as llama.cpp would name it (so that Q4_K_M's extra bits for attn_v and
+ * ffn_down, and the fallbacks for rows that do not fill a block, are the same as for the families it has).
+ */
+function linearTypesByRole(
+  arch: Architecture,
+  quantization: Quantization & GgufFileType,
+): Map<string, GgmlType> {
+  const named = arch.prunableLinears().map((linear) => {
+    const group = arch
+      .block(linear.block)
+      .groups.find((g) => g.linears.some((l) => l.tensor === linear.tensor));
+    const siblings = group?.linears ?? [linear];
+    const index = siblings.findIndex((l) => l.tensor === linear.tensor);
+    const roles: Record<InputGroupRole, string[]> = {
+      attention: siblings.length === 3 ? ['attn_q', 'attn_k', 'attn_v'] : ['attn_qkv'],
+      attention_output: ['attn_output'],
+      mlp: siblings.length === 2 ? ['ffn_gate', 'ffn_up'] : ['ffn_up'],
+      mlp_output: ['ffn_down'],
+    };
+    const role = roles[linear.group][index] ?? roles[linear.group][0];
+    const expert = linear.expert === undefined ? '' : `.${linear.expert}`;
+    return {
+      tensor: linear.tensor,
+      name: `blk.${linear.block}.${role}${expert}.weight`,
+      dims: [linear.cols, linear.rows],
+    };
+  });
+  const recipe = chooseTensorTypes(quantization, named, {
+    layers: arch.numBlocks,
+    tiedEmbeddings: arch.lmHead.tied,
+    is70B: false,
+  });
+  return new Map(named.map((linear, i) => [linear.tensor, recipe.types[i]]));
 }
 
 /** "block 3", "blocks 0–4", "blocks 0, 2, 5". */

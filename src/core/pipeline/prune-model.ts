@@ -22,27 +22,21 @@ import type { SolvedTensor } from '../gguf/export';
 import type { GpuContext } from '../gpu/context';
 import { GpuOutOfMemoryError } from '../gpu/errors';
 import type { SinkFactory } from '../io/bytes';
-import { type CheckpointWriter, createCheckpointWriter, pruningMetadata } from '../io/checkpoint-writer';
+import type { CheckpointWriter } from '../io/checkpoint-writer';
 import type { GgmlType } from '../quant/ggml-types';
-import { quantizationLabel } from '../settings/prune-settings';
 import { HessianAccumulator } from '../sparsegpt/hessian';
 import { type PreparedLayer, prepareLayer } from '../sparsegpt/prepare';
 import { pruneLayerInPlace } from '../sparsegpt/prune';
-import { TOOL_VERSION } from '../version';
 import { LayerExplorer } from './explorer';
 import { maskPreview, zeroFraction } from './mask-preview';
 import { measureCalibration, measureEvaluation, type OpenedModel } from './open-model';
 import { measureOwlAllocation } from './owl';
-import {
-  type LinearPlan,
-  layerTargetsMetadata,
-  linearQuantTypes,
-  patternMismatchWarning,
-  planLinears,
-} from './plan';
+import { type LinearPlan, linearQuantTypes, patternMismatchWarning, planLinears } from './plan';
 import { DamagedProgressError, type ProgressStore, type SavedBlock } from './progress-store';
+import { DeviceLostError, outOfMemory } from './run-errors';
 import { RunProgress } from './run-progress';
 import { RunClock } from './run-timings';
+import { openRunWriter } from './run-writer';
 import { checkPruneSettings } from './settings-check';
 import {
   type BlockAllocation,
@@ -56,6 +50,7 @@ import {
 } from './types';
 
 export { LayerExplorer } from './explorer';
+export { DeviceLostError, OutOfMemoryError } from './run-errors';
 
 export interface PruneTexts {
   calibration: string;
@@ -84,29 +79,6 @@ export interface PruneModelOptions {
    * the dense evaluation pass is then left out of the run.
    */
   scoreDense?: boolean;
-}
-
-/** The GPU ran out of memory; the message says which setting to lower. */
-export class OutOfMemoryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OutOfMemoryError';
-  }
-}
-
-/** The GPU device went away mid-run (driver reset, out of memory, destroyed): resume on a new one. */
-export class DeviceLostError extends Error {
-  constructor(
-    readonly reason: string,
-    /** Blocks finished (and saved, when the run had a progress store) before the loss. */
-    readonly completedBlocks: number,
-  ) {
-    super(
-      `The GPU device was lost (${reason || 'no reason given'}) after ${completedBlocks} finished block` +
-        `${completedBlocks === 1 ? '' : 's'}.`,
-    );
-    this.name = 'DeviceLostError';
-  }
 }
 
 /** The key of a group's Hessian: its role, and its expert where it has one (each expert has its own). */
@@ -649,24 +621,12 @@ class PruneRun {
   private async openWriter(nsamples: number, seqlen: number): Promise<CheckpointWriter | undefined> {
     const { output } = this.options;
     if (!output) return undefined;
-    const { settings } = this;
-    const metadata = pruningMetadata({
-      method: settings.method,
-      sparsity:
-        settings.pattern === 'unstructured' ? settings.sparsity : settings.pattern.n / settings.pattern.m,
-      pattern:
-        settings.pattern === 'unstructured' ? 'unstructured' : `${settings.pattern.n}:${settings.pattern.m}`,
-      calibration: `${nsamples}x${seqlen} tokens, seed ${settings.seed}`,
-      toolVersion: TOOL_VERSION,
-      extra: {
-        block_size: settings.blockSize,
-        percdamp: settings.percdamp,
-        ...(settings.quantization === 'none' ? {} : { quantization: quantizationLabel(settings) }),
-        ...layerTargetsMetadata(this.plans, settings, this.allocation),
-      },
+    return openRunWriter(this.model.checkpoint, output.sinkFor, this.settings, {
+      plans: this.plans,
+      allocation: this.allocation,
+      nsamples,
+      seqlen,
     });
-    const replacing = [...this.plans.values()].filter((p) => p.prune).map((p) => p.tensor);
-    return createCheckpointWriter(this.model.checkpoint, output.sinkFor, { metadata, replacing });
   }
 
   /** The run's time so far: this session's, plus what an interrupted run it resumed had taken. */
@@ -695,24 +655,8 @@ class PruneRun {
     // Give a pending loss notification the chance to arrive before deciding what failed.
     await new Promise((resolve) => setTimeout(resolve, 0));
     if (this.lost) return new DeviceLostError(this.lost.message, this.completedBlocks);
-    if (error instanceof GpuOutOfMemoryError) return this.outOfMemory(error);
+    if (error instanceof GpuOutOfMemoryError) return outOfMemory(error, this.settings, this.completedBlocks);
     return error;
-  }
-
-  /** What to lower, in the units of the controls the user has. */
-  private outOfMemory(error: GpuOutOfMemoryError): OutOfMemoryError {
-    const { nsamples, seqlen, evalMaxWindows } = this.settings;
-    const lower = [
-      nsamples > 1
-        ? `the calibration samples (now ${nsamples}; try ${Math.max(1, Math.floor(nsamples / 2))})`
-        : '',
-      seqlen > 64 ? `the sequence length (now ${seqlen}; try ${Math.floor(seqlen / 2)})` : '',
-      evalMaxWindows === undefined ? 'the evaluation windows scored' : '',
-    ].filter(Boolean);
-    return new OutOfMemoryError(
-      `${error.message} Lower ${lower.join(', or ')}; closing other tabs that use the GPU also helps. ` +
-        `Blocks finished so far: ${this.completedBlocks}.`,
-    );
   }
 
   private checkCancelled(): void {

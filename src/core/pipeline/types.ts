@@ -45,6 +45,10 @@ export interface ModelSummary {
   /** Weight dtypes present, e.g. ["F32"] or ["BF16", "F32"]. */
   dtypes: string[];
   sizeBytes: number;
+  /** Bytes of the weight tensors alone: what an output's size is compared with. */
+  weightBytes: number;
+  /** Why llama.cpp cannot run this model, so no GGUF can be written (the GGUF map's own message); absent if it can. */
+  ggufUnsupported?: string;
   files: string[];
   shards: number;
   tokenizer: string;
@@ -126,6 +130,8 @@ export interface PerplexityResult {
 
 export interface RunResult {
   settings: PruneSettings;
+  /** Bytes of the input's weight tensors, set where the output's size is shown beside it (the app). */
+  inputBytes?: number;
   layers: LayerResult[];
   dense?: PerplexityResult;
   pruned?: PerplexityResult;

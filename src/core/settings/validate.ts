@@ -25,6 +25,8 @@ export interface SettingProblem {
 /** What is known of the model the settings are for; checks that need it are skipped without it. */
 export interface ModelLimits {
   maxPositions?: number;
+  /** Why llama.cpp cannot run the model (the GGUF map's message), when it cannot: no GGUF output then. */
+  ggufUnsupported?: string;
 }
 
 export class SettingsError extends Error {
@@ -124,10 +126,12 @@ const CHECKS: { [K in SettingField]: Check } = {
     QUANT_METHODS.includes(quantMethod)
       ? undefined
       : `Unknown quantization method ${shown(quantMethod)}: choose ${oneOf(QUANT_METHODS)}.`,
-  format: ({ format }) =>
-    OUTPUT_FORMATS.includes(format)
-      ? undefined
-      : `Unknown output format ${shown(format)}: choose ${oneOf(OUTPUT_FORMATS)}.`,
+  format: ({ format }, { ggufUnsupported }) => {
+    if (!OUTPUT_FORMATS.includes(format)) {
+      return `Unknown output format ${shown(format)}: choose ${oneOf(OUTPUT_FORMATS)}.`;
+    }
+    return format === 'gguf' && ggufUnsupported ? ggufUnsupported : undefined;
+  },
   layerTargets: ({ layerTargets, pattern }) => layerTargetsProblem(layerTargets, pattern),
   allocation: ({ allocation, pattern }) => {
     if (allocation === undefined || allocation === 'uniform') return undefined;

@@ -5,6 +5,8 @@ export interface RadioChoice<T extends string> {
   value: T;
   label: ReactNode;
   note?: ReactNode;
+  /** Greyed out (the caller says why beside the list). */
+  disabled?: boolean;
 }
 
 /**
@@ -26,6 +28,7 @@ export function RadioChoices<T extends string>(props: {
         name={name}
         value={choice.value}
         checked={selected === choice.value}
+        disabled={choice.disabled}
         onChange={() => onChoose(choice.value)}
       />
       {choice.note === undefined ? (

@@ -44,7 +44,8 @@ function RunItem({ record, comparing }: { record: RunRecord; comparing: boolean 
             <SaveButton
               runFolder={record.outputFolder}
               downloadName={record.downloadName}
-              label="Save files"
+              label={record.settings.format === 'gguf' ? 'Save .gguf' : 'Save files'}
+              singleFile={record.settings.format === 'gguf'}
             />
             <button
               type="button"

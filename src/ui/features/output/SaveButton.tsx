@@ -12,6 +12,8 @@ function outcomeText(outcome: SaveOutcome): string {
   switch (outcome.kind) {
     case 'folder':
       return `Saved ${outcome.files} files (${formatBytes(outcome.bytes)}) into ${outcome.folder}.`;
+    case 'file':
+      return `Downloading ${outcome.fileName} (${formatBytes(outcome.bytes)}).`;
     case 'zip':
       return `Downloading ${outcome.fileName} (${formatBytes(outcome.bytes)}); unzip it to get the model folder.`;
     case 'cancelled':
@@ -19,14 +21,19 @@ function outcomeText(outcome: SaveOutcome): string {
   }
 }
 
-/** Saves a run's output: into a folder the user picks where the browser allows it, else as one ZIP download. */
+/**
+ * Saves a run's output: one .gguf file as a download; a folder into a folder the user picks where the browser allows
+ * it, else as one ZIP download.
+ */
 export function SaveButton(props: {
   runFolder: string;
   downloadName: string;
   label: string;
   primary?: boolean;
+  /** The output is one .gguf file (downloaded as it is). */
+  singleFile?: boolean;
 }) {
-  const { runFolder, downloadName, label, primary } = props;
+  const { runFolder, downloadName, label, primary, singleFile } = props;
   const [state, setState] = useState<SaveState>({ kind: 'idle' });
   const save = async () => {
     setState({ kind: 'saving', done: 0, total: 1 });
@@ -47,9 +54,11 @@ export function SaveButton(props: {
         onClick={() => void save()}
         disabled={state.kind === 'saving'}
         title={
-          canSaveIntoFolder()
-            ? `Choose a folder; the model is written into ${downloadName}/ inside it`
-            : `Downloads ${downloadName}.zip`
+          singleFile
+            ? `Downloads ${downloadName}.gguf`
+            : canSaveIntoFolder()
+              ? `Choose a folder; the model is written into ${downloadName}/ inside it`
+              : `Downloads ${downloadName}.zip`
         }
       >
         {label}

@@ -1,7 +1,8 @@
 /**
- * Saving a pruned model from browser storage (OPFS) to where the user wants it. With the File System Access API the
- * files are streamed one by one into a new folder inside a folder the user picks; elsewhere the folder is downloaded
- * as one ZIP (stored, assembled from the disk-backed OPFS Files, so it never sits in memory).
+ * Saving a pruned model from browser storage (OPFS) to where the user wants it. One .gguf file is downloaded as it
+ * is. A model folder: with the File System Access API the files are streamed one by one into a new folder inside a
+ * folder the user picks; elsewhere the folder is downloaded as one ZIP (stored, assembled from the disk-backed OPFS
+ * Files, so it never sits in memory).
  */
 import { listRunFiles } from '../../../browser/opfs';
 import { zipBlobs } from './zip';
@@ -16,6 +17,7 @@ interface DirectoryPickerWindow {
 
 export type SaveOutcome =
   | { kind: 'folder'; folder: string; files: number; bytes: number }
+  | { kind: 'file'; fileName: string; bytes: number }
   | { kind: 'zip'; fileName: string; bytes: number }
   | { kind: 'cancelled' };
 
@@ -100,11 +102,24 @@ async function downloadAsZip(
   return { kind: 'zip', fileName, bytes: zip.size };
 }
 
+/** The one file of a run whose output is a single .gguf, or undefined for a model folder. */
+export function singleGguf<T extends { path: string }>(files: readonly T[]): T | undefined {
+  return files.length === 1 && files[0].path.toLowerCase().endsWith('.gguf') ? files[0] : undefined;
+}
+
 export async function saveRunOutput(
   runFolder: string,
   downloadName: string,
   onProgress: (done: number, total: number) => void = () => undefined,
 ): Promise<SaveOutcome> {
+  // One GGUF file is handed over as it is (a disk-backed File, streamed by the browser), never zipped.
+  const gguf = singleGguf(await listRunFiles(runFolder));
+  if (gguf) {
+    const fileName = `${downloadName}.gguf`;
+    triggerDownload(gguf.file, fileName);
+    onProgress(gguf.file.size, gguf.file.size);
+    return { kind: 'file', fileName, bytes: gguf.file.size };
+  }
   if (canSaveIntoFolder()) return saveIntoPickedFolder(runFolder, downloadName, onProgress);
   return downloadAsZip(runFolder, downloadName, onProgress);
 }

@@ -11,7 +11,7 @@ import {
 } from '../../shared/format';
 import { Note } from '../../shared/Note';
 import { SaveButton } from '../output/SaveButton';
-import { downloadRunFile } from '../output/save';
+import { downloadRunFile, singleGguf } from '../output/save';
 
 function Stat({
   label,
@@ -33,6 +33,21 @@ function Stat({
           {note}
         </span>
       )}
+    </div>
+  );
+}
+
+/** "21.5 MiB → 6.1 MiB", "3.5× smaller": the input's weights against the output's. */
+function SizeStat({ input, output, gguf }: { input: number; output: number; gguf: boolean }) {
+  const ratio = input / output;
+  const change = ratio >= 1 ? `${ratio.toFixed(1)}× smaller` : `${(1 / ratio).toFixed(1)}× larger`;
+  return (
+    <div className="stat" data-testid="size-result" data-input-bytes={input} data-output-bytes={output}>
+      <span className="stat-label">{gguf ? 'Size (weights → .gguf)' : 'Size (weights)'}</span>
+      <span className="stat-value">
+        {formatBytes(input)} → {formatBytes(output)}
+      </span>
+      <span className="stat-note">{change}</span>
     </div>
   );
 }
@@ -78,6 +93,11 @@ export function ResultCard() {
   const change =
     dense !== undefined && after !== undefined ? formatPerplexityChange(dense, after) : undefined;
   const total = files?.reduce((sum, f) => sum + f.size, 0);
+  const gguf = files && singleGguf(files);
+  // The weights against the weights: the GGUF file (its tokenizer included, as llama.cpp needs it), or the
+  // folder's safetensors files (config and tokenizer files aside, as in the input's count).
+  const outputBytes =
+    gguf?.size ?? files?.filter((f) => f.path.endsWith('.safetensors')).reduce((sum, f) => sum + f.size, 0);
   return (
     <section className="card result" aria-labelledby="result-title">
       <h2 id="result-title">
@@ -113,6 +133,9 @@ export function ResultCard() {
             testId="quantization-result"
           />
         )}
+        {result.inputBytes !== undefined && outputBytes !== undefined && (
+          <SizeStat input={result.inputBytes} output={outputBytes} gguf={gguf !== undefined} />
+        )}
         <Stat label="Time" value={formatMs(result.totalMs)} />
       </div>
       {result.notes
@@ -126,12 +149,20 @@ export function ResultCard() {
           downloadName={view.downloadName}
           label="Download pruned model"
           primary
+          singleFile={gguf !== undefined}
         />
-        <p className="hint">
-          Folder <code>{view.downloadName}</code>
-          {total !== undefined ? ` · ${formatBytes(total)}` : ''} · same layout as the input, loads with
-          transformers.
-        </p>
+        {gguf ? (
+          <p className="hint">
+            One file <code>{view.downloadName}.gguf</code> · {formatBytes(gguf.size)} · runs in llama.cpp,
+            Ollama and LM Studio.
+          </p>
+        ) : (
+          <p className="hint">
+            Folder <code>{view.downloadName}</code>
+            {total !== undefined ? ` · ${formatBytes(total)}` : ''} · same layout as the input, loads with
+            transformers.
+          </p>
+        )}
       </div>
       {error && (
         <p className="problem-inline" role="alert">

@@ -36,10 +36,7 @@ export function currentPruneBlocker(): string | undefined {
     model,
     calibration: texts.calibration.text,
     fileError: texts.fileError,
-    settingsProblems: settingsProblems(
-      useSettingsStore.getState().settings,
-      readySummary(model)?.maxPositions,
-    ),
+    settingsProblems: settingsProblems(useSettingsStore.getState().settings, readySummary(model)),
     // A sweep's queue holds Prune between its points too.
     phase: sweepBusy(useSweepStore.getState().phase) ? 'running' : useRunStore.getState().view.phase,
   });

@@ -45,11 +45,6 @@ export function QuantizationField({ disabled }: { disabled: boolean }) {
             selected={quantMethod}
             onChoose={(method) => update({ quantMethod: method })}
           />
-          <p className="hint" data-testid="quantization-output">
-            The download holds the quantized weights as their values in the model’s own dtype (any tool can
-            load them); for one .gguf file for llama.cpp, run{' '}
-            <code>sparsegpt prune MODEL --quantize {quantization} --out FILE.gguf</code>.
-          </p>
         </div>
       )}
     </fieldset>

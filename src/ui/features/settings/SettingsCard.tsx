@@ -19,6 +19,7 @@ import { NumberField } from '../../shared/NumberField';
 import { type RadioChoice, RadioChoices } from '../../shared/RadioChoices';
 import { startRun } from '../run/actions';
 import { pruneBlocker } from '../run/blocker';
+import { OutputFormatField } from './OutputFormatField';
 import { QuantizationField } from './QuantizationField';
 
 const METHOD_NOTES: Record<PruneMethod, string> = {
@@ -111,7 +112,7 @@ function PruneButton() {
   const settings = useSettingsStore((s) => s.settings);
   const phase = useRunStore((s) => s.view.phase);
   const [error, setError] = useState<string>();
-  const problems = settingsProblems(settings, readySummary(model)?.maxPositions);
+  const problems = settingsProblems(settings, readySummary(model));
   const running = phase === 'running' || phase === 'cancelling';
   // A sweep's queue holds Prune between its points too.
   const sweeping = sweepBusy(useSweepStore((s) => s.phase));
@@ -165,7 +166,7 @@ export function SettingsCard() {
   // NaN for an N:M that is not one (N ≥ M): the slider then shows no percentage, the problems list says why.
   const shownSparsity = patternSparsity(settings.pattern, settings.sparsity);
   const shownPercent = Number.isFinite(shownSparsity) ? `${Math.round(shownSparsity * 100)}%` : '—';
-  const problems = settingsProblems(settings, summary?.maxPositions);
+  const problems = settingsProblems(settings, summary);
   const mismatch = summary ? patternMismatchWarning(summary.prunable, settings) : undefined;
   if (!loaded) {
     return (
@@ -226,6 +227,7 @@ export function SettingsCard() {
         </p>
       )}
       <QuantizationField disabled={disabled} />
+      <OutputFormatField disabled={disabled} />
       <div className="slider-field">
         <label htmlFor={sliderId}>
           Sparsity <output htmlFor={sliderId}>{shownPercent}</output>
