@@ -5,6 +5,7 @@
  * the pre-tokenizer the tokenizer.ggml.pre name stands for.
  */
 import { ModelFileError } from '../io/errors';
+import { mergesFromScores } from '../tokenizer/sentencepiece-merges';
 import { createTextTokenizer, type TextTokenizer } from '../tokenizer/text-tokenizer';
 import { PRE_TOKENIZER_PATTERNS } from './pre-tokenizers';
 import type { GgufFile } from './reader';
@@ -37,24 +38,7 @@ function sentencepieceJson(file: GgufFile, tokens: string[], types: ArrayLike<nu
     | ArrayLike<number>
     | undefined;
   if (!scores) throw new ModelFileError('bad-tokenizer', `${file.source.name} has no tokenizer.ggml.scores`);
-  const ids = new Map<string, number>();
-  tokens.forEach((token, id) => {
-    if (types[id] === TOKEN_TYPE.normal) ids.set(token, id);
-  });
-  const candidates: Array<[string, string, number, number, number, number]> = [];
-  tokens.forEach((token, id) => {
-    if (types[id] !== TOKEN_TYPE.normal) return;
-    const chars = Array.from(token);
-    for (let k = 1; k < chars.length; k++) {
-      const left = chars.slice(0, k).join('');
-      const right = chars.slice(k).join('');
-      const leftId = ids.get(left);
-      const rightId = ids.get(right);
-      if (leftId !== undefined && rightId !== undefined)
-        candidates.push([left, right, scores[id], id, leftId, rightId]);
-    }
-  });
-  candidates.sort((a, b) => b[2] - a[2] || a[3] - b[3] || a[4] - b[4] || a[5] - b[5]);
+  const merges = mergesFromScores(tokens, scores, (id) => types[id] === TOKEN_TYPE.normal);
   const unkId = metadataValue(file, 'tokenizer.ggml.unknown_token_id', 'uint32')?.value;
   const prefix = metadataValue(file, 'tokenizer.ggml.add_space_prefix', 'bool')?.value ?? true;
   return {
@@ -83,7 +67,7 @@ function sentencepieceJson(file: GgufFile, tokens: string[], types: ArrayLike<nu
       fuse_unk: true,
       byte_fallback: true,
       vocab: Object.fromEntries(tokens.map((token, id) => [token, id])),
-      merges: candidates.map(([left, right]) => `${left} ${right}`),
+      merges: merges.map(([left, right]) => `${left} ${right}`),
     },
   };
 }

@@ -6,7 +6,9 @@
  * File layout (little-endian): int32 max_token_length, then per token: float32 score, int32 byte length, UTF-8
  * bytes. tokenizer.py wrote sentencepiece's "▁" as " " and BOS/EOS as "\n<s>\n" / "\n</s>\n".
  */
+
 import { ModelFileError } from '../io/errors';
+import { mergesFromScores } from './sentencepiece-merges';
 
 export interface Llama2cVocab {
   maxTokenLength: number;
@@ -58,38 +60,9 @@ function toSentencepiece(piece: string, id: number): string {
   return BYTE_PIECE.test(piece) ? piece : piece.replaceAll(' ', '▁');
 }
 
-/**
- * Merges as transformers' SentencePieceExtractor derives them: every split of a piece into two pieces of the
- * vocabulary, ordered by the merged piece's score (best first), splits of one piece by the ids of their halves.
- */
+/** The merges of a llama2.c vocabulary (its first three pieces are the special tokens). */
 export function sentencepieceMerges(vocab: Llama2cVocab): [string, string][] {
-  const ids = new Map<string, number>();
-  vocab.pieces.forEach((piece, id) => {
-    if (id >= 3) ids.set(piece, id);
-  });
-  const candidates: {
-    left: string;
-    right: string;
-    score: number;
-    id: number;
-    leftId: number;
-    rightId: number;
-  }[] = [];
-  vocab.pieces.forEach((piece, id) => {
-    if (id < 3) return;
-    const chars = Array.from(piece);
-    for (let k = 1; k < chars.length; k++) {
-      const left = chars.slice(0, k).join('');
-      const right = chars.slice(k).join('');
-      const leftId = ids.get(left);
-      const rightId = ids.get(right);
-      if (leftId !== undefined && rightId !== undefined) {
-        candidates.push({ left, right, score: vocab.scores[id], id, leftId, rightId });
-      }
-    }
-  });
-  candidates.sort((a, b) => b.score - a.score || a.id - b.id || a.leftId - b.leftId || a.rightId - b.rightId);
-  return candidates.map(({ left, right }) => [left, right]);
+  return mergesFromScores(vocab.pieces, vocab.scores, (id) => id >= 3);
 }
 
 const SPECIAL_TOKEN = { single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
