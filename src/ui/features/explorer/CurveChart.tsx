@@ -1,8 +1,9 @@
 import { useRef } from 'react';
 import type { PruneMethod } from '../../../core/pipeline/types';
 import type { CurvePoint } from '../../../worker/api';
-import { logScale, tickLabel } from '../../shared/chart-scale';
+import { logScale } from '../../shared/chart-scale';
 import { formatError, formatPercent, METHOD_LABELS } from '../../shared/format';
+import { LogGrid } from '../../shared/LogGrid';
 import { useWidth } from '../../shared/useWidth';
 
 const HEIGHT = 210;
@@ -42,14 +43,7 @@ export function CurveChart(props: {
         role="img"
         aria-label="Relative error of this layer against sparsity for SparseGPT, Wanda and magnitude pruning"
       >
-        {scale.ticks.map((tick) => (
-          <g key={tick}>
-            <line className="grid-line" x1={LEFT} x2={LEFT + plotWidth} y1={y(tick)} y2={y(tick)} />
-            <text className="axis" x={LEFT - 6} y={y(tick) + 4} textAnchor="end">
-              {tickLabel(tick)}
-            </text>
-          </g>
-        ))}
+        <LogGrid ticks={scale.ticks} y={y} left={LEFT} plotWidth={plotWidth} />
         {[0, 0.25, 0.5, 0.75, 1].map((s) => (
           <text key={s} className="axis" x={x(s)} y={HEIGHT - 8} textAnchor="middle">
             {formatPercent(s, 0)}

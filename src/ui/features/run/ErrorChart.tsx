@@ -1,7 +1,8 @@
 import { useRef } from 'react';
 import type { LayerResult } from '../../../core/pipeline/types';
-import { kindOf, logScale, PALETTE, tickLabel } from '../../shared/chart-scale';
+import { kindOf, logScale, PALETTE } from '../../shared/chart-scale';
 import { formatError } from '../../shared/format';
+import { LogGrid } from '../../shared/LogGrid';
 import { useWidth } from '../../shared/useWidth';
 
 const HEIGHT = 200;
@@ -32,14 +33,7 @@ export function ErrorChart({ layers, blocks }: { layers: LayerResult[]; blocks?:
         role="img"
         aria-label={`Relative reconstruction error of ${pruned.length} pruned layers, by block, on a log scale`}
       >
-        {scale.ticks.map((tick) => (
-          <g key={tick}>
-            <line className="grid-line" x1={LEFT} x2={LEFT + plotWidth} y1={y(tick)} y2={y(tick)} />
-            <text className="axis" x={LEFT - 6} y={y(tick) + 4} textAnchor="end">
-              {tickLabel(tick)}
-            </text>
-          </g>
-        ))}
+        <LogGrid ticks={scale.ticks} y={y} left={LEFT} plotWidth={plotWidth} />
         {Array.from({ length: blockCount }, (_, i) => i).map((block) => (
           <g key={`block-${block}`}>
             {block > 0 && (
