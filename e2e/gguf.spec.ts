@@ -16,21 +16,13 @@ import { openGgufForward } from '../src/core/pipeline/forward-model';
 import { measureEvaluation, openModel } from '../src/core/pipeline/open-model';
 import { fileByteSource, openFolder } from '../src/node/files';
 import { llamaNll, withLlamaModel } from '../test/llama-cpp/llama';
-import { DEMO_FOLDER, demoDrop, dropFiles } from './support';
+import { DEMO_FOLDER, dropDemoForDownload } from './support';
 
 test('50% + Q4_0 as one .gguf file: llama.cpp runs the download as our forward scores it', async ({
   page,
 }, testInfo) => {
   test.setTimeout(600_000);
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.addInitScript(() => {
-    Object.defineProperty(window, 'showDirectoryPicker', { value: undefined, configurable: true });
-  });
-  await page.goto('/');
-  await dropFiles(page, demoDrop());
-  // Opening the demo takes seconds, more on a machine whose cores other jobs share.
-  await expect(page.getByTestId('model-name')).toHaveText('stories260K', { timeout: 120_000 });
+  const errors = await dropDemoForDownload(page);
 
   await page
     .getByRole('group', { name: 'Quantization' })

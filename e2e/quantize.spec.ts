@@ -11,7 +11,7 @@ import { formatBytes } from '../src/core/format-bytes';
 import { openCheckpoint } from '../src/core/io/checkpoint';
 import { openFolder } from '../src/node/files';
 import { referenceContinuation } from '../test/reference-text';
-import { DEMO_FOLDER, demoDrop, dropFiles, extractStoredZip } from './support';
+import { DEMO_FOLDER, dropDemoForDownload, extractStoredZip } from './support';
 
 const LINEAR = /\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up)_proj)\.weight$/;
 
@@ -31,14 +31,7 @@ test('4-bit GPTQ beside the pattern: the result says it, the download is on the 
   page,
 }, testInfo) => {
   test.setTimeout(560_000);
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.addInitScript(() => {
-    Object.defineProperty(window, 'showDirectoryPicker', { value: undefined, configurable: true });
-  });
-  await page.goto('/');
-  await dropFiles(page, demoDrop());
-  await expect(page.getByTestId('model-name')).toHaveText('stories260K');
+  const errors = await dropDemoForDownload(page);
 
   const quantization = page.getByRole('group', { name: 'Quantization' });
   await expect(quantization.getByRole('radio', { name: /^None/ })).toBeChecked();

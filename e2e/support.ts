@@ -217,3 +217,20 @@ export async function openSmallDemo(page: Page, windows: number): Promise<string
   await page.getByLabel('Evaluation windows').fill(String(windows));
   return errors;
 }
+
+/**
+ * The demo dropped as files into a page without the File System Access picker, so that Save downloads (one file or
+ * a ZIP) instead of asking for a folder. Returns the page errors seen from here on (a spec expects none).
+ */
+export async function dropDemoForDownload(page: Page): Promise<string[]> {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.addInitScript(() => {
+    Object.defineProperty(window, 'showDirectoryPicker', { value: undefined, configurable: true });
+  });
+  await page.goto('/');
+  await dropFiles(page, demoDrop());
+  // Opening the demo takes seconds, more on a machine whose cores other jobs share.
+  await expect(page.getByTestId('model-name')).toHaveText('stories260K', { timeout: 120_000 });
+  return errors;
+}
