@@ -126,6 +126,13 @@ export function printRun(report: RunReport): RunSummary {
         ? `; device and model opened (remembered pipelines compiled meanwhile) in ${fixed(report.beforeRunMs, 0)} ms`
         : ''),
   );
+  const before = timings.stagesBeforeFirstResult;
+  if (before) {
+    const spent = RUN_STAGES.filter((stage) => before[stage] >= 0.5)
+      .sort((a, b) => before[b] - before[a])
+      .map((stage) => `${stage} ${fixed(before[stage], 0)} ms`);
+    console.log(`before the first result: ${spent.join(', ')}`);
+  }
   if (Number.isFinite(summary.firstResultFromDeviceSeconds)) {
     console.log(
       `first result ${fixed(summary.firstResultFromDeviceSeconds, 1)} s after the device's creation`,

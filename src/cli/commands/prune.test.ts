@@ -82,6 +82,13 @@ describe('sparsegpt prune / eval', () => {
     }
     expect(timings.firstResultMs).toBeGreaterThan(0);
     expect(timings.firstResultMs).toBeLessThan(timings.sessionMs);
+    // The first result (block 0's q_proj) comes before the block's dense forward: no evaluation window has moved
+    // and no block has re-run by then, only the q|k|v input's pass over the calibration samples.
+    const before = timings.stagesBeforeFirstResult;
+    expect(before.evaluation).toBe(0);
+    expect(before.rerun).toBe(0);
+    expect(before.calibrationForward).toBeGreaterThan(0);
+    expect(before.hessians).toBeGreaterThan(0);
     // Every pruned linear comes back once; the demo's weights (1 MiB of F32) go up at least once.
     expect(timings.readbacks.count).toBeGreaterThanOrEqual(35);
     expect(timings.uploads.bytes).toBeGreaterThan(900_000);

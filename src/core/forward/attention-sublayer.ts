@@ -22,35 +22,53 @@ import { queryRanges } from './token-ranges';
  * a time (the same arithmetic, and a small fraction of the projection's). The attention output is captured last.
  */
 export async function encodeAttentionSublayer(call: BlockCall): Promise<void> {
-  const { ctx, arch, buffers, recorder, weights, hidden, tokens } = call;
+  const { ctx, arch, buffers, recorder, weights, tokens } = call;
   const { attention, attention_output } = weights.groups;
-  const project = (heads: HeadGroup, X: GPUBuffer, yRowStart: number, count: number) =>
-    encodeHeadGroupProjection(ctx, recorder, arch, heads, {
-      attention,
-      X,
-      tokens: count,
-      qkv: buffers.qkv,
-      yRowStart,
-    });
   for (const [index, heads] of buffers.headGroups.entries()) {
-    const first = index === 0;
-    if (arch.normFirst) {
-      for (const [start, count] of call.slices) {
-        const x = hidden.rowsAt(start, count);
-        encodeBlockNorm(call, weights.attentionNorm, x.buffer, x.row, count, buffers.normed);
-        if (first) await call.capture(attention.group, buffers.normed, count);
-        project(heads, buffers.normed, start, count);
-      }
-    } else {
-      for (const [part, from, to] of hidden.overlaps(0, tokens)) {
-        if (first) await call.capture(attention.group, part.buffer, to - from);
-        project(heads, part.buffer, from, to - from);
-      }
-    }
+    await eachAttentionInput(call, async (X, start, count) => {
+      if (index === 0) await call.capture(attention.group, X, count);
+      encodeHeadGroupProjection(ctx, recorder, arch, heads, {
+        attention,
+        X,
+        tokens: count,
+        qkv: buffers.qkv,
+        yRowStart: start,
+      });
+    });
     encodeHeadGroupAttention(call, heads);
   }
   for (const [part, from, to] of buffers.attention.overlaps(0, tokens)) {
     await call.capture(attention_output.group, part.buffer, to - from);
+  }
+}
+
+/**
+ * Only the q|k|v projection's input, captured exactly as the whole sublayer captures it (the same slices, the same
+ * norm): the pruner's first pass, so that q, k and v can be solved before the rest of the block has run.
+ */
+export async function captureAttentionInput(call: BlockCall): Promise<void> {
+  const { attention } = call.weights.groups;
+  await eachAttentionInput(call, (X, _start, count) => call.capture(attention.group, X, count));
+  call.recorder.submit();
+}
+
+/**
+ * The q|k|v projection's input in token order: pre-norm, norm(hidden) slice by slice into the runner's normalised
+ * states (held one slice at a time); post-norm, the block input part by part as the caller holds it.
+ */
+async function eachAttentionInput(
+  call: BlockCall,
+  visit: (X: GPUBuffer, start: number, count: number) => Promise<void>,
+): Promise<void> {
+  const { arch, buffers, weights, hidden, tokens } = call;
+  if (!arch.normFirst) {
+    for (const [part, from, to] of hidden.overlaps(0, tokens)) await visit(part.buffer, from, to - from);
+    return;
+  }
+  for (const [start, count] of call.slices) {
+    const x = hidden.rowsAt(start, count);
+    encodeBlockNorm(call, weights.attentionNorm, x.buffer, x.row, count, buffers.normed);
+    await visit(buffers.normed, start, count);
   }
 }
 

@@ -17,6 +17,7 @@
  *
  *   const runner = new BlockRunner(ctx, arch, { sequences: perChunk, seqLen });  // perChunk ≤ maxSequencesPerChunk
  *   for each block b: const weights = await uploadBlock(ctx, arch, b, source);
+ *     await runner.captureAttentionInput(weights, chunk.hidden, spare, { …, capture });  // q|k|v's H only (early)
  *     await runner.run(weights, chunk.hidden, spare, { sequences, seqLen, capture });  // every chunk: H += XᵀX
  *     await pruneLayerInPlace(ctx, weights.linear(name), prepared, options);           // every linear, in place
  *     await runner.run(weights, chunk.hidden, spare, { sequences, seqLen });           // next block's inputs
@@ -37,7 +38,7 @@ import { withErrorScope } from '../gpu/pipelines';
 import { CommandRecorder } from '../gpu/recorder';
 import { SplitMatrix } from '../gpu/split-matrix';
 import type { Architecture } from './architecture';
-import { encodeAttentionSublayer } from './attention-sublayer';
+import { captureAttentionInput, encodeAttentionSublayer } from './attention-sublayer';
 import { BlockBuffers } from './block-buffers';
 import type { BlockCall, HiddenStates, RunBlockOptions } from './block-call';
 import type { BlockWeights } from './block-weights';
@@ -92,6 +93,29 @@ export class BlockRunner {
     out: HiddenStates,
     options: RunBlockOptions,
   ): Promise<void> {
+    await this.call(weights, hidden, out, options, encodeBlock);
+  }
+
+  /**
+   * Only the capture of the q|k|v projection's input, in the same calls (same token slices, so `out` as `run` would
+   * be given it) as `run` makes them; nothing is written to `out`.
+   */
+  async captureAttentionInput(
+    weights: BlockWeights,
+    hidden: HiddenStates,
+    out: HiddenStates,
+    options: RunBlockOptions,
+  ): Promise<void> {
+    await this.call(weights, hidden, out, options, captureAttentionInput);
+  }
+
+  private async call(
+    weights: BlockWeights,
+    hidden: HiddenStates,
+    out: HiddenStates,
+    options: RunBlockOptions,
+    encode: (call: BlockCall) => Promise<void>,
+  ): Promise<void> {
     const { ctx, arch, buffers } = this;
     const { sequences, seqLen } = options;
     requireChunkFits(ctx, arch, options);
@@ -137,7 +161,7 @@ export class BlockRunner {
       },
     };
     try {
-      await withErrorScope(ctx, `block ${weights.spec.index}`, () => encodeBlock(call));
+      await withErrorScope(ctx, `block ${weights.spec.index}`, () => encode(call));
     } finally {
       recorder.destroy();
     }

@@ -99,6 +99,25 @@ export class SequenceStates {
     await this.runChunks(runner, weights, false, capture, expertCalibration);
   }
 
+  /**
+   * Captures only the input of the block's q|k|v projection, chunk by chunk, exactly as `capture` sees it: the
+   * pruner's first pass of a block, which needs nothing else of the block to have run.
+   */
+  async captureAttentionInput(
+    runner: BlockRunner,
+    weights: BlockWeights,
+    capture: CaptureInput,
+  ): Promise<void> {
+    for (const chunk of this.chunks) {
+      await runner.captureAttentionInput(weights, chunk.hidden, this.spare as SplitMatrix, {
+        sequences: chunk.count,
+        seqLen: this.seqLen,
+        positionOffset: this.positionOffset,
+        capture,
+      });
+    }
+  }
+
   private async runChunks(
     runner: BlockRunner,
     weights: BlockWeights,

@@ -1,7 +1,9 @@
 /**
  * Whole-model SparseGPT, block by block as the paper's reference does: the calibration batch runs through block i
  * with its dense weights while the inputs of every linear are folded into one Hessian per input group; the block's
- * linears are pruned; the pruned block then runs again to produce block i+1's inputs. Evaluation windows move
+ * linears are pruned; the pruned block then runs again to produce block i+1's inputs. Only the order differs: q|k|v
+ * need no more of the block than its input norm, so they are captured and solved (into copies) first, and a run
+ * shows its first result before block 0's forward, with every result the same. Evaluation windows move
  * through the dense and the pruned model in the same pass, so one run reports both perplexities. Only one block's
  * weights, its Hessians and the activations are on the GPU at a time; pruned tensors stream to the writer as soon
  * as they exist.
@@ -21,6 +23,7 @@ import { SequenceStates } from '../forward/sequence-states';
 import type { SolvedTensor } from '../gguf/export';
 import type { GpuContext } from '../gpu/context';
 import { GpuOutOfMemoryError } from '../gpu/errors';
+import type { SplitMatrix } from '../gpu/split-matrix';
 import type { SinkFactory } from '../io/bytes';
 import type { CheckpointWriter } from '../io/checkpoint-writer';
 import type { GgmlType } from '../quant/ggml-types';
@@ -38,6 +41,7 @@ import { RunProgress } from './run-progress';
 import { RunClock } from './run-timings';
 import { openRunWriter } from './run-writer';
 import { checkPruneSettings } from './settings-check';
+import { SolvedCopies } from './solved-copies';
 import {
   type BlockAllocation,
   CancelledError,
@@ -79,6 +83,16 @@ export interface PruneModelOptions {
    * the dense evaluation pass is then left out of the run.
    */
   scoreDense?: boolean;
+}
+
+/** What one block's pruning or replay works with: the block's index, the runner, the states it moves, the writer. */
+interface BlockPass {
+  block: number;
+  runner: BlockRunner;
+  calib: SequenceStates;
+  dense?: SequenceStates;
+  pruned?: SequenceStates;
+  writer?: CheckpointWriter;
 }
 
 /** The key of a group's Hessian: its role, and its expert where it has one (each expert has its own). */
@@ -209,8 +223,9 @@ class PruneRun {
         this.checkCancelled();
         this.emit({ type: 'block', block, blocks: arch.numBlocks });
         const saved = await this.savedBlock(block);
-        if (saved) await this.replayBlock(block, saved, runner, calib, dense, pruned, writer);
-        else await this.pruneBlock(block, runner, calib, dense, pruned, writer);
+        const pass: BlockPass = { block, runner, calib, dense, pruned, writer };
+        if (saved) await this.replayBlock(pass, saved);
+        else await this.pruneBlock(pass);
         this.completedBlocks = block + 1;
       }
       const result = await this.finish(dense, pruned, evaluation?.windows ?? 0, writer);
@@ -269,65 +284,101 @@ class PruneRun {
     return Math.max(1, this.options.sequencesPerChunk ?? Math.min(8, fit));
   }
 
-  private async pruneBlock(
-    block: number,
-    runner: BlockRunner,
-    calib: SequenceStates,
-    dense: SequenceStates | undefined,
-    pruned: SequenceStates | undefined,
-    writer: CheckpointWriter | undefined,
-  ): Promise<void> {
+  /**
+   * The paper's order for one block, with its q|k|v first: their input is the block input's norm, so one cheap pass
+   * over the calibration chunks gives their Hessian and they are solved (into copies) before the block's dense
+   * forward runs; that forward still uses the dense q|k|v, so every Hessian and result is the same as with the
+   * whole capture first, and the run's first result comes a block's forward sooner.
+   */
+  private async pruneBlock(pass: BlockPass): Promise<void> {
     const { ctx, model } = this;
-    const { arch } = model;
+    const { block, runner, calib } = pass;
     // Each tensor of the block is read once: the upload and the solver share it.
     const source = readOnce(this.read);
-    const weights = await this.clock.time('uploads', () => uploadBlock(ctx, arch, block, source));
+    const weights = await this.clock.time('uploads', () => uploadBlock(ctx, model.arch, block, source));
     const hessians = new Map<string, HessianAccumulator>();
     const saved: SavedBlock = { layers: [], tensors: new Map(), sequencesPerChunk: calib.sequencesPerChunk };
     const firstLayer = this.layers.length;
+    const attention = weights.groups.attention.group;
+    const solvedFirst = new SolvedCopies(ctx, weights);
+    const accumulate = this.accumulator(hessians, hessianKey(attention));
     try {
-      await this.runThrough(dense, runner, weights, 'evaluation');
       await this.clock.time('calibrationForward', () =>
-        calib.capture(
-          runner,
-          weights,
-          async (group, X, tokens) => {
-            // The forward so far is the calibration forward's; the accumulation is the Hessians'.
-            await ctx.device.queue.onSubmittedWorkDone();
-            await this.clock.time('hessians', () => {
-              const key = hessianKey(group);
-              let H = hessians.get(key);
-              if (!H) {
-                H = new HessianAccumulator(ctx, group.features);
-                hessians.set(key, H);
-              }
-              H.add(X, tokens);
-            });
-          },
-          this.settings.expertCalibration,
-        ),
+        calib.captureAttentionInput(runner, weights, accumulate.first),
+      );
+      await this.solveGroup(pass, weights, attention, hessians, source, saved, (linear) =>
+        solvedFirst.target(linear),
+      );
+      await this.runThrough(pass.dense, runner, weights, 'evaluation');
+      await this.clock.time('calibrationForward', () =>
+        calib.capture(runner, weights, accumulate.rest, this.settings.expertCalibration),
       );
       this.progress.step();
+      solvedFirst.install();
       for (const group of weights.spec.groups) {
-        this.checkCancelled();
-        const H = hessians.get(hessianKey(group));
-        if (!H && group.expert !== undefined) {
-          await this.leaveExpertDense(block, group, weights.spec.groups, source, writer);
-          continue;
-        }
-        if (!H) throw new Error(`block ${block}: the forward pass captured no input for ${group.role}`);
-        await this.pruneGroup(block, group, H, source, weights, saved, writer);
-        H.destroy();
-        hessians.delete(hessianKey(group));
+        if (group === attention) continue;
+        await this.solveGroup(pass, weights, group, hessians, source, saved, (linear) =>
+          weights.linear(linear.name),
+        );
       }
-      await this.advance(runner, weights, calib, pruned);
+      await this.advance(pass, weights);
       saved.layers = this.layers.slice(firstLayer);
       saved.elapsedMs = this.elapsedMs();
       await this.clock.time('saving', () => this.options.progress?.save(block, saved));
     } finally {
       for (const H of hessians.values()) H.destroy();
+      solvedFirst.destroy();
       weights.destroy();
     }
+  }
+
+  /**
+   * Capture callbacks folding a group's input into its Hessian: `first` only the group keyed `firstKey`, `rest`
+   * every other group. The forward so far is the calibration forward's; the accumulation is the Hessians'.
+   */
+  private accumulator(hessians: Map<string, HessianAccumulator>, firstKey: string) {
+    const add = async (group: InputGroup, X: GPUBuffer, tokens: number) => {
+      await this.ctx.device.queue.onSubmittedWorkDone();
+      await this.clock.time('hessians', () => {
+        const key = hessianKey(group);
+        let H = hessians.get(key);
+        if (!H) {
+          H = new HessianAccumulator(this.ctx, group.features);
+          hessians.set(key, H);
+        }
+        H.add(X, tokens);
+      });
+    };
+    return {
+      first: (group: InputGroup, X: GPUBuffer, tokens: number) =>
+        hessianKey(group) === firstKey ? add(group, X, tokens) : undefined,
+      rest: (group: InputGroup, X: GPUBuffer, tokens: number) =>
+        hessianKey(group) === firstKey ? undefined : add(group, X, tokens),
+    };
+  }
+
+  /** One group of a block: pruned with its Hessian (then freed), or left dense where no expert token reached it. */
+  private async solveGroup(
+    pass: BlockPass,
+    weights: BlockWeights,
+    group: InputGroup,
+    hessians: Map<string, HessianAccumulator>,
+    source: TensorSource,
+    saved: SavedBlock,
+    target: (linear: LinearSpec) => SplitMatrix,
+  ): Promise<void> {
+    const { block, writer } = pass;
+    this.checkCancelled();
+    const key = hessianKey(group);
+    const H = hessians.get(key);
+    if (!H && group.expert !== undefined) {
+      await this.leaveExpertDense(block, group, weights.spec.groups, source, writer);
+      return;
+    }
+    if (!H) throw new Error(`block ${block}: the forward pass captured no input for ${group.role}`);
+    await this.pruneGroup(block, group, H, source, target, saved, writer);
+    H.destroy();
+    hessians.delete(key);
   }
 
   /**
@@ -370,14 +421,9 @@ class PruneRun {
   }
 
   /** The calibration and pruned-evaluation states move through the block with its pruned weights. */
-  private async advance(
-    runner: BlockRunner,
-    weights: BlockWeights,
-    calib: SequenceStates,
-    pruned: SequenceStates | undefined,
-  ): Promise<void> {
-    await this.runThrough(calib, runner, weights, 'rerun');
-    await this.runThrough(pruned, runner, weights, 'evaluation');
+  private async advance(pass: BlockPass, weights: BlockWeights): Promise<void> {
+    await this.runThrough(pass.calib, pass.runner, weights, 'rerun');
+    await this.runThrough(pass.pruned, pass.runner, weights, 'evaluation');
   }
 
   /** Moves `states` (where there are any) through the block: one step of the run's progress. */
@@ -397,20 +443,13 @@ class PruneRun {
     this.clock.time('reading', () => this.model.checkpoint.readFloat32(name));
 
   /** A block finished by an earlier, interrupted run: its saved pruned weights stand in for pruning it again. */
-  private async replayBlock(
-    block: number,
-    saved: SavedBlock,
-    runner: BlockRunner,
-    calib: SequenceStates,
-    dense: SequenceStates | undefined,
-    pruned: SequenceStates | undefined,
-    writer: CheckpointWriter | undefined,
-  ): Promise<void> {
+  private async replayBlock(pass: BlockPass, saved: SavedBlock): Promise<void> {
     const { ctx, model } = this;
+    const { block, writer } = pass;
     this.carriedMs = saved.elapsedMs ?? this.carriedMs;
     const weights = await this.clock.time('uploads', () => uploadBlock(ctx, model.arch, block, this.read));
     try {
-      await this.runThrough(dense, runner, weights, 'evaluation');
+      await this.runThrough(pass.dense, pass.runner, weights, 'evaluation');
       this.progress.step();
       const specs = new Map(weights.spec.linears.map((l) => [l.tensor, l]));
       for (const layer of saved.layers) {
@@ -429,23 +468,24 @@ class PruneRun {
         }
         this.layerDone(layer);
       }
-      await this.advance(runner, weights, calib, pruned);
+      await this.advance(pass, weights);
     } finally {
       weights.destroy();
     }
   }
 
   /**
-   * Prunes a group's linears with its Hessian where they are on the GPU, in the block's weights, so that the
-   * block's re-run uses them as they are; each pruned linear is read back once, for the writer, the saved block
-   * and the layer's mask preview (transposed only where the checkpoint stores it so, GPT-2's Conv1D).
+   * Prunes a group's linears with its Hessian where `target` holds them on the GPU (the block's weights, so that
+   * the block's re-run uses them as they are, or copies of them that go there later); each pruned linear is read
+   * back once, for the writer, the saved block and the layer's mask preview (transposed only where the checkpoint
+   * stores it so, GPT-2's Conv1D).
    */
   private async pruneGroup(
     block: number,
     group: InputGroup,
     H: HessianAccumulator,
     source: TensorSource,
-    weights: BlockWeights,
+    target: (linear: LinearSpec) => SplitMatrix,
     saved: SavedBlock,
     writer: CheckpointWriter | undefined,
   ): Promise<void> {
@@ -492,7 +532,7 @@ class PruneRun {
           });
           continue;
         }
-        const onGpu = weights.linear(linear.name);
+        const onGpu = target(linear);
         const layerPrepared = prepared;
         const quantType = this.quantTypes.get(linear.tensor);
         const result = await this.clock.time('solverOther', () =>

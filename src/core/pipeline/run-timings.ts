@@ -66,6 +66,8 @@ export interface RunTimings {
   sessionMs: number;
   /** From the pipeline's start to its first layer result (replayed layers of a resumed run included). */
   firstResultMs?: number;
+  /** The stages' wall milliseconds up to the first layer result: what the run did before it could show one. */
+  stagesBeforeFirstResult?: Record<RunStageName, number>;
   /** Compute pipelines compiled during the run, and the time in blocking compiles. */
   pipelines: Tally;
   uploads: Tally;
@@ -82,6 +84,7 @@ export class RunClock {
   private readonly activity: GpuActivity;
   private readonly conversions = { ...dtypeConversions };
   private firstResultMs?: number;
+  private stagesBeforeFirstResult?: Record<RunStageName, number>;
 
   constructor(private readonly ctx: GpuContext) {
     this.activity = snapshotActivity(ctx.activity);
@@ -114,7 +117,9 @@ export class RunClock {
 
   /** Marks the first layer result (once). */
   resultReady(): void {
-    this.firstResultMs ??= performance.now() - this.started;
+    if (this.firstResultMs !== undefined) return;
+    this.firstResultMs = performance.now() - this.started;
+    this.stagesBeforeFirstResult = { ...this.stages };
   }
 
   result(): RunTimings {
@@ -123,6 +128,7 @@ export class RunClock {
       stages: { ...this.stages },
       sessionMs: performance.now() - this.started,
       firstResultMs: this.firstResultMs,
+      stagesBeforeFirstResult: this.stagesBeforeFirstResult,
       ...activity,
       dtypeConversion: {
         count: dtypeConversions.count - this.conversions.count,
