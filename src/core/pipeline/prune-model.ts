@@ -449,9 +449,8 @@ class PruneRun {
     this.carriedMs = saved.elapsedMs ?? this.carriedMs;
     const weights = await this.clock.time('uploads', () => uploadBlock(ctx, model.arch, block, this.read));
     try {
-      await this.runThrough(pass.dense, pass.runner, weights, 'evaluation');
-      this.progress.step();
       const specs = new Map(weights.spec.linears.map((l) => [l.tensor, l]));
+      const solved: Array<[string, Float32Array]> = [];
       for (const layer of saved.layers) {
         const linear = specs.get(layer.tensor);
         const stored = saved.tensors.get(layer.tensor);
@@ -459,7 +458,7 @@ class PruneRun {
           throw new Error(`saved progress names ${layer.tensor}, which block ${block} does not have`);
         if (stored && !layer.skipped) {
           const W = await this.clock.time('conversion', () => toOutIn(linear, stored));
-          await this.clock.time('uploads', () => weights.replaceLinear(linear.name, W));
+          solved.push([linear.name, W]);
           await this.clock.time('writing', () => writer?.writeTensor(linear.tensor, stored));
           layer.mask = await this.clock.time('conversion', () => maskPreview(W, linear.rows, linear.cols));
         } else if (this.plans.get(layer.tensor)?.prune) {
@@ -468,6 +467,11 @@ class PruneRun {
         }
         this.layerDone(layer);
       }
+      // The saved results are shown at once; the dense evaluation windows still pass the block before the saved
+      // pruned weights take the dense ones' place.
+      await this.runThrough(pass.dense, pass.runner, weights, 'evaluation');
+      this.progress.step();
+      for (const [name, W] of solved) await this.clock.time('uploads', () => weights.replaceLinear(name, W));
       await this.advance(pass, weights);
     } finally {
       weights.destroy();

@@ -80,6 +80,10 @@ describe('resume after a lost device', () => {
       uninterrupted.result.layers.map((l) => [l.tensor, l.sparsity, l.relativeError]),
     );
     expect(events.filter((e) => e.type === 'layer')).toHaveLength(35);
+    // The saved layers are shown before any pass over the samples: the run's progress (one step per pass and per
+    // linear) has not moved before the first of them.
+    const firstLayer = events.findIndex((e) => e.type === 'layer');
+    expect(events.slice(0, firstLayer).filter((e) => e.type === 'progress' && e.done > 0)).toEqual([]);
     expect(resumed.result.totalMs).toBeGreaterThan(3_600_000);
     expect(resumed.result.totalMs).toBeLessThanOrEqual(3_600_000 + performance.now() - resumeStarted);
     expect([...resumedOutput.sinks.keys()].sort()).toEqual([...whole.sinks.keys()].sort());
