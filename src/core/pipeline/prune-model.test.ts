@@ -34,6 +34,19 @@ async function allTensors(model: OpenedModel): Promise<Map<string, Float32Array>
   return tensors;
 }
 
+/** The float64 sequential pipeline on the same calibration samples and evaluation windows as a run with `settings`. */
+async function referenceRun(model: OpenedModel, settings: PruneSettings) {
+  const calibration = measureCalibration(model, calibrationText, settings);
+  const windows = evaluationWindows(model.tokenizer.encode(evaluationText), settings.seqlen, 6);
+  return referenceSequentialPrune(
+    model.arch,
+    await allTensors(model),
+    { ids: calibration.ids, seqLen: calibration.seqlen },
+    { ids: windows.ids, seqLen: windows.seqlen },
+    settings,
+  );
+}
+
 function memoryOutput() {
   const sinks = new Map<string, ReturnType<typeof memoryByteSink>>();
   return {
@@ -67,15 +80,7 @@ describe('pruneModel on stories260K', () => {
         calibration: calibrationText,
         evaluation: evaluationText,
       });
-      const calibration = measureCalibration(model, calibrationText, settings);
-      const windows = evaluationWindows(model.tokenizer.encode(evaluationText), settings.seqlen, 6);
-      const reference = referenceSequentialPrune(
-        model.arch,
-        await allTensors(model),
-        { ids: calibration.ids, seqLen: calibration.seqlen },
-        { ids: windows.ids, seqLen: windows.seqlen },
-        settings,
-      );
+      const reference = await referenceRun(model, settings);
       expect(result.dense?.perplexity).toBeCloseTo(reference.dense, 3);
       const pruned = result.pruned?.perplexity ?? Number.NaN;
       expect(Math.abs(pruned / reference.pruned - 1)).toBeLessThan(0.01);
@@ -170,15 +175,7 @@ describe('pruneModel on stories260K', () => {
     ]);
     // The reference captures every input of block 0 with all of its linears dense: o_proj's and the MLP's
     // Hessians would differ (and so their masks) had the forward seen the solved q, k and v.
-    const calibration = measureCalibration(model, calibrationText, settings);
-    const windows = evaluationWindows(model.tokenizer.encode(evaluationText), settings.seqlen, 6);
-    const reference = referenceSequentialPrune(
-      model.arch,
-      await allTensors(model),
-      { ids: calibration.ids, seqLen: calibration.seqlen },
-      { ids: windows.ids, seqLen: windows.seqlen },
-      settings,
-    );
+    const reference = await referenceRun(model, settings);
     const written = (await openModel(output.folder())).model.checkpoint;
     for (const linear of model.arch.block(0).linears) {
       const W = await written.readFloat32(linear.tensor);
