@@ -27,10 +27,11 @@ import type { SplitMatrix } from '../gpu/split-matrix';
 import type { SinkFactory } from '../io/bytes';
 import type { CheckpointWriter } from '../io/checkpoint-writer';
 import type { GgmlType } from '../quant/ggml-types';
-import { HessianAccumulator } from '../sparsegpt/hessian';
+import type { HessianAccumulator } from '../sparsegpt/hessian';
 import { type PreparedLayer, prepareLayer } from '../sparsegpt/prepare';
 import { pruneLayerInPlace } from '../sparsegpt/prune';
 import { LayerExplorer } from './explorer';
+import { GroupHessians, hessianKey } from './group-hessians';
 import { maskPreview, zeroFraction } from './mask-preview';
 import { measureCalibration, measureEvaluation, type OpenedModel } from './open-model';
 import { measureOwlAllocation } from './owl';
@@ -93,11 +94,6 @@ interface BlockPass {
   dense?: SequenceStates;
   pruned?: SequenceStates;
   writer?: CheckpointWriter;
-}
-
-/** The key of a group's Hessian: its role, and its expert where it has one (each expert has its own). */
-function hessianKey(group: InputGroup): string {
-  return group.expert === undefined ? group.role : `${group.role} expert ${group.expert}`;
 }
 
 export interface PruneModelResult {
@@ -296,22 +292,31 @@ class PruneRun {
     // Each tensor of the block is read once: the upload and the solver share it.
     const source = readOnce(this.read);
     const weights = await this.clock.time('uploads', () => uploadBlock(ctx, model.arch, block, source));
-    const hessians = new Map<string, HessianAccumulator>();
+    const hessians = new GroupHessians(ctx, (work) => this.clock.time('hessians', work));
     const saved: SavedBlock = { layers: [], tensors: new Map(), sequencesPerChunk: calib.sequencesPerChunk };
     const firstLayer = this.layers.length;
     const attention = weights.groups.attention.group;
     const solvedFirst = new SolvedCopies(ctx, weights);
-    const accumulate = this.accumulator(hessians, hessianKey(attention));
+    const first = hessianKey(attention);
     try {
       await this.clock.time('calibrationForward', () =>
-        calib.captureAttentionInput(runner, weights, accumulate.first),
+        calib.captureAttentionInput(
+          runner,
+          weights,
+          hessians.capture((key) => key === first),
+        ),
       );
       await this.solveGroup(pass, weights, attention, hessians, source, saved, (linear) =>
         solvedFirst.target(linear),
       );
       await this.runThrough(pass.dense, runner, weights, 'evaluation');
       await this.clock.time('calibrationForward', () =>
-        calib.capture(runner, weights, accumulate.rest, this.settings.expertCalibration),
+        calib.capture(
+          runner,
+          weights,
+          hessians.capture((key) => key !== first),
+          this.settings.expertCalibration,
+        ),
       );
       this.progress.step();
       solvedFirst.install();
@@ -326,35 +331,10 @@ class PruneRun {
       saved.elapsedMs = this.elapsedMs();
       await this.clock.time('saving', () => this.options.progress?.save(block, saved));
     } finally {
-      for (const H of hessians.values()) H.destroy();
+      hessians.destroy();
       solvedFirst.destroy();
       weights.destroy();
     }
-  }
-
-  /**
-   * Capture callbacks folding a group's input into its Hessian: `first` only the group keyed `firstKey`, `rest`
-   * every other group. The forward so far is the calibration forward's; the accumulation is the Hessians'.
-   */
-  private accumulator(hessians: Map<string, HessianAccumulator>, firstKey: string) {
-    const add = async (group: InputGroup, X: GPUBuffer, tokens: number) => {
-      await this.ctx.device.queue.onSubmittedWorkDone();
-      await this.clock.time('hessians', () => {
-        const key = hessianKey(group);
-        let H = hessians.get(key);
-        if (!H) {
-          H = new HessianAccumulator(this.ctx, group.features);
-          hessians.set(key, H);
-        }
-        H.add(X, tokens);
-      });
-    };
-    return {
-      first: (group: InputGroup, X: GPUBuffer, tokens: number) =>
-        hessianKey(group) === firstKey ? add(group, X, tokens) : undefined,
-      rest: (group: InputGroup, X: GPUBuffer, tokens: number) =>
-        hessianKey(group) === firstKey ? undefined : add(group, X, tokens),
-    };
   }
 
   /** One group of a block: pruned with its Hessian (then freed), or left dense where no expert token reached it. */
@@ -362,23 +342,21 @@ class PruneRun {
     pass: BlockPass,
     weights: BlockWeights,
     group: InputGroup,
-    hessians: Map<string, HessianAccumulator>,
+    hessians: GroupHessians,
     source: TensorSource,
     saved: SavedBlock,
     target: (linear: LinearSpec) => SplitMatrix,
   ): Promise<void> {
     const { block, writer } = pass;
     this.checkCancelled();
-    const key = hessianKey(group);
-    const H = hessians.get(key);
+    const H = hessians.get(group);
     if (!H && group.expert !== undefined) {
       await this.leaveExpertDense(block, group, weights.spec.groups, source, writer);
       return;
     }
     if (!H) throw new Error(`block ${block}: the forward pass captured no input for ${group.role}`);
     await this.pruneGroup(block, group, H, source, target, saved, writer);
-    H.destroy();
-    hessians.delete(key);
+    hessians.release(group);
   }
 
   /**
