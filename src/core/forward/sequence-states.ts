@@ -10,7 +10,7 @@ import type { GpuContext } from '../gpu/context';
 import { SplitMatrix } from '../gpu/split-matrix';
 import type { ExpertCalibration } from '../settings/prune-settings';
 import type { Architecture } from './architecture';
-import type { BlockRunner, CaptureInput } from './block-runner';
+import type { BlockRunner, CaptureInput, RunBlockOptions } from './block-runner';
 import type { BlockWeights } from './block-weights';
 import { requireChunkFits } from './chunk-fit';
 import { type EmbeddingWeights, embedInto } from './embedding';
@@ -109,13 +109,28 @@ export class SequenceStates {
     capture: CaptureInput,
   ): Promise<void> {
     for (const chunk of this.chunks) {
-      await runner.captureAttentionInput(weights, chunk.hidden, this.spare as SplitMatrix, {
-        sequences: chunk.count,
-        seqLen: this.seqLen,
-        positionOffset: this.positionOffset,
-        capture,
-      });
+      await runner.captureAttentionInput(
+        weights,
+        chunk.hidden,
+        this.spare as SplitMatrix,
+        this.callOptions(chunk, capture),
+      );
     }
+  }
+
+  /** One chunk's block call: its shape and positions, and what to capture on the way. */
+  private callOptions(
+    chunk: Chunk,
+    capture?: CaptureInput,
+    expertCalibration?: ExpertCalibration,
+  ): RunBlockOptions {
+    return {
+      sequences: chunk.count,
+      seqLen: this.seqLen,
+      positionOffset: this.positionOffset,
+      capture,
+      expertCalibration,
+    };
   }
 
   private async runChunks(
@@ -127,13 +142,7 @@ export class SequenceStates {
   ): Promise<void> {
     for (const chunk of this.chunks) {
       const out = this.spare as SplitMatrix;
-      await runner.run(weights, chunk.hidden, out, {
-        sequences: chunk.count,
-        seqLen: this.seqLen,
-        positionOffset: this.positionOffset,
-        capture,
-        expertCalibration,
-      });
+      await runner.run(weights, chunk.hidden, out, this.callOptions(chunk, capture, expertCalibration));
       if (!advance) continue;
       this.spare = chunk.hidden;
       chunk.hidden = out;
